@@ -1,0 +1,116 @@
+"""Scale test: does replay stay flat as the cassette grows, and how long does a big cassette take to load?
+
+Throughput is measured with a 100-interaction and a large cassette (wrk cycles over 500 requests spread
+across the whole large range, so a server that scans, or caches only the first entries, shows it). Load time
+is from process spawn to the first HTTP answer (and to the first correct replay), for the large cassette as
+JSON and as YAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from procs import free_port, loaded, running, verify
+from traffic import Interaction, spread_sample, write_cassette, write_wrk_script
+from wrkrun import measure as measure_wrk
+
+SMALL_N = 100
+Argv = Callable[[Path, int], list[str]]
+
+
+@dataclass(frozen=True)
+class ScaleInputs:
+    """The cassettes and wrk scripts shared by every server in the scale test."""
+
+    large_n: int
+    small_json: Path
+    large_json: Path
+    large_yaml: Path
+    small_sample: list[Interaction]
+    large_sample: list[Interaction]
+    small_script: Path
+    large_script: Path
+
+
+def prepare(workdir: Path, large_n: int) -> ScaleInputs:
+    """Write the small and large cassettes (large as JSON and YAML) and their wrk scripts."""
+    paths = {
+        k: workdir / f"scale-{n}.{ext}"
+        for k, n, ext in (
+            ("small_json", SMALL_N, "json"),
+            ("large_json", large_n, "json"),
+            ("large_yaml", large_n, "yaml"),
+        )
+    }
+    for path in paths.values():
+        write_cassette(path, SMALL_N if path == paths["small_json"] else large_n)
+    inputs = ScaleInputs(
+        large_n=large_n,
+        small_sample=spread_sample(SMALL_N),
+        large_sample=spread_sample(large_n),
+        small_script=workdir / "scale-small.lua",
+        large_script=workdir / "scale-large.lua",
+        **paths,
+    )
+    write_wrk_script(inputs.small_script, inputs.small_sample)
+    write_wrk_script(inputs.large_script, inputs.large_sample)
+    return inputs
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long wrk runs, and how long a server may take to load."""
+
+    connections: int
+    duration_s: int
+    warmup_s: int
+    runs: int
+    load_timeout_s: float
+
+
+def new_entry(name: str, inputs: ScaleInputs) -> dict[str, Any]:
+    """One server's scale result, filled in by ``measure`` as it goes (a failure keeps what was measured)."""
+    return {"server": name, "small_n": SMALL_N, "large_n": inputs.large_n, "load": {}}
+
+
+def measure(
+    entry: dict[str, Any],
+    argv: Argv,
+    inputs: ScaleInputs,
+    workdir: Path,
+    timing: Timing,
+) -> None:
+    """Small vs large throughput and large-cassette load times for one server."""
+    name = entry["server"]
+    port = free_port()
+    with running(argv(inputs.small_json, port), port, workdir / f"{_slug(name)}-small.log"):
+        verify(port, inputs.small_sample)
+        entry["rps_small"] = _rps(port, inputs.small_script, timing)
+    for fmt, cassette in (("json", inputs.large_json), ("yaml", inputs.large_yaml)):
+        port = free_port()
+        log = workdir / f"{_slug(name)}-large-{fmt}.log"
+        with loaded(
+            argv(cassette, port),
+            port,
+            log,
+            inputs.large_sample[-1],
+            timing.load_timeout_s,
+        ) as (_, load):
+            entry["load"][fmt] = load
+            verify(port, inputs.large_sample)
+            if fmt == "json":
+                entry["rps_large"] = _rps(port, inputs.large_script, timing)
+                entry["ratio"] = entry["rps_large"] / entry["rps_small"]
+
+
+def _rps(port: int, script: Path, timing: Timing) -> float:
+    """Warm up, then measure req/s at the scale test's concurrency."""
+    t = timing
+    return measure_wrk(port, script, t.connections, t.duration_s, t.warmup_s, t.runs).rps
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name)

@@ -1,0 +1,27 @@
+"""The exception tree, so callers can catch exactly what they can handle.
+
+    HudproxyError                 every error hudproxy raises on purpose; `str()` is a user-facing message
+    ├── CassetteError             a cassette file is missing, malformed or of an unknown version
+    ├── ConfigError               an option, flag or record mode is invalid
+    └── RecordingError            recording could not proceed (upstream unreachable, mode forbids it)
+
+The CLI turns any HudproxyError into one clear line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class HudproxyError(Exception):
+    """Base class: the message is meant for a person and names what to do."""
+
+
+class CassetteError(HudproxyError):
+    """A cassette could not be read or written; the message names the file (and line when known)."""
+
+
+class ConfigError(HudproxyError):
+    """An option has a value hudproxy does not accept; the message lists the valid ones."""
+
+
+class RecordingError(HudproxyError):
+    """Recording failed in a way the user must act on."""

@@ -1,0 +1,198 @@
+"""One matcher per aspect of a request: each gives a hashable key and, on a miss, what differs.
+
+A request's index key is the tuple of its matchers' keys, so lookup is one dict access; `differences` is used
+only to explain misses (WireMock's near misses, vcrpy's "which matcher failed").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
+
+from hudproxy.interaction.body import content_encoding, decode_body, parse_json
+from hudproxy.interaction.headers import header_value
+from hudproxy.interaction.model import Request
+from hudproxy.matching.policy import MatchPolicy
+from hudproxy.scrub.scrubber import FORM_TYPE, scrub_json
+
+
+class Matcher(Protocol):
+    name: str
+
+    def key(self, request: Request, policy: MatchPolicy) -> Hashable: ...
+
+    def differences(self, live: Request, recorded: Request, policy: MatchPolicy) -> list[str]: ...
+
+
+class _Simple:
+    """Aspects compared as one value: method, scheme, host, port, path."""
+
+    def __init__(self, name: str, weight: int) -> None:
+        self.name = name
+        self.weight = weight
+
+    def key(self, request: Request, policy: MatchPolicy) -> Hashable:
+        value = getattr(request, self.name)
+        return value.upper() if self.name == "method" else value
+
+    def differences(self, live: Request, recorded: Request, policy: MatchPolicy) -> list[str]:
+        a, b = self.key(live, policy), self.key(recorded, policy)
+        if a == b:
+            return []
+        return [f"{self.name}: {a} (recorded {b})"]
+
+
+class QueryMatcher:
+    """Query parameters as a multiset: order-insensitive, ignored keys dropped, secrets normalised."""
+
+    name = "query"
+
+    def pairs(self, request: Request, policy: MatchPolicy) -> list[tuple[str, str]]:
+        qs = request.query_string
+        if not qs:
+            return []
+        scrub = policy.scrub
+        return [
+            (k, scrub.placeholder if scrub.is_secret_query(k) else v)
+            for k, v in parse_qsl(qs, keep_blank_values=True)
+            if k not in policy.ignore_query
+        ]
+
+    def key(self, request: Request, policy: MatchPolicy) -> Hashable:
+        return tuple(sorted(self.pairs(request, policy)))
+
+    def differences(self, live: Request, recorded: Request, policy: MatchPolicy) -> list[str]:
+        mine, theirs = _group(self.pairs(live, policy)), _group(self.pairs(recorded, policy))
+        out = []
+        for name in sorted(set(mine) | set(theirs)):
+            a, b = mine.get(name), theirs.get(name)
+            if a == b:
+                continue
+            if a is None:
+                out.append(f"query {name}: missing (recorded {_show(b)})")
+            elif b is None:
+                out.append(f"query {name}: {_show(a)} (not in the recording)")
+            else:
+                out.append(f"query {name}: {_show(a)} (recorded {_show(b)})")
+        return out
+
+
+def _group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for k, v in pairs:
+        out.setdefault(k, []).append(v)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _show(values: Any) -> str:
+    if isinstance(values, list) and len(values) == 1:
+        values = values[0]
+    text = json.dumps(values, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class BodyMatcher:
+    """Bodies as data: JSON compared as parsed values, forms as field multisets, anything else as bytes."""
+
+    name = "body"
+
+    def view(self, request: Request, policy: MatchPolicy) -> tuple[str, Any]:
+        body = request.body
+        if not body:
+            return ("empty", None)
+        encoding = content_encoding(request.headers)
+        if encoding != "identity":
+            body = decode_body(body, encoding) or body
+        content_type = header_value(request.headers, "content-type")
+        is_json, data = parse_json(body, content_type)
+        if is_json:
+            return ("json", _drop_fields(scrub_json(data, policy.scrub), policy.ignore_json_fields))
+        if content_type and FORM_TYPE in content_type.lower():
+            pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+            scrub = policy.scrub
+            cleaned = [
+                (k, scrub.placeholder if scrub.is_secret_field(k) or scrub.is_secret_query(k) else v)
+                for k, v in pairs
+                if k not in policy.ignore_json_fields
+            ]
+            return ("form", sorted(cleaned))
+        return ("bytes", body)
+
+    def key(self, request: Request, policy: MatchPolicy) -> Hashable:
+        kind, data = self.view(request, policy)
+        if kind == "json":
+            return ("json", json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+        if kind == "form":
+            return ("form", tuple(data))
+        return (kind, data)
+
+    def differences(self, live: Request, recorded: Request, policy: MatchPolicy) -> list[str]:
+        (ka, a), (kb, b) = self.view(live, policy), self.view(recorded, policy)
+        if (ka, a) == (kb, b):
+            return []
+        if ka == kb == "json":
+            return _json_diff(a, b, "body") or ["body: differs"]
+        if ka == kb == "form":
+            return _json_diff(dict(a), dict(b), "body") or ["body: differs"]
+        size_a = 0 if a is None else len(a) if isinstance(a, bytes) else len(json.dumps(a))
+        size_b = 0 if b is None else len(b) if isinstance(b, bytes) else len(json.dumps(b))
+        return [f"body: {ka} of {size_a} bytes (recorded {kb} of {size_b} bytes)"]
+
+
+def _drop_fields(data: Any, ignored: frozenset[str]) -> Any:
+    """Remove ignored fields: a plain name anywhere, or a dotted path from the root."""
+    if not ignored:
+        return data
+    return _drop(data, ignored, "")
+
+
+def _drop(data: Any, ignored: frozenset[str], prefix: str) -> Any:
+    if isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            dotted = f"{prefix}.{key}" if prefix else str(key)
+            if key in ignored or dotted in ignored:
+                continue
+            out[key] = _drop(value, ignored, dotted)
+        return out
+    if isinstance(data, list):
+        return [_drop(item, ignored, prefix) for item in data]
+    return data
+
+
+def _json_diff(a: Any, b: Any, where: str, limit: int = 8) -> list[str]:
+    """Leaf-level differences with dotted paths, e.g. `body.amount: 120 (recorded 100)`."""
+    out: list[str] = []
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in list(dict.fromkeys([*b.keys(), *a.keys()])):
+            sub = f"{where}.{key}"
+            if key not in a:
+                out.append(f"{sub}: missing (recorded {_show(b[key])})")
+            elif key not in b:
+                out.append(f"{sub}: {_show(a[key])} (not in the recording)")
+            else:
+                out.extend(_json_diff(a[key], b[key], sub, limit))
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            out.extend(_json_diff(x, y, f"{where}[{i}]", limit))
+    elif a != b:
+        out.append(f"{where}: {_show(a)} (recorded {_show(b)})")
+    return out[:limit]
+
+
+WEIGHTS = {"method": 3, "scheme": 2, "host": 3, "port": 2, "path": 4, "query": 1, "body": 1}
+
+
+def matchers_for(policy: MatchPolicy) -> list[Matcher]:
+    """The matchers for the policy's aspects, in canonical order."""
+    out: list[Matcher] = []
+    for name in policy.on:
+        if name == "query":
+            out.append(QueryMatcher())
+        elif name == "body":
+            out.append(BodyMatcher())
+        else:
+            out.append(_Simple(name, WEIGHTS[name]))
+    return out

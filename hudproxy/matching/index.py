@@ -1,0 +1,87 @@
+"""The cassette index: a dict from a request's normalised key to the interactions recorded under it.
+
+Lookup is one hash of the live request's key, so replay speed does not fall as the cassette grows. The same
+per-interaction keys make near-miss search cheap: compare aspect keys first, explain only the best few.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+from hudproxy.interaction.model import Interaction, Request
+from hudproxy.matching.aspects import WEIGHTS, matchers_for
+from hudproxy.matching.policy import MatchPolicy
+
+RequestKey = tuple[Hashable, ...]
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """A recorded request close to the live one, and exactly what differs."""
+
+    interaction: Interaction
+    differences: list[str]
+    distance: int
+
+
+class CassetteIndex:
+    """Read-only after construction, so any number of sessions can share it."""
+
+    def __init__(self, interactions: Sequence[Interaction], policy: MatchPolicy) -> None:
+        self.policy = policy
+        self.matchers = matchers_for(policy)
+        self.interactions = list(interactions)
+        self.keys: list[RequestKey] = []
+        self.by_key: dict[RequestKey, list[int]] = {}
+        self.writes_before: list[int] = []
+        self.is_write: list[bool] = []
+        writes = 0
+        for position, interaction in enumerate(self.interactions):
+            key = self.key(interaction.request)
+            self.keys.append(key)
+            self.by_key.setdefault(key, []).append(position)
+            self.writes_before.append(writes)
+            write = interaction.request.is_write
+            self.is_write.append(write)
+            writes += write
+
+    def __len__(self) -> int:
+        return len(self.interactions)
+
+    def key(self, request: Request) -> RequestKey:
+        policy = self.policy
+        return tuple(m.key(request, policy) for m in self.matchers)
+
+    def candidates(self, request: Request) -> list[int] | None:
+        """Positions recorded under the same key, in recorded order; None when nothing matches."""
+        return self.by_key.get(self.key(request))
+
+    def nearest(self, request: Request, limit: int = 3) -> list[NearMiss]:
+        """The `limit` closest recorded requests with different keys, closest first."""
+        live = self.key(request)
+        weights = [WEIGHTS[m.name] for m in self.matchers]
+        seen: dict[RequestKey, int] = {}
+        for position, key in enumerate(self.keys):
+            if key not in seen:
+                seen[key] = position
+        coarse = heapq.nsmallest(
+            limit * 4,
+            seen.items(),
+            key=lambda item: (sum(w for w, a, b in zip(weights, live, item[0], strict=True) if a != b), item[1]),
+        )
+        misses = [self._explain(request, position) for _, position in coarse]
+        misses.sort(key=lambda m: (m.distance, m.interaction.index))
+        return misses[:limit]
+
+    def _explain(self, request: Request, position: int) -> NearMiss:
+        recorded = self.interactions[position]
+        differences: list[str] = []
+        distance = 0
+        for matcher in self.matchers:
+            found = matcher.differences(request, recorded.request, self.policy)
+            differences.extend(found)
+            if found:
+                distance += WEIGHTS[matcher.name] * (len(found) if matcher.name in ("query", "body") else 1)
+        return NearMiss(recorded, differences, distance)

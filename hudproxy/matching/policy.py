@@ -1,0 +1,73 @@
+"""MatchPolicy: which aspects of a request decide a match, and what to ignore. Named in config, composed in code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hudproxy.errors import ConfigError
+from hudproxy.scrub.policy import ScrubPolicy
+
+ASPECTS = ("method", "scheme", "host", "port", "path", "query", "body")
+REVERSE_DEFAULT = ("method", "path", "query", "body")
+FORWARD_DEFAULT = ("method", "scheme", "host", "port", "path", "query", "body")
+
+
+def validate_aspects(names: Iterable[str]) -> tuple[str, ...]:
+    """Check `--match-on` names; the error lists the valid ones."""
+    cleaned = tuple(n.strip().lower() for n in names if n.strip())
+    unknown = [n for n in cleaned if n not in ASPECTS]
+    if unknown:
+        raise ConfigError(
+            f"unknown --match-on aspect {', '.join(map(repr, unknown))}; valid aspects: {', '.join(ASPECTS)}."
+        )
+    if not cleaned:
+        raise ConfigError(f"--match-on needs at least one aspect; valid aspects: {', '.join(ASPECTS)}.")
+    return tuple(a for a in ASPECTS if a in cleaned)
+
+
+@dataclass(frozen=True)
+class MatchPolicy:
+    """What makes two requests "the same": aspects compared, query keys and JSON fields ignored.
+
+    `scrub` normalises both sides the same way, so a recorded placeholder matches a live secret.
+    """
+
+    on: tuple[str, ...] = REVERSE_DEFAULT
+    ignore_query: frozenset[str] = frozenset()
+    ignore_json_fields: frozenset[str] = frozenset()
+    scrub: ScrubPolicy = field(default_factory=ScrubPolicy.default)
+
+    @classmethod
+    def build(
+        cls,
+        on: Iterable[str] | None = None,
+        ignore_query: Iterable[str] = (),
+        ignore_json_fields: Iterable[str] = (),
+        scrub: ScrubPolicy | None = None,
+        forward: bool = False,
+    ) -> MatchPolicy:
+        aspects = validate_aspects(on) if on else (FORWARD_DEFAULT if forward else REVERSE_DEFAULT)
+        return cls(
+            on=aspects,
+            ignore_query=frozenset(ignore_query),
+            ignore_json_fields=frozenset(ignore_json_fields),
+            scrub=scrub or ScrubPolicy.default(),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "on": list(self.on),
+            "ignore_query": sorted(self.ignore_query),
+            "ignore_json_fields": sorted(self.ignore_json_fields),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], scrub: ScrubPolicy | None = None) -> MatchPolicy:
+        return cls.build(
+            on=data.get("on"),
+            ignore_query=data.get("ignore_query", ()),
+            ignore_json_fields=data.get("ignore_json_fields", ()),
+            scrub=scrub,
+        )

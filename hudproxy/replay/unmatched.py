@@ -1,0 +1,58 @@
+"""The two answers to an unmatched request: a compact one for the client (often an agent), a full one for
+the developer. The client's never contains a recorded response, not even a near miss's.
+
+Status 501 (Not Implemented): not 2xx, so no client mistakes it for success; not 404, so it is never read as
+"that resource does not exist"; and unlike 502/503/504 it does not invite retries.
+"""
+
+from __future__ import annotations
+
+import json
+
+from hudproxy.interaction.model import Request, Response
+from hudproxy.matching.index import NearMiss
+
+UNMATCHED_STATUS = 501
+UNMATCHED_HEADER = "X-Hudproxy-Unmatched"
+
+
+def unmatched_response(request: Request) -> Response:
+    """What the client sees: what it asked, and that it is not available here."""
+    asked = request.describe()
+    payload = {
+        "error": "not_available",
+        "message": f"{asked} is not available in this environment: no recorded response matches this request.",
+        "request": {"method": request.method, "path": request.path, "query": request.query_string},
+    }
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    headers = (
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(body))),
+        (UNMATCHED_HEADER, "1"),
+    )
+    return Response(UNMATCHED_STATUS, "Not Implemented", headers, body)
+
+
+def diagnosis(request: Request, near: list[NearMiss], context: str = "") -> str:
+    """What the developer sees (log, `inspect --why`, journal): the nearest recordings and what differs."""
+    lines = [f"unmatched: {request.describe()}" + (f" ({context})" if context else "")]
+    if not near:
+        lines.append("  the cassette has no interactions to compare with")
+    for rank, miss in enumerate(near, 1):
+        recorded = miss.interaction
+        lines.append(f"  #{rank} nearest: interaction {recorded.index}: {recorded.request.describe()}")
+        lines.extend(f"      differs: {d}" for d in miss.differences or ["(same key; all its answers were used)"])
+    return "\n".join(lines)
+
+
+def diagnosis_data(near: list[NearMiss]) -> list[dict[str, object]]:
+    """The same diagnosis as data, for the journal and `--json` outputs."""
+    return [
+        {
+            "interaction": m.interaction.index,
+            "request": m.interaction.request.describe(),
+            "differences": m.differences,
+            "distance": m.distance,
+        }
+        for m in near
+    ]

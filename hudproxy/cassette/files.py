@@ -38,9 +38,7 @@ class CassetteLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 
 
 CassetteLoader.add_constructor("tag:yaml.org,2002:python/str", lambda loader, node: loader.construct_scalar(node))
-CassetteLoader.add_constructor(
-    "tag:yaml.org,2002:python/unicode", lambda loader, node: loader.construct_scalar(node)
-)
+CassetteLoader.add_constructor("tag:yaml.org,2002:python/unicode", lambda loader, node: loader.construct_scalar(node))
 CassetteLoader.add_constructor(
     "tag:yaml.org,2002:python/tuple", lambda loader, node: list(loader.construct_sequence(node))
 )

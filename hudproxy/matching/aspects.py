@@ -17,11 +17,17 @@ from hudproxy.interaction.model import Request
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.scrub.scrubber import FORM_TYPE, scrub_json
 
+WEIGHTS = {"method": 3, "scheme": 2, "host": 3, "port": 2, "path": 4, "query": 1, "body": 1}
+
 
 class Matcher(Protocol):
     name: str
 
     def key(self, request: Request, policy: MatchPolicy) -> Hashable: ...
+
+    def distance(self, a: Hashable, b: Hashable) -> int:
+        """How far apart two keys of this aspect are (0 when equal); ranks near misses."""
+        ...
 
     def differences(self, live: Request, recorded: Request, policy: MatchPolicy) -> list[str]: ...
 
@@ -37,11 +43,28 @@ class _Simple:
         value = getattr(request, self.name)
         return value.upper() if self.name == "method" else value
 
+    def distance(self, a: Hashable, b: Hashable) -> int:
+        return 0 if a == b else self.weight
+
     def differences(self, live: Request, recorded: Request, policy: MatchPolicy) -> list[str]:
         a, b = self.key(live, policy), self.key(recorded, policy)
         if a == b:
             return []
         return [f"{self.name}: {a} (recorded {b})"]
+
+
+class PathMatcher(_Simple):
+    """The path, compared whole for matching; by segments for closeness (/orders/A9 is near /orders/A1)."""
+
+    def __init__(self) -> None:
+        super().__init__("path", WEIGHTS["path"])
+
+    def distance(self, a: Hashable, b: Hashable) -> int:
+        if a == b:
+            return 0
+        left, right = str(a).strip("/").split("/"), str(b).strip("/").split("/")
+        differing = sum(x != y for x, y in zip(left, right, strict=False)) + abs(len(left) - len(right))
+        return 2 + differing
 
 
 class QueryMatcher:
@@ -62,6 +85,9 @@ class QueryMatcher:
 
     def key(self, request: Request, policy: MatchPolicy) -> Hashable:
         return tuple(sorted(self.pairs(request, policy)))
+
+    def distance(self, a: Hashable, b: Hashable) -> int:
+        return len(set(a) ^ set(b))  # type: ignore[arg-type]
 
     def differences(self, live: Request, recorded: Request, policy: MatchPolicy) -> list[str]:
         mine, theirs = _group(self.pairs(live, policy)), _group(self.pairs(recorded, policy))
@@ -119,6 +145,9 @@ class BodyMatcher:
             ]
             return ("form", sorted(cleaned))
         return ("bytes", body)
+
+    def distance(self, a: Hashable, b: Hashable) -> int:
+        return 0 if a == b else 2
 
     def key(self, request: Request, policy: MatchPolicy) -> Hashable:
         kind, data = self.view(request, policy)
@@ -182,15 +211,14 @@ def _json_diff(a: Any, b: Any, where: str, limit: int = 8) -> list[str]:
     return out[:limit]
 
 
-WEIGHTS = {"method": 3, "scheme": 2, "host": 3, "port": 2, "path": 4, "query": 1, "body": 1}
-
-
 def matchers_for(policy: MatchPolicy) -> list[Matcher]:
     """The matchers for the policy's aspects, in canonical order."""
     out: list[Matcher] = []
     for name in policy.on:
         if name == "query":
             out.append(QueryMatcher())
+        elif name == "path":
+            out.append(PathMatcher())
         elif name == "body":
             out.append(BodyMatcher())
         else:

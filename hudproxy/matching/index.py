@@ -11,7 +11,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from hudproxy.interaction.model import Interaction, Request
-from hudproxy.matching.aspects import WEIGHTS, matchers_for
+from hudproxy.matching.aspects import matchers_for
 from hudproxy.matching.policy import MatchPolicy
 
 RequestKey = tuple[Hashable, ...]
@@ -61,7 +61,7 @@ class CassetteIndex:
     def nearest(self, request: Request, limit: int = 3) -> list[NearMiss]:
         """The `limit` closest recorded requests with different keys, closest first."""
         live = self.key(request)
-        weights = [WEIGHTS[m.name] for m in self.matchers]
+        matchers = self.matchers
         seen: dict[RequestKey, int] = {}
         for position, key in enumerate(self.keys):
             if key not in seen:
@@ -69,7 +69,10 @@ class CassetteIndex:
         coarse = heapq.nsmallest(
             limit * 4,
             seen.items(),
-            key=lambda item: (sum(w for w, a, b in zip(weights, live, item[0], strict=True) if a != b), item[1]),
+            key=lambda item: (
+                sum(m.distance(a, b) for m, a, b in zip(matchers, live, item[0], strict=True) if a != b),
+                item[1],
+            ),
         )
         misses = [self._explain(request, position) for _, position in coarse]
         misses.sort(key=lambda m: (m.distance, m.interaction.index))
@@ -78,10 +81,8 @@ class CassetteIndex:
     def _explain(self, request: Request, position: int) -> NearMiss:
         recorded = self.interactions[position]
         differences: list[str] = []
-        distance = 0
         for matcher in self.matchers:
-            found = matcher.differences(request, recorded.request, self.policy)
-            differences.extend(found)
-            if found:
-                distance += WEIGHTS[matcher.name] * (len(found) if matcher.name in ("query", "body") else 1)
-        return NearMiss(recorded, differences, distance)
+            differences.extend(matcher.differences(request, recorded.request, self.policy))
+        live, theirs = self.key(request), self.keys[position]
+        distance = sum(m.distance(a, b) for m, a, b in zip(self.matchers, live, theirs, strict=True))
+        return NearMiss(recorded, differences, distance + len(differences))

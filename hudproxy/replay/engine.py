@@ -57,7 +57,9 @@ class ReplayEngine:
         self.context = context
 
     @classmethod
-    def from_cassette(cls, cassette: Cassette, policy: MatchPolicy | None = None, context: str = "replay") -> ReplayEngine:
+    def from_cassette(
+        cls, cassette: Cassette, policy: MatchPolicy | None = None, context: str = "replay"
+    ) -> ReplayEngine:
         return cls(CassetteIndex(cassette.interactions, policy or policies_for(cassette)), context)
 
     def lookup(self, request: Request, state: ReplayState) -> Interaction | None:

@@ -81,9 +81,7 @@ def scrub_header_value(name: str, value: str, policy: ScrubPolicy) -> str:
 
 
 def scrub_headers(headers: Headers, policy: ScrubPolicy) -> Headers:
-    return tuple(
-        (k, scrub_header_value(k, v, policy) if policy.is_secret_header(k) else v) for k, v in headers
-    )
+    return tuple((k, scrub_header_value(k, v, policy) if policy.is_secret_header(k) else v) for k, v in headers)
 
 
 def scrub_body(body: bytes, headers: Headers, policy: ScrubPolicy) -> bytes:

@@ -1,0 +1,51 @@
+"""The `hudproxy` command: a thin layer over the library. Every command parses options and calls one function.
+
+Errors never show a traceback: a HudproxyError or a usage mistake is one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from hudproxy.cli import demo, inspect, record, replay
+from hudproxy.cli.common import err_console
+from hudproxy.errors import HudproxyError
+
+app = typer.Typer(
+    name="hudproxy",
+    help="Record real HTTP traffic once, replay it as deterministic mocks. Example: hudproxy demo",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("record")(record.record)
+app.command("replay")(replay.replay)
+app.command("inspect")(inspect.inspect)
+app.command("demo")(demo.demo)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the Typer app, turning every expected failure into one clear line."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        result = app(args=args, prog_name="hudproxy", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError:
+        sys.exit(0)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "hudproxy"
+        err_console.print(f"{command}: {exc.format_message()} (see `{command} --help`)", markup=False)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        err_console.print("hudproxy: aborted", markup=False)
+        sys.exit(130)
+    except HudproxyError as exc:
+        err_console.print(f"hudproxy: {exc}", markup=False, soft_wrap=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        err_console.print(f"hudproxy: {exc.format_message()}", markup=False)
+        sys.exit(exc.exit_code)
+    sys.exit(result if isinstance(result, int) else 0)

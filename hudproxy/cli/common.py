@@ -1,0 +1,69 @@
+"""Shared CLI plumbing: logging to the terminal, policy options, and errors as one clear line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.logging import RichHandler
+
+from hudproxy.matching.policy import MatchPolicy
+from hudproxy.scrub.policy import ScrubPolicy
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
+    """hudproxy's own log on stderr: INFO by default (each recorded request), DEBUG with -v, WARNING if quiet."""
+    handler = RichHandler(console=err_console, show_path=False, markup=False, rich_tracebacks=False)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s", force=True)
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.getLogger("hudproxy").setLevel(level)
+
+
+def split_csv(values: list[str] | None) -> list[str]:
+    """Options may repeat or carry commas: `--match-on method,path --match-on body`."""
+    out: list[str] = []
+    for value in values or []:
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return out
+
+
+def scrub_policy(
+    keep_secrets: bool, headers: list[str] | None, query: list[str] | None, fields: list[str] | None
+) -> ScrubPolicy:
+    if keep_secrets:
+        return ScrubPolicy.disabled()
+    return ScrubPolicy.default().extended(split_csv(headers), split_csv(query), split_csv(fields))
+
+
+def match_policy(
+    match_on: list[str] | None,
+    ignore_query: list[str] | None,
+    ignore_json_field: list[str] | None,
+    scrub: ScrubPolicy,
+    forward: bool = False,
+) -> MatchPolicy | None:
+    """None when no matching option was given, so the cassette's recorded policy applies."""
+    if not (match_on or ignore_query or ignore_json_field):
+        return None
+    return MatchPolicy.build(
+        on=split_csv(match_on) or None,
+        ignore_query=split_csv(ignore_query),
+        ignore_json_fields=split_csv(ignore_json_field),
+        scrub=scrub,
+        forward=forward,
+    )
+
+
+def fail(message: str, code: int = 2) -> None:
+    err_console.print(f"hudproxy: {message}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def require_file(path: Path) -> None:
+    if not path.exists():
+        fail(f"{path}: no such file.")

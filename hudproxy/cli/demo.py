@@ -1,0 +1,26 @@
+"""`hudproxy demo`: the whole loop on the bundled example shop, in one command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hudproxy.cli.common import console, setup_logging
+from hudproxy.demo.run import run_demo
+
+Opt = typer.Option
+
+
+def demo(
+    cassette: Annotated[Path | None, Opt(help="Where to keep the recorded cassette (default: a temp dir)")] = None,
+    verbose: Annotated[bool, Opt("--verbose", "-v")] = False,
+) -> None:
+    """Record the example shop through hudproxy, stop it, replay the same script, compare every answer.
+
+    Example: hudproxy demo --cassette cassettes/shop.yaml
+    """
+    setup_logging(verbose, quiet=not verbose)
+    ok = run_demo(console, cassette)
+    raise typer.Exit(0 if ok else 1)

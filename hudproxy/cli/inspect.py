@@ -1,0 +1,102 @@
+"""`hudproxy inspect`: a cassette as a table, one interaction in full, or why a request does not match."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from hudproxy.cassette.files import load_cassette
+from hudproxy.cli.common import console, split_csv
+from hudproxy.errors import ConfigError
+from hudproxy.inspection import InteractionFilter, detail, explain_request, load_request_file, summarize
+from hudproxy.inspection.why import WhyResult, cassette_origin
+from hudproxy.replay.unmatched import diagnosis, diagnosis_data
+
+Opt = typer.Option
+
+
+def inspect(
+    cassette: Annotated[Path, typer.Argument(help="Cassette file (.yaml or .json)")],
+    show: Annotated[int | None, Opt(help="Show interaction N in full (headers, pretty body)")] = None,
+    filter: Annotated[list[str] | None, Opt(help="KEY=VALUE with KEY method|path|status|host; globs")] = None,
+    why: Annotated[Path | None, Opt(help="REQUEST.json: would it match? If not, what differs")] = None,
+    as_json: Annotated[bool, Opt("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Show what a cassette holds.
+
+    Examples: hudproxy inspect cassettes/shop.yaml --filter method=PATCH ;
+    hudproxy inspect cassettes/shop.yaml --show 3 ; hudproxy inspect cassettes/shop.yaml --why request.json
+    """
+    loaded = load_cassette(cassette)
+    if why is not None:
+        result = explain_request(loaded, load_request_file(why, cassette_origin(loaded)))
+        _print_why(result, as_json)
+        return
+    if show is not None:
+        if not 0 <= show < len(loaded.interactions):
+            raise ConfigError(f"--show {show}: {cassette} has interactions 0 to {len(loaded.interactions) - 1}.")
+        _print_detail(detail(loaded.interactions[show]), as_json)
+        return
+    chosen = InteractionFilter.parse(split_csv(filter))
+    rows = [summarize(i) for i in loaded.interactions if chosen.accepts(i)]
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    _print_table(cassette, rows, len(loaded.interactions))
+
+
+def _print_table(cassette: Path, rows: list[dict[str, Any]], total: int) -> None:
+    hosts = {row["host"] for row in rows}
+    table = Table(title=f"{cassette} — {len(rows)} of {total} interactions", title_justify="left")
+    for name, justify in (("#", "right"), ("method", "left"), ("url", "left"), ("status", "right"),
+                          ("size", "right"), ("ms", "right")):  # fmt: skip
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        url = row["url"] if len(hosts) > 1 else row["target"]
+        ms = "" if row["duration_ms"] is None else f"{row['duration_ms']:.1f}"
+        size = f"{row['size']:,}" + (" (stream)" if row["streamed"] else "")
+        table.add_row(str(row["index"]), row["method"], url, str(row["status"]), size, ms)
+    console.print(table)
+
+
+def _print_detail(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(data))
+        return
+    req, resp = data["request"], data["response"]
+    console.rule(f"interaction {data['index']}")
+    console.print(f"{req['method']} {req['url']}", markup=False, highlight=False)
+    for name, value in req["headers"]:
+        console.print(f"  {name}: {value}", markup=False, highlight=False)
+    if req["body"]:
+        console.print(req["body"], markup=False)
+    console.rule("response")
+    console.print(f"{resp['status']} {resp['reason']}", markup=False, highlight=False)
+    for name, value in resp["headers"]:
+        console.print(f"  {name}: {value}", markup=False, highlight=False)
+    if resp["chunks"]:
+        console.print(f"  (streamed in {resp['chunks']} chunks)", markup=False)
+    console.print(resp["body"], markup=False)
+
+
+def _print_why(result: WhyResult, as_json: bool) -> None:
+    if as_json:
+        payload = {
+            "request": result.request.describe(),
+            "matched": None if result.matched is None else result.matched.index,
+            "nearest": diagnosis_data(result.near),
+        }
+        console.print_json(json.dumps(payload))
+        return
+    if result.matched is not None:
+        console.print(
+            f"matches interaction {result.matched.index}: {result.matched.request.describe()} "
+            f"→ {result.matched.response.status}",
+            markup=False,
+        )
+        return
+    console.print(diagnosis(result.request, result.near), markup=False, highlight=False)

@@ -1,0 +1,45 @@
+"""`hudproxy replay`: serve a cassette's recorded answers; nothing reaches a real server unless asked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hudproxy.cli.common import console, match_policy, scrub_policy, setup_logging
+from hudproxy.netutil import ensure_port_free
+from hudproxy.replay.server import create_replay_app
+from hudproxy.serving import serve_forever
+
+Opt = typer.Option
+
+
+def replay(
+    cassette: Annotated[Path, typer.Argument(help="Cassette file (.yaml or .json; vcrpy cassettes work too)")],
+    port: Annotated[int, Opt(help="Port to serve on")] = 8080,
+    host: Annotated[str, Opt(help="Interface to listen on")] = "127.0.0.1",
+    match_on: Annotated[list[str] | None, Opt(help="Aspects that must match: method,path,query,body")] = None,
+    ignore_query: Annotated[list[str] | None, Opt(help="Query parameters to ignore when matching")] = None,
+    ignore_json_field: Annotated[list[str] | None, Opt(help="JSON body fields to ignore (name or a.b.c)")] = None,
+    unmatched: Annotated[
+        str, Opt(help="error (default): answer 501; passthrough: forward to --target, record")
+    ] = "error",
+    target: Annotated[str | None, Opt(help="Real API for --unmatched passthrough")] = None,
+    stream_timing: Annotated[bool, Opt(help="Replay streamed bodies with their recorded timing")] = False,
+    verbose: Annotated[bool, Opt("--verbose", "-v")] = False,
+) -> None:
+    """Replay CASSETTE on http://HOST:PORT: recorded answers, state-aware, no upstream.
+
+    Example: hudproxy replay cassettes/shop.yaml --port 8080
+    Unmatched requests get 501 with a short JSON error; the terminal shows the nearest recordings and what differs.
+    """
+    setup_logging(verbose)
+    ensure_port_free(host, port)
+    policy = match_policy(match_on, ignore_query, ignore_json_field, scrub_policy(False, None, None, None))
+    app = create_replay_app(cassette, policy, unmatched, target, stream_timing)
+    console.print(
+        f"replaying {cassette} ({len(app.engine.index)} interactions, matching on "
+        f"{', '.join(app.engine.index.policy.on)}) at http://{host}:{port}  (Ctrl-C to stop)"
+    )
+    serve_forever(app, host, port)

@@ -1,0 +1,144 @@
+"""The replay server as a bare ASGI callable: convert at the edge, call the engine, send the recording.
+
+No framework routing on the hot path (a Starlette route costs 3x a bare callable, see shared notes); response
+headers are encoded once per interaction and reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hudproxy.interaction.model import Interaction, Request, Response
+from hudproxy.replay.engine import Outcome, ReplayEngine
+from hudproxy.replay.sessions import SESSION_HEADER, SessionStore, split_session_path
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+OutcomeHook = Callable[[str, Outcome], None]
+MissHandler = Callable[[Request], Awaitable[Outcome]]
+
+HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"upgrade"})
+
+
+def encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
+    return [
+        (name.encode("latin-1").lower(), value.encode("latin-1"))
+        for name, value in response.headers
+        if name.lower().encode("latin-1") not in HOP_BY_HOP
+    ]
+
+
+async def read_body(receive: Receive) -> bytes:
+    message = await receive()
+    body = message.get("body", b"")
+    if not message.get("more_body"):
+        return body
+    parts = [body]
+    while message.get("more_body"):
+        message = await receive()
+        parts.append(message.get("body", b""))
+    return b"".join(parts)
+
+
+def request_from_scope(scope: Scope, path: str, body: bytes) -> Request:
+    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+    host = scope.get("server") or ("127.0.0.1", 80)
+    query = scope.get("query_string", b"")
+    url = f"{scope.get('scheme', 'http')}://{host[0]}:{host[1]}{path}" + (
+        "?" + query.decode("latin-1") if query else ""
+    )
+    return Request(scope["method"], url, headers, body)
+
+
+class ReplayApp:
+    """ASGI app answering every request from the engine; `on_outcome` sees each (session, outcome)."""
+
+    def __init__(
+        self,
+        engine: ReplayEngine,
+        sessions: SessionStore | None = None,
+        on_outcome: OutcomeHook | None = None,
+        stream_timing: bool = False,
+        on_miss: MissHandler | None = None,
+    ) -> None:
+        self.engine = engine
+        self.on_miss = on_miss
+        self.sessions = sessions or SessionStore()
+        self.on_outcome = on_outcome
+        self.stream_timing = stream_timing
+        self._encoded: dict[int, list[tuple[bytes, bytes]]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self.http(scope, receive, send)
+        elif kind == "lifespan":
+            await lifespan(receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1003, "reason": "hudproxy replays HTTP only"})
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_path = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        session_id, path = split_session_path(path)
+        if session_id is None:
+            session_id = _header(scope, SESSION_HEADER)
+        request = request_from_scope(scope, path, await read_body(receive))
+        outcome = self.engine.handle(request, self.sessions.get(session_id))
+        if not outcome.matched and self.on_miss is not None:
+            outcome = await self.on_miss(request)
+        if self.on_outcome is not None:
+            self.on_outcome(session_id or "default", outcome)
+        await self.send_response(outcome, send)
+
+    async def send_response(self, outcome: Outcome, send: Send) -> None:
+        response = outcome.response
+        headers = self._headers(outcome.interaction, response)
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        if not response.chunks:
+            await send({"type": "http.response.body", "body": response.body})
+            return
+        await self.send_chunks(response, send)
+
+    async def send_chunks(self, response: Response, send: Send) -> None:
+        """Replay a streamed body piece by piece, with its recorded timing when asked."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        offset = 0
+        for chunk in response.chunks:
+            if self.stream_timing:
+                delay = started + chunk.at_ms / 1000 - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            piece = response.body[offset : offset + chunk.size]
+            offset += chunk.size
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": response.body[offset:], "more_body": False})
+
+    def _headers(self, interaction: Interaction | None, response: Response) -> list[tuple[bytes, bytes]]:
+        if interaction is None:
+            return encode_headers(response)
+        cached = self._encoded.get(interaction.index)
+        if cached is None:
+            cached = self._encoded[interaction.index] = encode_headers(response)
+        return cached
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

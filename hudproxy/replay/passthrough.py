@@ -1,0 +1,53 @@
+"""`--unmatched passthrough`: forward a request no recording matches to the real target and append it.
+
+Off by default: an unmatched request never reaches a real server unless the user asks for this.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+import httpx
+
+from hudproxy.interaction.model import Request, Response
+from hudproxy.record.recorder import Recorder
+from hudproxy.replay.engine import Outcome
+
+DROP_REQUEST_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding"})
+
+
+class Passthrough:
+    """Forwards to `target` with httpx (bytes untouched) and records through a new_episodes Recorder."""
+
+    def __init__(self, target: str, recorder: Recorder) -> None:
+        self.target = target.rstrip("/")
+        self.recorder = recorder
+        self.client = httpx.AsyncClient(timeout=60.0, follow_redirects=False)
+
+    def upstream_url(self, request: Request) -> str:
+        parts = urlsplit(request.url)
+        return self.target + parts.path + (f"?{parts.query}" if parts.query else "")
+
+    async def forward(self, request: Request) -> Outcome:
+        url = self.upstream_url(request)
+        headers = [(k, v) for k, v in request.headers if k.lower() not in DROP_REQUEST_HEADERS]
+        started = time.monotonic()
+        upstream = await self.client.send(
+            self.client.build_request(request.method, url, headers=headers, content=request.body), stream=True
+        )
+        body = b"".join([part async for part in upstream.aiter_raw()])
+        await upstream.aclose()
+        response = Response(
+            upstream.status_code,
+            upstream.reason_phrase,
+            tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in upstream.headers.raw),
+            body,
+        )
+        recorded = Request(request.method, url, request.headers, request.body)
+        interaction = self.recorder.on_response(recorded, response, (time.monotonic() - started) * 1000)
+        return Outcome(request, response, interaction)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        self.recorder.close()

@@ -1,0 +1,50 @@
+"""Assemble a replay server from a cassette path and options: the one function the CLI and API call."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+from hudproxy.cassette.files import load_cassette
+from hudproxy.errors import ConfigError
+from hudproxy.matching.policy import MatchPolicy
+from hudproxy.netutil import validate_target
+from hudproxy.record.modes import RecordMode
+from hudproxy.record.recorder import Recorder
+from hudproxy.replay.asgi import ReplayApp
+from hudproxy.replay.engine import ReplayEngine, policies_for
+from hudproxy.replay.passthrough import Passthrough
+
+
+class Unmatched(enum.StrEnum):
+    """What to do with a request no recording matches (as mitmproxy's server_replay_extra, but safe)."""
+
+    ERROR = "error"
+    PASSTHROUGH = "passthrough"
+
+    @classmethod
+    def parse(cls, value: str) -> Unmatched:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            raise ConfigError(f"unknown --unmatched {value!r}; valid values: error, passthrough.") from None
+
+
+def create_replay_app(
+    cassette_path: str | Path,
+    match: MatchPolicy | None = None,
+    unmatched: Unmatched | str = Unmatched.ERROR,
+    target: str | None = None,
+    stream_timing: bool = False,
+) -> ReplayApp:
+    """Load, index and wrap a cassette as an ASGI app (passthrough appends misses to the same file)."""
+    cassette = load_cassette(cassette_path)
+    mode = Unmatched.parse(str(unmatched))
+    engine = ReplayEngine.from_cassette(cassette, policies_for(cassette, match))
+    on_miss = None
+    if mode is Unmatched.PASSTHROUGH:
+        if not target:
+            raise ConfigError("--unmatched passthrough needs --target URL (where to forward unmatched requests).")
+        recorder = Recorder(cassette_path, RecordMode.NEW_EPISODES, engine.index.policy, target=target)
+        on_miss = Passthrough(validate_target(target), recorder).forward
+    return ReplayApp(engine, stream_timing=stream_timing, on_miss=on_miss)

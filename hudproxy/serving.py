@@ -1,0 +1,70 @@
+"""Running ASGI apps with uvicorn: in the foreground (CLI) or in a background thread (Python API, tests).
+
+uvicorn's own Date/Server headers are off so replayed headers are exactly the recorded ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+
+def server_config(app: Any, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        server_header=False,
+        date_header=False,
+        lifespan="auto",
+        http="httptools",
+        loop="uvloop",
+        timeout_keep_alive=30,
+    )
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket created up front, so port 0 yields a known free port before the server starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_forever(app: Any, host: str, port: int, log_level: str = "warning") -> None:
+    """Foreground server for the CLI; returns on Ctrl-C / SIGTERM after a clean shutdown."""
+    uvicorn.Server(server_config(app, host, port, log_level)).run()
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, timeout: float = 10.0) -> Iterator[str]:
+    """Run `app` on a background thread; yields its base URL and stops it on exit."""
+    sock = bind_socket(host, port)
+    bound_port = sock.getsockname()[1]
+    config = server_config(app, host, bound_port)
+    config.loop = "asyncio"
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="hudproxy-server")
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"server on {host}:{bound_port} did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{bound_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        sock.close()

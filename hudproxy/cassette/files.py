@@ -193,10 +193,21 @@ def save_cassette(cassette: Cassette, path: str | Path | None = None) -> Path:
     return target
 
 
+def _file_mode(target: Path) -> int:
+    """Keep an existing file's permissions; a new one gets the usual 0666 minus umask (mkstemp's is 0600)."""
+    try:
+        return target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write(target: Path, payload: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, _file_mode(target))
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()

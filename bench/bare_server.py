@@ -39,9 +39,7 @@ def build_routes(cassette: dict[str, Any]) -> dict[str, Canned]:
         response = interaction["response"]
         body = response["body"]["string"].encode()
         headers = [
-            (name.lower().encode(), value.encode())
-            for name, values in response["headers"].items()
-            for value in values
+            (name.lower().encode(), value.encode()) for name, values in response["headers"].items() for value in values
         ]
         routes[target] = (response["status"]["code"], headers, body)
     return routes

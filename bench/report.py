@@ -180,8 +180,4 @@ def _plain_table(title: str, headers: Row, rows: list[Row]) -> None:
     widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
     print(f"\n{title}")
     for row in [headers, *rows]:
-        print(
-            "  ".join(
-                c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
+        print("  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths, strict=True))))

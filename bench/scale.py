@@ -37,23 +37,20 @@ class ScaleInputs:
 
 def prepare(workdir: Path, large_n: int) -> ScaleInputs:
     """Write the small and large cassettes (large as JSON and YAML) and their wrk scripts."""
-    paths = {
-        k: workdir / f"scale-{n}.{ext}"
-        for k, n, ext in (
-            ("small_json", SMALL_N, "json"),
-            ("large_json", large_n, "json"),
-            ("large_yaml", large_n, "yaml"),
-        )
-    }
-    for path in paths.values():
-        write_cassette(path, SMALL_N if path == paths["small_json"] else large_n)
+    small_json = workdir / f"scale-{SMALL_N}.json"
+    large_json, large_yaml = (workdir / f"scale-{large_n}.{ext}" for ext in ("json", "yaml"))
+    write_cassette(small_json, SMALL_N)
+    write_cassette(large_json, large_n)
+    write_cassette(large_yaml, large_n)
     inputs = ScaleInputs(
         large_n=large_n,
+        small_json=small_json,
+        large_json=large_json,
+        large_yaml=large_yaml,
         small_sample=spread_sample(SMALL_N),
         large_sample=spread_sample(large_n),
         small_script=workdir / "scale-small.lua",
         large_script=workdir / "scale-large.lua",
-        **paths,
     )
     write_wrk_script(inputs.small_script, inputs.small_sample)
     write_wrk_script(inputs.large_script, inputs.large_sample)

@@ -175,9 +175,7 @@ def write_wrk_script(path: str | Path, requests: Sequence[Interaction]) -> None:
     """
     rows = ",\n".join(
         "  {"
-        + ", ".join(
-            _lua_str(v) if v is not None else "nil" for v in (r.method, r.target, r.body, r.content_type)
-        )
+        + ", ".join(_lua_str(v) if v is not None else "nil" for v in (r.method, r.target, r.body, r.content_type))
         + "}"
         for r in requests
     )

@@ -39,14 +39,10 @@ class WrkResult:
         return asdict(self)
 
 
-def measure(
-    port: int, script: Path, connections: int, duration_s: int, warmup_s: int, runs: int = 1
-) -> WrkResult:
+def measure(port: int, script: Path, connections: int, duration_s: int, warmup_s: int, runs: int = 1) -> WrkResult:
     """Warm up once, then ``runs`` measured runs; the run with the median req/s stands (noise)."""
     run_wrk(port, script, connections, warmup_s)
-    results = sorted(
-        (run_wrk(port, script, connections, duration_s) for _ in range(runs)), key=lambda r: r.rps
-    )
+    results = sorted((run_wrk(port, script, connections, duration_s) for _ in range(runs)), key=lambda r: r.rps)
     return replace(results[(len(results) - 1) // 2], runs_rps=tuple(r.rps for r in results))
 
 

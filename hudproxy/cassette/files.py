@@ -193,14 +193,21 @@ def save_cassette(cassette: Cassette, path: str | Path | None = None) -> Path:
     return target
 
 
+def _read_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()  # read once at import: os.umask is process-wide, so never toggle it from a thread
+
+
 def _file_mode(target: Path) -> int:
     """Keep an existing file's permissions; a new one gets the usual 0666 minus umask (mkstemp's is 0600)."""
     try:
         return target.stat().st_mode & 0o777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_UMASK
 
 
 def atomic_write(target: Path, payload: bytes) -> None:

@@ -32,6 +32,17 @@ class Request:
     headers: Headers = ()
     body: bytes = b""
 
+    @classmethod
+    def from_parts(
+        cls, method: str, scheme: str, netloc: str, path: str, query: str, headers: Headers, body: bytes
+    ) -> Request:
+        """Build from already-split parts (a server adapter has them) without re-parsing the URL."""
+        request = cls(
+            method, f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}", headers, body
+        )
+        request.__dict__["parts"] = SplitResult(scheme, netloc, path, query, "")
+        return request
+
     @cached_property
     def parts(self) -> SplitResult:
         return urlsplit(self.url)

@@ -10,11 +10,13 @@ import heapq
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
+from hudproxy.interaction.headers import header_value
 from hudproxy.interaction.model import Interaction, Request
 from hudproxy.matching.aspects import matchers_for
 from hudproxy.matching.policy import MatchPolicy
 
 RequestKey = tuple[Hashable, ...]
+MEMO_SIZE = 65_536
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class CassetteIndex:
         self.by_key: dict[RequestKey, list[int]] = {}
         self.writes_before: list[int] = []
         self.is_write: list[bool] = []
+        self._memo: dict[tuple[object, ...], RequestKey] = {}
         writes = 0
         for position, interaction in enumerate(self.interactions):
             key = self.key(interaction.request)
@@ -52,11 +55,27 @@ class CassetteIndex:
 
     def key(self, request: Request) -> RequestKey:
         policy = self.policy
-        return tuple(m.key(request, policy) for m in self.matchers)
+        return tuple([m.key(request, policy) for m in self.matchers])
+
+    def live_key(self, request: Request) -> RequestKey:
+        """`key`, memoised on the request's raw form: agents and load tests repeat the same requests."""
+        body = request.body
+        fingerprint: tuple[object, ...] = (request.method, request.url, body)
+        if body:
+            fingerprint += (
+                header_value(request.headers, "content-type"),
+                header_value(request.headers, "content-encoding"),
+            )
+        key = self._memo.get(fingerprint)
+        if key is None:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            key = self._memo[fingerprint] = self.key(request)
+        return key
 
     def candidates(self, request: Request) -> list[int] | None:
         """Positions recorded under the same key, in recorded order; None when nothing matches."""
-        return self.by_key.get(self.key(request))
+        return self.by_key.get(self.live_key(request))
 
     def nearest(self, request: Request, limit: int = 3) -> list[NearMiss]:
         """The `limit` closest recorded requests with different keys, closest first."""

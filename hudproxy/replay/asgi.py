@@ -44,13 +44,11 @@ async def read_body(receive: Receive) -> bytes:
 
 
 def request_from_scope(scope: Scope, path: str, body: bytes) -> Request:
-    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+    headers = tuple([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]])
     host = scope.get("server") or ("127.0.0.1", 80)
-    query = scope.get("query_string", b"")
-    url = f"{scope.get('scheme', 'http')}://{host[0]}:{host[1]}{path}" + (
-        "?" + query.decode("latin-1") if query else ""
-    )
-    return Request(scope["method"], url, headers, body)
+    query = scope.get("query_string", b"").decode("latin-1")
+    netloc = f"{host[0]}:{host[1]}"
+    return Request.from_parts(scope["method"], scope.get("scheme", "http"), netloc, path, query, headers, body)
 
 
 class ReplayApp:

@@ -63,7 +63,7 @@ class PathMatcher(_Simple):
         if a == b:
             return 0
         left, right = str(a).strip("/").split("/"), str(b).strip("/").split("/")
-        differing = sum(x != y for x, y in zip(left, right, strict=False)) + abs(len(left) - len(right))
+        differing = sum(x != y for x, y in zip(left, right, strict=False)) + 2 * abs(len(left) - len(right))
         return 2 + differing
 
 
@@ -87,7 +87,13 @@ class QueryMatcher:
         return tuple(sorted(self.pairs(request, policy)))
 
     def distance(self, a: Hashable, b: Hashable) -> int:
-        return len(set(a) ^ set(b))  # type: ignore[arg-type]
+        """A changed value (1) is closer than a missing or extra parameter (2)."""
+        mine, theirs = _group(list(a)), _group(list(b))  # type: ignore[call-overload]
+        return sum(
+            (2 if name not in mine or name not in theirs else 1)
+            for name in set(mine) | set(theirs)
+            if mine.get(name) != theirs.get(name)
+        )
 
     def differences(self, live: Request, recorded: Request, policy: MatchPolicy) -> list[str]:
         mine, theirs = _group(self.pairs(live, policy)), _group(self.pairs(recorded, policy))

@@ -22,36 +22,60 @@ def index_for(*requests, policy: MatchPolicy | None = None) -> CassetteIndex:
     [
         pytest.param(RECORDED, None, True, id="identical"),
         pytest.param(
-            make_request("POST", "http://other.host:9/orders?a=1&b=2", json={"qty": 2, "item": "pen", "meta": {"request_id": "r-1"}}),
+            make_request(
+                "POST",
+                "http://other.host:9/orders?a=1&b=2",
+                json={"qty": 2, "item": "pen", "meta": {"request_id": "r-1"}},
+            ),
             None,
             True,
             id="query-order-json-key-order-and-host-ignored",
         ),
         pytest.param(
-            make_request("post", "http://api.test/orders?a=1&b=2", body=b'{ "qty":2,\n "item":"pen", "meta":{"request_id":"r-1"}}',
-                         headers=(("Content-Type", "application/json"),)),
+            make_request(
+                "post",
+                "http://api.test/orders?a=1&b=2",
+                body=b'{ "qty":2,\n "item":"pen", "meta":{"request_id":"r-1"}}',
+                headers=(("Content-Type", "application/json"),),
+            ),
             None,
             True,
             id="json-whitespace-and-method-case",
         ),
-        pytest.param(make_request("PUT", "http://api.test/orders?a=1&b=2", json={"item": "pen", "qty": 2}), None, False,
-                     id="method-differs"),
-        pytest.param(make_request("POST", "http://api.test/orders?a=1&b=3", json={"item": "pen", "qty": 2}), None, False,
-                     id="query-value-differs"),
         pytest.param(
-            make_request("POST", "http://api.test/orders?a=1&b=2", json={"item": "pen", "qty": 3, "meta": {"request_id": "r-1"}}),
+            make_request("PUT", "http://api.test/orders?a=1&b=2", json={"item": "pen", "qty": 2}),
+            None,
+            False,
+            id="method-differs",
+        ),
+        pytest.param(
+            make_request("POST", "http://api.test/orders?a=1&b=3", json={"item": "pen", "qty": 2}),
+            None,
+            False,
+            id="query-value-differs",
+        ),
+        pytest.param(
+            make_request(
+                "POST", "http://api.test/orders?a=1&b=2", json={"item": "pen", "qty": 3, "meta": {"request_id": "r-1"}}
+            ),
             None,
             False,
             id="json-field-differs",
         ),
         pytest.param(
-            make_request("POST", "http://api.test/orders?a=1&b=2&ts=99", json={"item": "pen", "qty": 2, "meta": {"request_id": "r-9"}}),
+            make_request(
+                "POST",
+                "http://api.test/orders?a=1&b=2&ts=99",
+                json={"item": "pen", "qty": 2, "meta": {"request_id": "r-9"}},
+            ),
             MatchPolicy.build(ignore_query=["ts"], ignore_json_fields=["request_id"]),
             True,
             id="ignored-query-key-and-json-field",
         ),
         pytest.param(
-            make_request("POST", "http://api.test/orders?a=1&b=2", json={"item": "pen", "qty": 2, "meta": {"request_id": "r-9"}}),
+            make_request(
+                "POST", "http://api.test/orders?a=1&b=2", json={"item": "pen", "qty": 2, "meta": {"request_id": "r-9"}}
+            ),
             MatchPolicy.build(ignore_json_fields=["meta.request_id"]),
             True,
             id="ignored-dotted-json-path",
@@ -63,7 +87,11 @@ def index_for(*requests, policy: MatchPolicy | None = None) -> CassetteIndex:
             id="body-not-in-match-on",
         ),
         pytest.param(
-            make_request("POST", "http://other.host/orders?a=1&b=2", json={"item": "pen", "qty": 2, "meta": {"request_id": "r-1"}}),
+            make_request(
+                "POST",
+                "http://other.host/orders?a=1&b=2",
+                json={"item": "pen", "qty": 2, "meta": {"request_id": "r-1"}},
+            ),
             MatchPolicy.build(forward=True),
             False,
             id="forward-mode-compares-host",

@@ -46,7 +46,7 @@ def test_repeats_without_writes_play_in_order_then_the_last_repeats() -> None:
 def test_repeated_writes_replay_in_order() -> None:
     create = make_request("POST", "http://api.test/orders", json={"item": "pen"})
     engine = engine_for((create, make_response(201, json={"id": 1})), (create, make_response(201, json={"id": 2})))
-    assert bodies(engine, ReplayState(), create, create) == [b'{"id": 1}', b'{"id": 2}']
+    assert bodies(engine, ReplayState(), create, create) == [b'{"id":1}', b'{"id":2}']
 
 
 def test_unrelated_recorded_writes_do_not_hold_back_the_state() -> None:

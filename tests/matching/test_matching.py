@@ -8,9 +8,12 @@ from hudproxy.errors import ConfigError
 from hudproxy.matching import CassetteIndex, MatchPolicy, validate_aspects
 from hudproxy.testing import make_interaction, make_request
 
-RECORDED = make_request(
-    "POST", "http://api.test/orders?b=2&a=1", json={"item": "pen", "qty": 2, "meta": {"request_id": "r-1"}}
-)
+ORDER = {"item": "pen", "qty": 2, "meta": {"request_id": "r-1"}}
+RECORDED = make_request("POST", "http://api.test/orders?b=2&a=1", json=ORDER)
+
+
+def order(**changes: object) -> dict[str, object]:
+    return {**ORDER, **changes}
 
 
 def index_for(*requests, policy: MatchPolicy | None = None) -> CassetteIndex:
@@ -25,7 +28,7 @@ def index_for(*requests, policy: MatchPolicy | None = None) -> CassetteIndex:
             make_request(
                 "POST",
                 "http://other.host:9/orders?a=1&b=2",
-                json={"qty": 2, "item": "pen", "meta": {"request_id": "r-1"}},
+                json=dict(reversed(ORDER.items())),
             ),
             None,
             True,
@@ -35,7 +38,7 @@ def index_for(*requests, policy: MatchPolicy | None = None) -> CassetteIndex:
             make_request(
                 "post",
                 "http://api.test/orders?a=1&b=2",
-                body=b'{ "qty":2,\n "item":"pen", "meta":{"request_id":"r-1"}}',
+                body=b'{ "qty":2,\n "item":"pen",\n "meta":{"request_id":"r-1"}}',
                 headers=(("Content-Type", "application/json"),),
             ),
             None,
@@ -55,9 +58,7 @@ def index_for(*requests, policy: MatchPolicy | None = None) -> CassetteIndex:
             id="query-value-differs",
         ),
         pytest.param(
-            make_request(
-                "POST", "http://api.test/orders?a=1&b=2", json={"item": "pen", "qty": 3, "meta": {"request_id": "r-1"}}
-            ),
+            make_request("POST", "http://api.test/orders?a=1&b=2", json=order(qty=3)),
             None,
             False,
             id="json-field-differs",
@@ -66,16 +67,14 @@ def index_for(*requests, policy: MatchPolicy | None = None) -> CassetteIndex:
             make_request(
                 "POST",
                 "http://api.test/orders?a=1&b=2&ts=99",
-                json={"item": "pen", "qty": 2, "meta": {"request_id": "r-9"}},
+                json=order(meta={"request_id": "r-9"}),
             ),
             MatchPolicy.build(ignore_query=["ts"], ignore_json_fields=["request_id"]),
             True,
             id="ignored-query-key-and-json-field",
         ),
         pytest.param(
-            make_request(
-                "POST", "http://api.test/orders?a=1&b=2", json={"item": "pen", "qty": 2, "meta": {"request_id": "r-9"}}
-            ),
+            make_request("POST", "http://api.test/orders?a=1&b=2", json=order(meta={"request_id": "r-9"})),
             MatchPolicy.build(ignore_json_fields=["meta.request_id"]),
             True,
             id="ignored-dotted-json-path",
@@ -90,7 +89,7 @@ def index_for(*requests, policy: MatchPolicy | None = None) -> CassetteIndex:
             make_request(
                 "POST",
                 "http://other.host/orders?a=1&b=2",
-                json={"item": "pen", "qty": 2, "meta": {"request_id": "r-1"}},
+                json=ORDER,
             ),
             MatchPolicy.build(forward=True),
             False,

@@ -76,12 +76,12 @@ def make_interaction(
 ) -> Interaction:
     """One exchange (default `GET /orders/A1 -> 200`); `chunks` are (size, at_ms) pairs of a streamed body."""
     response = response or make_response()
-    if chunks:
-        response = replace(response, chunks=tuple(Chunk(size, at_ms) for size, at_ms in chunks))
+    pieces = tuple(Chunk(size, at_ms) for size, at_ms in chunks)
+    if pieces:
+        response = replace(response, chunks=pieces)
     return Interaction(request or make_request(), response, index, recorded_at, duration_ms)
 
 
 def make_cassette(interactions: Iterable[Interaction]) -> Cassette:
     """A cassette holding `interactions` in order, numbered 0..n-1 as a loaded cassette's are."""
     return Cassette(interactions=[replace(i, index=n) for n, i in enumerate(interactions)])
-

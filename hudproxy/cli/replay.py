@@ -9,7 +9,7 @@ import typer
 
 from hudproxy.cli.common import console, match_policy, scrub_policy, setup_logging
 from hudproxy.netutil import ensure_port_free
-from hudproxy.replay.server import create_replay_app
+from hudproxy.replay.server import DEFAULT_JOURNAL, create_replay_app
 from hudproxy.serving import serve_forever
 
 Opt = typer.Option
@@ -27,6 +27,9 @@ def replay(
     ] = "error",
     target: Annotated[str | None, Opt(help="Real API for --unmatched passthrough")] = None,
     stream_timing: Annotated[bool, Opt(help="Replay streamed bodies with their recorded timing")] = False,
+    journal: Annotated[Path, Opt(help="SQLite journal of every call")] = DEFAULT_JOURNAL,
+    no_journal: Annotated[bool, Opt("--no-journal", help="Do not write a journal")] = False,
+    idle_timeout: Annotated[float, Opt(help="Drop sessions idle this many seconds")] = 3600.0,
     verbose: Annotated[bool, Opt("--verbose", "-v")] = False,
 ) -> None:
     """Replay CASSETTE on http://HOST:PORT: recorded answers, state-aware, no upstream.
@@ -37,9 +40,12 @@ def replay(
     setup_logging(verbose)
     ensure_port_free(host, port)
     policy = match_policy(match_on, ignore_query, ignore_json_field, scrub_policy(False, None, None, None))
-    app = create_replay_app(cassette, policy, unmatched, target, stream_timing)
+    journal_path = None if no_journal else journal
+    app = create_replay_app(cassette, policy, unmatched, target, stream_timing, journal_path, idle_timeout)
     console.print(
         f"replaying {cassette} ({len(app.engine.index)} interactions, matching on "
         f"{', '.join(app.engine.index.policy.on)}) at http://{host}:{port}  (Ctrl-C to stop)"
     )
+    if journal_path is not None:
+        console.print(f"journal: {journal_path} (sessions: /s/<id>/... or header X-Hudproxy-Session)")
     serve_forever(app, host, port)

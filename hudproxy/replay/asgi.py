@@ -7,19 +7,25 @@ headers are encoded once per interaction and reused.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.model import Interaction, Request, Response
+from hudproxy.journal.entry import Pending
+from hudproxy.journal.writer import JournalWriter
 from hudproxy.replay.engine import Outcome, ReplayEngine
 from hudproxy.replay.sessions import SESSION_HEADER, SessionStore, split_session_path
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 OutcomeHook = Callable[[str, Outcome], None]
 MissHandler = Callable[[Request], Awaitable[Outcome]]
 
+ADMIN_PREFIX = "/_hudproxy"
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"upgrade"})
 
 
@@ -61,36 +67,55 @@ class ReplayApp:
         on_outcome: OutcomeHook | None = None,
         stream_timing: bool = False,
         on_miss: MissHandler | None = None,
+        journal: JournalWriter | None = None,
+        admin: ASGIApp | None = None,
     ) -> None:
         self.engine = engine
         self.on_miss = on_miss
+        self.journal = journal
+        self.admin = admin
         self.sessions = sessions or SessionStore()
         self.on_outcome = on_outcome
         self.stream_timing = stream_timing
         self._encoded: dict[int, list[tuple[bytes, bytes]]] = {}
+        self.cassette: Cassette | None = None
+
+    def close(self) -> None:
+        """Flush the journal (a clean stop loses nothing)."""
+        if self.journal is not None:
+            self.journal.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
             await self.http(scope, receive, send)
         elif kind == "lifespan":
-            await lifespan(receive, send)
+            await lifespan(receive, send, on_shutdown=self.close)
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": 1003, "reason": "hudproxy replays HTTP only"})
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started, clock = time.time(), time.perf_counter()
         raw_path = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        if self.admin is not None and path.startswith(ADMIN_PREFIX):
+            await self.admin(scope, receive, send)
+            return
         session_id, path = split_session_path(path)
         if session_id is None:
             session_id = _header(scope, SESSION_HEADER)
+        session = self.sessions.get(session_id)
         request = request_from_scope(scope, path, await read_body(receive))
-        outcome = self.engine.handle(request, self.sessions.get(session_id))
+        outcome = self.engine.handle(request, session.state)
         if not outcome.matched and self.on_miss is not None:
             outcome = await self.on_miss(request)
-        if self.on_outcome is not None:
-            self.on_outcome(session_id or "default", outcome)
         await self.send_response(outcome, send)
+        seq = session.next_seq()
+        if self.journal is not None:
+            elapsed = (time.perf_counter() - clock) * 1000
+            self.journal.add(Pending(session.id, seq, started, elapsed, outcome))
+        if self.on_outcome is not None:
+            self.on_outcome(session.id, outcome)
 
     async def send_response(self, outcome: Outcome, send: Send) -> None:
         response = outcome.response
@@ -132,11 +157,13 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def lifespan(receive: Receive, send: Send) -> None:
+async def lifespan(receive: Receive, send: Send, on_shutdown: Callable[[], None] | None = None) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            if on_shutdown is not None:
+                on_shutdown()
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from hudproxy.cassette.files import load_cassette
 from hudproxy.errors import ConfigError
+from hudproxy.journal.writer import JournalWriter
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.netutil import validate_target
 from hudproxy.record.modes import RecordMode
@@ -14,6 +15,7 @@ from hudproxy.record.recorder import Recorder
 from hudproxy.replay.asgi import ReplayApp
 from hudproxy.replay.engine import ReplayEngine, policies_for
 from hudproxy.replay.passthrough import Passthrough
+from hudproxy.replay.sessions import SessionStore
 
 
 class Unmatched(enum.StrEnum):
@@ -30,14 +32,23 @@ class Unmatched(enum.StrEnum):
             raise ConfigError(f"unknown --unmatched {value!r}; valid values: error, passthrough.") from None
 
 
+DEFAULT_JOURNAL = Path(".hudproxy") / "journal.db"
+
+
 def create_replay_app(
     cassette_path: str | Path,
     match: MatchPolicy | None = None,
     unmatched: Unmatched | str = Unmatched.ERROR,
     target: str | None = None,
     stream_timing: bool = False,
+    journal: str | Path | None = None,
+    idle_timeout: float | None = 3600.0,
 ) -> ReplayApp:
-    """Load, index and wrap a cassette as an ASGI app (passthrough appends misses to the same file)."""
+    """Load, index and wrap a cassette as an ASGI app (passthrough appends misses to the same file).
+
+    `journal` is the SQLite file every call is written to (None: no journal). The admin API is attached by
+    `hudproxy.admin.attach_admin`, which the CLI and the Python API call.
+    """
     cassette = load_cassette(cassette_path)
     mode = Unmatched.parse(str(unmatched))
     engine = ReplayEngine.from_cassette(cassette, policies_for(cassette, match))
@@ -47,4 +58,7 @@ def create_replay_app(
             raise ConfigError("--unmatched passthrough needs --target URL (where to forward unmatched requests).")
         recorder = Recorder(cassette_path, RecordMode.NEW_EPISODES, engine.index.policy, target=target)
         on_miss = Passthrough(validate_target(target), recorder).forward
-    return ReplayApp(engine, stream_timing=stream_timing, on_miss=on_miss)
+    writer = JournalWriter(journal, engine.index.policy.scrub) if journal is not None else None
+    app = ReplayApp(engine, SessionStore(idle_timeout), stream_timing=stream_timing, on_miss=on_miss, journal=writer)
+    app.cassette = cassette
+    return app

@@ -1,16 +1,25 @@
 """Sessions: isolated replay states over one shared, read-only index, chosen per request.
 
 A client picks its session with a path prefix `/s/<id>/...` (for code that can only set a base URL) or the
-header `X-Hudproxy-Session: <id>`; with neither it gets the default session.
+header `X-Hudproxy-Session: <id>`; with neither it gets the default session. A session is created on first use
+(or explicitly), costs a few hundred bytes (two empty containers and counters: copy-on-write over the shared
+index, never a copy of the cassette), and is dropped after `idle_timeout` seconds without a request.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
+import time
+
+from hudproxy.errors import ConfigError
 from hudproxy.replay.state import ReplayState
 
 DEFAULT_SESSION = "default"
 SESSION_HEADER = b"x-hudproxy-session"
 PREFIX = "/s/"
+VALID_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+SWEEP_EVERY = 30.0
 
 
 def split_session_path(path: str) -> tuple[str | None, str]:
@@ -24,27 +33,85 @@ def split_session_path(path: str) -> tuple[str | None, str]:
     return session_id, slash + tail if slash else "/"
 
 
+class Session:
+    """One isolated run: its replay state and its journal sequence."""
+
+    __slots__ = ("created", "id", "last_seen", "seq", "state")
+
+    def __init__(self, session_id: str) -> None:
+        self.id = session_id
+        self.state = ReplayState()
+        self.seq = 0
+        self.created = self.last_seen = time.time()
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        self.last_seen = time.time()
+        return self.seq
+
+    def reset(self) -> None:
+        self.state.reset()
+        self.seq = 0
+
+
 class SessionStore:
-    """Session id → ReplayState, created on first use."""
+    """Session id → Session, created on first use; idle sessions are swept now and then."""
 
-    def __init__(self) -> None:
-        self._states: dict[str, ReplayState] = {}
+    def __init__(self, idle_timeout: float | None = 3600.0) -> None:
+        self._sessions: dict[str, Session] = {}
+        self.idle_timeout = idle_timeout
+        self._last_sweep = time.monotonic()
 
-    def get(self, session_id: str | None) -> ReplayState:
+    def get(self, session_id: str | None) -> Session:
         key = session_id or DEFAULT_SESSION
-        state = self._states.get(key)
-        if state is None:
-            state = self._states[key] = ReplayState()
-        return state
+        session = self._sessions.get(key)
+        if session is None:
+            session = self._sessions[key] = Session(key)
+            self._maybe_sweep()
+        return session
 
-    def reset(self, session_id: str) -> None:
-        self.get(session_id).reset()
+    def create(self, session_id: str | None = None) -> Session:
+        """An explicit, fresh session (a random id unless one is given); an existing id is reset."""
+        if session_id is not None and not VALID_ID.fullmatch(session_id):
+            raise ConfigError(f"session id {session_id!r} must be 1-128 of letters, digits, '_', '.', ':', '-'.")
+        session = self.get(session_id or secrets.token_hex(8))
+        session.reset()
+        return session
 
-    def drop(self, session_id: str) -> None:
-        self._states.pop(session_id, None)
+    def find(self, session_id: str) -> Session | None:
+        return self._sessions.get(session_id)
+
+    def reset(self, session_id: str) -> bool:
+        session = self._sessions.get(session_id)
+        if session is not None:
+            session.reset()
+        return session is not None
+
+    def drop(self, session_id: str) -> bool:
+        return self._sessions.pop(session_id, None) is not None
 
     def __len__(self) -> int:
-        return len(self._states)
+        return len(self._sessions)
+
+    def __iter__(self):
+        return iter(list(self._sessions.values()))
 
     def ids(self) -> list[str]:
-        return list(self._states)
+        return list(self._sessions)
+
+    def _maybe_sweep(self) -> None:
+        now = time.monotonic()
+        if self.idle_timeout is None or now - self._last_sweep < SWEEP_EVERY:
+            return
+        self._last_sweep = now
+        self.sweep()
+
+    def sweep(self) -> int:
+        """Drop sessions idle for longer than the timeout (never the default one); returns how many."""
+        if self.idle_timeout is None:
+            return 0
+        cutoff = time.time() - self.idle_timeout
+        stale = [k for k, s in self._sessions.items() if s.last_seen < cutoff and k != DEFAULT_SESSION]
+        for key in stale:
+            del self._sessions[key]
+        return len(stale)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from hudproxy.interaction.body import content_encoding, decode_body, encode_body, parse_json
 from hudproxy.interaction.headers import Headers, header_value, replace_header
@@ -43,6 +43,11 @@ def scrub_url(url: str, policy: ScrubPolicy) -> str:
     """Scrub secret query parameters and user:password credentials in a URL."""
     if not policy.enabled:
         return url
+    head, _, query_part = url.partition("?")
+    if "@" not in head and not any(
+        policy.is_secret_query(unquote_plus(piece.partition("=")[0])) for piece in query_part.split("&") if piece
+    ):
+        return url  # the common case, decided without a full parse
     parts = urlsplit(url)
     netloc = parts.netloc
     if "@" in netloc:

@@ -1,0 +1,100 @@
+"""Assertions over a session's calls; a failure says what was expected and lists the calls made, nearest first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hudproxy.journal.query import Call, PathPattern, path_matches
+
+
+@dataclass(frozen=True)
+class CallSpec:
+    """What a call must look like. Every given part must hold."""
+
+    method: str | None = None
+    path: PathPattern | None = None
+    json: Any = None
+    json_contains: dict[str, Any] | None = None
+    query: dict[str, str] | None = None
+    where: Callable[[Call], bool] | None = None
+
+    def describe(self) -> str:
+        parts = [self.method or "*", str(getattr(self.path, "pattern", self.path) or "*")]
+        if self.json is not None:
+            parts.append(f"json={self.json!r}")
+        if self.json_contains is not None:
+            parts.append(f"json_contains={self.json_contains!r}")
+        if self.query is not None:
+            parts.append(f"query={self.query!r}")
+        if self.where is not None:
+            parts.append(f"where={getattr(self.where, '__name__', 'predicate')}")
+        return " ".join(parts)
+
+    def mismatches(self, call: Call) -> int:
+        """How many parts of the spec this call fails (0 = it matches); orders calls nearest first."""
+        failed = 0
+        if self.method is not None and call.method.upper() != self.method.upper():
+            failed += 1
+        if not path_matches(self.path, call.path):
+            failed += 2
+        if self.json is not None and call.json != self.json:
+            failed += 1
+        if self.json_contains is not None and not contains(call.json, self.json_contains):
+            failed += 1
+        if self.query is not None and any(call.params.get(k) != str(v) for k, v in self.query.items()):
+            failed += 1
+        if self.where is not None and not self.where(call):
+            failed += 1
+        return failed
+
+    def matches(self, call: Call) -> bool:
+        return self.mismatches(call) == 0
+
+
+def contains(actual: Any, expected: Any) -> bool:
+    """Partial JSON match: every key in `expected` is in `actual` with a (recursively) contained value."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(k in actual and contains(actual[k], v) for k, v in expected.items())
+    if isinstance(expected, list):
+        return isinstance(actual, list) and len(actual) == len(expected) and all(map(contains, actual, expected))
+    return actual == expected
+
+
+def failure(message: str, spec: CallSpec, calls: Sequence[Call]) -> AssertionError:
+    nearest = sorted(calls, key=lambda c: (spec.mismatches(c), c.seq))
+    lines = [message, f"  expected: {spec.describe()}", f"  calls made ({len(calls)}), nearest first:"]
+    lines.extend(f"    {c.describe()}" for c in nearest[:10])
+    if len(calls) > 10:
+        lines.append(f"    ... and {len(calls) - 10} more")
+    if not calls:
+        lines.append("    (none)")
+    return AssertionError("\n".join(lines))
+
+
+def assert_called(calls: Sequence[Call], spec: CallSpec, times: int | None = None) -> list[Call]:
+    found = [c for c in calls if spec.matches(c)]
+    if times is None and not found:
+        raise failure("expected a call that was not made", spec, calls)
+    if times is not None and len(found) != times:
+        raise failure(f"expected {times} matching call(s), found {len(found)}", spec, calls)
+    return found
+
+
+def assert_not_called(calls: Sequence[Call], spec: CallSpec) -> None:
+    found = [c for c in calls if spec.matches(c)]
+    if found:
+        raise failure(f"expected no matching call, found {len(found)}", spec, found)
+
+
+def assert_called_before(calls: Sequence[Call], first: CallSpec, then: CallSpec) -> None:
+    """Some call matching `first` happened before every call matching `then` (and both happened)."""
+    a = [c.seq for c in calls if first.matches(c)]
+    b = [c.seq for c in calls if then.matches(c)]
+    if not a:
+        raise failure("expected an earlier call that was not made", first, calls)
+    if not b:
+        raise failure("expected a later call that was not made", then, calls)
+    if min(a) > min(b):
+        raise failure(f"expected {first.describe()} before {then.describe()}, but it came after", then, calls)

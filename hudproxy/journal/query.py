@@ -1,0 +1,155 @@
+"""Typed reads of the journal: `Call` rows and `CallList` (as respx's CallList), never ad-hoc SQL elsewhere."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from hudproxy.journal.schema import CALLS, open_journal
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request a session made, and what it got."""
+
+    session: str
+    seq: int
+    time: str
+    kind: str
+    method: str
+    url: str
+    path: str
+    query: str
+    status: int
+    matched: bool
+    interaction: int | None
+    duration_ms: float
+    request_headers: list[tuple[str, str]] = field(default_factory=list)
+    request_body: str | None = None
+    response_body: str | None = None
+    diagnosis: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(parse_qsl(self.query, keep_blank_values=True))
+
+    @property
+    def json(self) -> Any:
+        """The request body parsed as JSON, or None."""
+        try:
+            return json.loads(self.request_body) if self.request_body else None
+        except ValueError:
+            return None
+
+    @property
+    def response_json(self) -> Any:
+        try:
+            return json.loads(self.response_body) if self.response_body else None
+        except ValueError:
+            return None
+
+    def describe(self) -> str:
+        target = self.path + (f"?{self.query}" if self.query else "")
+        verdict = "" if self.matched else "  [unmatched]"
+        body = f" {self.request_body}" if self.request_body and len(self.request_body) < 120 else ""
+        return f"#{self.seq} {self.method} {target}{body} → {self.status}{verdict}"
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Call:
+        return cls(
+            session=row["session"],
+            seq=row["seq"],
+            time=row["time"],
+            kind=row["kind"],
+            method=row["method"],
+            url=row["url"],
+            path=row["path"],
+            query=row["query"] or "",
+            status=row["status"],
+            matched=bool(row["matched"]),
+            interaction=row["interaction"],
+            duration_ms=row["duration_ms"] or 0.0,
+            request_headers=[tuple(h) for h in json.loads(row["request_headers"] or "[]")],
+            request_body=row["request_body"],
+            response_body=row["response_body"],
+            diagnosis=json.loads(row["diagnosis"]) if row["diagnosis"] else [],
+        )
+
+
+class CallList(list[Call]):
+    """A list of calls with the conveniences tests reach for."""
+
+    @property
+    def called(self) -> bool:
+        return bool(self)
+
+    @property
+    def call_count(self) -> int:
+        return len(self)
+
+    @property
+    def last(self) -> Call | None:
+        return self[-1] if self else None
+
+
+PathPattern = str | re.Pattern[str]
+
+
+def path_matches(pattern: PathPattern | None, path: str) -> bool:
+    """A glob (`/orders/*`), an exact path, or a compiled regex (full match)."""
+    if pattern is None:
+        return True
+    if isinstance(pattern, re.Pattern):
+        return pattern.fullmatch(path) is not None
+    return fnmatch.fnmatchcase(path, pattern)
+
+
+def read_calls(
+    path: str | Path,
+    session: str | None = None,
+    method: str | None = None,
+    path_pattern: PathPattern | None = None,
+    unmatched: bool | None = None,
+    kind: str | None = None,
+) -> CallList:
+    """Calls in (session, seq) order, filtered; the path filter takes globs and regexes."""
+    if not Path(path).exists():
+        return CallList()
+    db = open_journal(str(path), readonly=True)
+    try:
+        clauses, args = [], []
+        for column, value in (("session", session), ("method", method and method.upper()), ("kind", kind)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        if unmatched is not None:
+            clauses.append("matched = ?")
+            args.append(0 if unmatched else 1)
+        if CALLS not in db.table_names():
+            return CallList()
+        rows = db[CALLS].rows_where(" and ".join(clauses) or None, args, order_by="session, seq, id")
+        return CallList(c for c in map(Call.from_row, rows) if path_matches(path_pattern, c.path))
+    finally:
+        db.close()
+
+
+def sessions_in(path: str | Path) -> list[dict[str, Any]]:
+    """Per session: calls and unmatched counts, for `hudproxy journal` and the admin API."""
+    if not Path(path).exists():
+        return []
+    db = open_journal(str(path), readonly=True)
+    try:
+        if CALLS not in db.table_names():
+            return []
+        sql = (
+            f"select session, count(*) as calls, sum(1 - matched) as unmatched, min(time) as first, "
+            f"max(time) as last from {CALLS} group by session order by first"
+        )
+        return [dict(zip(("session", "calls", "unmatched", "first", "last"), r, strict=True)) for r in db.execute(sql)]
+    finally:
+        db.close()

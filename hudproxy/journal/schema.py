@@ -1,0 +1,65 @@
+"""The journal's tables and their named migrations: the one place that knows the SQL layout.
+
+A file opened in plain sqlite3, sqlite-utils or datasette shows one readable table, `calls`, one row per
+request the replay server (or the recorder) saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+CALLS = "calls"
+
+CALL_COLUMNS: dict[str, type] = {
+    "id": int,
+    "session": str,
+    "seq": int,
+    "time": str,
+    "kind": str,
+    "method": str,
+    "url": str,
+    "path": str,
+    "query": str,
+    "request_headers": str,
+    "request_body": str,
+    "status": int,
+    "response_body": str,
+    "matched": int,
+    "interaction": int,
+    "diagnosis": str,
+    "duration_ms": float,
+}
+
+
+def _create_calls(db: sqlite_utils.Database) -> None:
+    db[CALLS].create(CALL_COLUMNS, pk="id", not_null={"session", "seq", "kind"})  # type: ignore[union-attr]
+    db[CALLS].create_index(["session", "seq"])  # type: ignore[union-attr]
+    db[CALLS].create_index(["matched"])  # type: ignore[union-attr]
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("create_calls", _create_calls),
+]
+
+
+def open_journal(path: str, readonly: bool = False) -> sqlite_utils.Database:
+    """Open (and, unless read-only, migrate) a journal database in WAL mode."""
+    db = sqlite_utils.Database(path)
+    if readonly:
+        return db
+    db.enable_wal()
+    db.execute("PRAGMA synchronous=NORMAL")
+    migrate(db)
+    return db
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Apply the named migrations not yet applied; `PRAGMA user_version` counts them."""
+    applied = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, (_name, step) in enumerate(MIGRATIONS, start=1):
+        if number > applied:
+            with db.conn:
+                step(db)
+                db.execute(f"PRAGMA user_version = {number}")

@@ -13,17 +13,15 @@ from typing import Any
 
 from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.model import Interaction, Request, Response
-from hudproxy.journal.entry import Pending
 from hudproxy.journal.writer import JournalWriter
 from hudproxy.replay.engine import Outcome, ReplayEngine
+from hudproxy.replay.service import MissHandler, OutcomeHook, ReplayService
 from hudproxy.replay.sessions import SESSION_HEADER, SessionStore, split_session_path
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-OutcomeHook = Callable[[str, Outcome], None]
-MissHandler = Callable[[Request], Awaitable[Outcome]]
 
 ADMIN_PREFIX = "/_hudproxy"
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"upgrade"})
@@ -58,7 +56,7 @@ def request_from_scope(scope: Scope, path: str, body: bytes) -> Request:
 
 
 class ReplayApp:
-    """ASGI app answering every request from the engine; `on_outcome` sees each (session, outcome)."""
+    """ASGI adapter over a ReplayService; `on_outcome` sees each (session, outcome)."""
 
     def __init__(
         self,
@@ -70,20 +68,26 @@ class ReplayApp:
         journal: JournalWriter | None = None,
         admin: ASGIApp | None = None,
     ) -> None:
-        self.engine = engine
-        self.on_miss = on_miss
-        self.journal = journal
+        self.service = ReplayService(engine, sessions, journal, on_miss, on_outcome)
         self.admin = admin
-        self.sessions = sessions or SessionStore()
-        self.on_outcome = on_outcome
         self.stream_timing = stream_timing
         self._encoded: dict[int, list[tuple[bytes, bytes]]] = {}
-        self.cassette: Cassette | None = None
+
+    # The service's parts, for the admin API, the Python API and tests.
+    engine = property(lambda self: self.service.engine)
+    sessions = property(lambda self: self.service.sessions)
+    journal = property(lambda self: self.service.journal)
+
+    @property
+    def cassette(self) -> Cassette | None:
+        return self.service.cassette
+
+    @cassette.setter
+    def cassette(self, value: Cassette | None) -> None:
+        self.service.cassette = value
 
     def close(self) -> None:
-        """Flush the journal (a clean stop loses nothing)."""
-        if self.journal is not None:
-            self.journal.close()
+        self.service.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -104,18 +108,10 @@ class ReplayApp:
         session_id, path = split_session_path(path)
         if session_id is None:
             session_id = _header(scope, SESSION_HEADER)
-        session = self.sessions.get(session_id)
         request = request_from_scope(scope, path, await read_body(receive))
-        outcome = self.engine.handle(request, session.state)
-        if not outcome.matched and self.on_miss is not None:
-            outcome = await self.on_miss(request)
+        session, outcome = await self.service.answer(session_id, request)
         await self.send_response(outcome, send)
-        seq = session.next_seq()
-        if self.journal is not None:
-            elapsed = (time.perf_counter() - clock) * 1000
-            self.journal.add(Pending(session.id, seq, started, elapsed, outcome))
-        if self.on_outcome is not None:
-            self.on_outcome(session.id, outcome)
+        self.service.journaled(session, outcome, started, clock)
 
     async def send_response(self, outcome: Outcome, send: Send) -> None:
         response = outcome.response

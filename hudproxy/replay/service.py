@@ -1,0 +1,59 @@
+"""ReplayService: the engine, the sessions and the journal together, with no transport.
+
+Every replay adapter (the ASGI server, the mitmproxy forward proxy, later MCP) holds one and calls
+`answer(session_id, request)` then `journaled(...)`, so sessions and the journal behave the same everywhere.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from hudproxy.cassette.model import Cassette
+from hudproxy.interaction.model import Request
+from hudproxy.journal.entry import Pending
+from hudproxy.journal.writer import JournalWriter
+from hudproxy.replay.engine import Outcome, ReplayEngine
+from hudproxy.replay.sessions import Session, SessionStore
+
+MissHandler = Callable[[Request], Awaitable[Outcome]]
+OutcomeHook = Callable[[str, Outcome], None]
+
+
+class ReplayService:
+    def __init__(
+        self,
+        engine: ReplayEngine,
+        sessions: SessionStore | None = None,
+        journal: JournalWriter | None = None,
+        on_miss: MissHandler | None = None,
+        on_outcome: OutcomeHook | None = None,
+        cassette: Cassette | None = None,
+    ) -> None:
+        self.engine = engine
+        self.sessions = sessions or SessionStore()
+        self.journal = journal
+        self.on_miss = on_miss
+        self.on_outcome = on_outcome
+        self.cassette = cassette
+
+    async def answer(self, session_id: str | None, request: Request) -> tuple[Session, Outcome]:
+        session = self.sessions.get(session_id)
+        outcome = self.engine.handle(request, session.state)
+        if not outcome.matched and self.on_miss is not None:
+            outcome = await self.on_miss(request)
+        return session, outcome
+
+    def journaled(self, session: Session, outcome: Outcome, started: float, clock: float, kind: str = "http") -> None:
+        """Number the call in its session and hand it to the journal (no I/O here)."""
+        seq = session.next_seq()
+        if self.journal is not None:
+            elapsed = (time.perf_counter() - clock) * 1000
+            self.journal.add(Pending(session.id, seq, started, elapsed, outcome, kind))
+        if self.on_outcome is not None:
+            self.on_outcome(session.id, outcome)
+
+    def close(self) -> None:
+        """Flush the journal (a clean stop loses nothing)."""
+        if self.journal is not None:
+            self.journal.close()

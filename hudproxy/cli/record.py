@@ -37,7 +37,8 @@ def record(
     Example: hudproxy record --target https://staging.example.com --cassette cassettes/shop.yaml --port 8080
     Ctrl-C stops; the cassette on disk is complete at every moment.
     """
-    from hudproxy.record.mitm import run_proxy
+    from hudproxy.proxy.record_addon import RecordAddon
+    from hudproxy.proxy.runner import run_proxy
 
     setup_logging(verbose)
     target = validate_target(target)
@@ -48,7 +49,7 @@ def record(
     console.print(f"recording {target} → {cassette} at http://{host}:{port}  (Ctrl-C to stop)")
     console.print(mode.explain(recorder.existed))
     try:
-        asyncio.run(run_proxy(recorder, f"reverse:{target}", host, port, insecure=insecure))
+        asyncio.run(run_proxy([RecordAddon(recorder)], f"reverse:{target}", host, port, ssl_insecure=insecure))
     finally:
         recorder.close()
         console.print(f"stopped: {recorder.recorded} new interactions, {len(recorder.writer.cassette)} in {cassette}")

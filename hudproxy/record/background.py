@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import threading
 from collections.abc import Iterator
-from typing import Any
 
-from hudproxy.errors import RecordingError
-from hudproxy.netutil import free_port, wait_for_port
 from hudproxy.record.recorder import Recorder
 
 
 @contextlib.contextmanager
 def recording_proxy(recorder: Recorder, target: str, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Yields the proxy's base URL; on exit stops mitmproxy and flushes the cassette."""
-    from hudproxy.record.mitm import run_proxy
+    """A reverse proxy in front of `target`; yields its base URL, and on exit stops it and flushes the cassette."""
+    from hudproxy.proxy.record_addon import RecordAddon
+    from hudproxy.proxy.runner import proxy_in_thread
 
-    port = port or free_port(host)
-    masters: list[Any] = []
-    loop = asyncio.new_event_loop()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(
-            run_proxy(recorder, f"reverse:{target}", host, port, on_master=masters.append, handle_signals=False)
-        )
-
-    thread = threading.Thread(target=run, name="hudproxy-recorder", daemon=True)
-    thread.start()
     try:
-        if not wait_for_port(host, port):
-            raise RecordingError(f"the recording proxy did not start on {host}:{port}")
-        yield f"http://{host}:{port}"
+        with proxy_in_thread([RecordAddon(recorder)], f"reverse:{target}", host, port) as url:
+            yield url
     finally:
-        if masters:
-            loop.call_soon_threadsafe(masters[0].shutdown)
-        thread.join(10)
         recorder.close()

@@ -1,0 +1,52 @@
+"""Conversions between mitmproxy flows and hudproxy's own Request/Response, at the edge."""
+
+from __future__ import annotations
+
+import time
+
+from mitmproxy import http
+
+from hudproxy.interaction.model import Chunk, Request, Response
+
+
+class ChunkTap:
+    """mitmproxy's stream callback: forwards each chunk unchanged and remembers it with its arrival time."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.parts: list[bytes] = []
+        self.chunks: list[Chunk] = []
+
+    def __call__(self, data: bytes) -> bytes:
+        if data:
+            self.parts.append(data)
+            self.chunks.append(Chunk(len(data), (time.monotonic() - self.started) * 1000))
+        return data
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.parts)
+
+
+def request_from_flow(req: http.Request) -> Request:
+    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in req.headers.fields)
+    return Request(req.method, req.pretty_url, headers, req.raw_content or b"")
+
+
+def response_from_flow(resp: http.Response, body: bytes) -> Response:
+    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers.fields)
+    return Response(resp.status_code, resp.reason, headers, body)
+
+
+def response_to_flow(response: Response) -> http.Response:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    made = http.Response.make(response.status, response.body, headers)
+    if response.reason:
+        made.reason = response.reason
+    return made
+
+
+def should_stream(resp: http.Response) -> bool:
+    content_type = resp.headers.get("content-type", "").lower()
+    chunked = "chunked" in resp.headers.get("transfer-encoding", "").lower()
+    return "text/event-stream" in content_type or (chunked and "content-length" not in resp.headers)

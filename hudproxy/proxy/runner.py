@@ -1,0 +1,71 @@
+"""Running mitmproxy in-process with hudproxy's addons, in the foreground or on a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from mitmproxy.options import Options
+from mitmproxy.tools.dump import DumpMaster
+
+from hudproxy.errors import RecordingError
+from hudproxy.netutil import free_port, wait_for_port
+
+
+async def run_proxy(
+    addons: Sequence[Any],
+    mode: str,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    confdir: Path | None = None,
+    on_master: Callable[[Any], None] | None = None,
+    handle_signals: bool = True,
+    **options: Any,
+) -> None:
+    """Run mitmproxy with `addons` until shutdown (Ctrl-C/SIGTERM when `handle_signals`)."""
+    opts = Options(mode=[mode], listen_host=host, listen_port=port)
+    if confdir is not None:
+        opts.update(confdir=str(confdir))
+    master = DumpMaster(opts, with_termlog=False, with_dumper=False)
+    master.options.update(**options)  # some options are declared by addons, so set after construction
+    for addon in addons:
+        master.addons.add(addon)
+    if on_master is not None:
+        on_master(master)
+    if handle_signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, master.shutdown)
+    await master.run()
+
+
+@contextlib.contextmanager
+def proxy_in_thread(
+    addons: Sequence[Any], mode: str, host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> Iterator[str]:
+    """Yields `http://host:port` once mitmproxy listens; stops it on exit."""
+    port = port or free_port(host)
+    masters: list[Any] = []
+    loop = asyncio.new_event_loop()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(
+            run_proxy(addons, mode, host, port, on_master=masters.append, handle_signals=False, **options)
+        )
+
+    thread = threading.Thread(target=run, name="hudproxy-mitmproxy", daemon=True)
+    thread.start()
+    try:
+        if not wait_for_port(host, port):
+            raise RecordingError(f"the proxy did not start on {host}:{port}")
+        yield f"http://{host}:{port}"
+    finally:
+        if masters:
+            loop.call_soon_threadsafe(masters[0].shutdown)
+        thread.join(10)

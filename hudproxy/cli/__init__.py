@@ -10,7 +10,7 @@ import sys
 import click
 import typer
 
-from hudproxy.cli import demo, inspect, record, replay
+from hudproxy.cli import ca, demo, inspect, record, replay
 from hudproxy.cli.common import err_console
 from hudproxy.errors import HudproxyError
 
@@ -26,6 +26,8 @@ app.command("record")(record.record)
 app.command("replay")(replay.replay)
 app.command("inspect")(inspect.inspect)
 app.command("demo")(demo.demo)
+app.command("journal")(journal.journal)
+app.command("ca")(ca.ca)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.logging import RichHandler
 
+from hudproxy.errors import ConfigError
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.scrub.policy import ScrubPolicy
 
@@ -57,6 +59,20 @@ def match_policy(
         scrub=scrub,
         forward=forward,
     )
+
+
+class ProxyMode(enum.StrEnum):
+    """Reverse: clients use hudproxy's base URL. Forward: clients use it as HTTP(S)_PROXY (fixed hostnames)."""
+
+    REVERSE = "reverse"
+    FORWARD = "forward"
+
+    @classmethod
+    def parse(cls, value: str) -> ProxyMode:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            raise ConfigError(f"unknown --mode {value!r}; valid modes: reverse, forward.") from None
 
 
 def fail(message: str, code: int = 2) -> None:

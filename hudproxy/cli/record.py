@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from hudproxy.cli.common import console, match_policy, scrub_policy, setup_logging
+from hudproxy.cli.common import ProxyMode, console, match_policy, scrub_policy, setup_logging, split_csv
 from hudproxy.netutil import ensure_port_free, validate_target
 from hudproxy.record.modes import RecordMode
 from hudproxy.record.recorder import Recorder
@@ -17,8 +17,11 @@ Opt = typer.Option
 
 
 def record(
-    target: Annotated[str, Opt(help="The real API, e.g. https://staging.example.com")],
     cassette: Annotated[Path, Opt(help="Cassette file to write (.yaml, or .json)")],
+    target: Annotated[str | None, Opt(help="Reverse mode: the real API, e.g. https://staging.example.com")] = None,
+    mode: Annotated[str, Opt(help="reverse (a base URL) | forward (HTTPS_PROXY + hudproxy's CA)")] = "reverse",
+    allow_host: Annotated[list[str] | None, Opt(help="Forward mode: hosts to record (globs); others tunnelled")] = None,
+    block_others: Annotated[bool, Opt(help="Forward mode: refuse (403) hosts not in --allow-host")] = False,
     port: Annotated[int, Opt(help="Port clients talk to instead of the target")] = 8080,
     host: Annotated[str, Opt(help="Interface to listen on")] = "127.0.0.1",
     record_mode: Annotated[str, Opt(help="once | new_episodes | all | none (as in vcrpy)")] = "once",
@@ -32,24 +35,40 @@ def record(
     insecure: Annotated[bool, Opt(help="Do not verify the target's TLS certificate")] = False,
     verbose: Annotated[bool, Opt("--verbose", "-v", help="Log every recorded request")] = False,
 ) -> None:
-    """Record traffic to TARGET into CASSETTE; clients use http://HOST:PORT as if it were the target.
+    """Record traffic into CASSETTE through a reverse proxy (clients use http://HOST:PORT as if it were the
+    target) or a forward proxy (clients get HTTPS_PROXY=http://HOST:PORT and trust `hudproxy ca`).
 
     Example: hudproxy record --target https://staging.example.com --cassette cassettes/shop.yaml --port 8080
+    Example: hudproxy record --mode forward --allow-host api.stripe.com --cassette cassettes/stripe.yaml
     Ctrl-C stops; the cassette on disk is complete at every moment.
     """
+    from hudproxy.proxy.forward import record_options
     from hudproxy.proxy.record_addon import RecordAddon
     from hudproxy.proxy.runner import run_proxy
 
     setup_logging(verbose)
-    target = validate_target(target)
-    mode = RecordMode.parse(record_mode)
+    forward = ProxyMode.parse(mode) is ProxyMode.FORWARD
+    if not forward:
+        target = validate_target(target or "")
+    record_mode_ = RecordMode.parse(record_mode)
     ensure_port_free(host, port)
     scrub = scrub_policy(keep_secrets, scrub_header, scrub_query, scrub_json_field)
-    recorder = Recorder(cassette, mode, match_policy(match_on, ignore_query, ignore_json_field, scrub), scrub, target)
-    console.print(f"recording {target} → {cassette} at http://{host}:{port}  (Ctrl-C to stop)")
-    console.print(mode.explain(recorder.existed))
+    policy = match_policy(match_on, ignore_query, ignore_json_field, scrub, forward=forward)
+    recorder = Recorder(cassette, record_mode_, policy, scrub, target, proxy_mode="forward" if forward else "reverse")
+    hosts = split_csv(allow_host)
+    what = f"forward proxy for {', '.join(hosts) or 'all hosts'}" if forward else target
+    console.print(f"recording {what} → {cassette} at http://{host}:{port}  (Ctrl-C to stop)")
+    console.print(record_mode_.explain(recorder.existed))
+    if forward:
+        addon, proxy_mode, options = (
+            RecordAddon(recorder, hosts, block_others),
+            "regular",
+            record_options(hosts, block_others, insecure),
+        )
+    else:
+        addon, proxy_mode, options = RecordAddon(recorder), f"reverse:{target}", {"ssl_insecure": insecure}
     try:
-        asyncio.run(run_proxy([RecordAddon(recorder)], f"reverse:{target}", host, port, ssl_insecure=insecure))
+        asyncio.run(run_proxy([addon], proxy_mode, host, port, **options))
     finally:
         recorder.close()
         console.print(f"stopped: {recorder.recorded} new interactions, {len(recorder.writer.cassette)} in {cassette}")

@@ -30,7 +30,7 @@ async def run_proxy(
     """Run mitmproxy with `addons` until shutdown (Ctrl-C/SIGTERM when `handle_signals`)."""
     opts = Options(mode=[mode], listen_host=host, listen_port=port)
     if confdir is not None:
-        opts.update(confdir=str(confdir))
+        opts.update(confdir=str(confdir))  # before the addons start, so the tls addon reads our CA
     master = DumpMaster(opts, with_termlog=False, with_dumper=False)
     master.options.update(**options)  # some options are declared by addons, so set after construction
     for addon in addons:
@@ -46,7 +46,12 @@ async def run_proxy(
 
 @contextlib.contextmanager
 def proxy_in_thread(
-    addons: Sequence[Any], mode: str, host: str = "127.0.0.1", port: int = 0, **options: Any
+    addons: Sequence[Any],
+    mode: str,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    confdir: Path | None = None,
+    **options: Any,
 ) -> Iterator[str]:
     """Yields `http://host:port` once mitmproxy listens; stops it on exit."""
     port = port or free_port(host)
@@ -56,8 +61,13 @@ def proxy_in_thread(
     def run() -> None:
         asyncio.set_event_loop(loop)
         loop.run_until_complete(
-            run_proxy(addons, mode, host, port, on_master=masters.append, handle_signals=False, **options)
+            run_proxy(addons, mode, host, port, confdir, on_master=masters.append, handle_signals=False, **options)
         )
+        leftovers = asyncio.all_tasks(loop)
+        for task in leftovers:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+        loop.close()
 
     thread = threading.Thread(target=run, name="hudproxy-mitmproxy", daemon=True)
     thread.start()

@@ -73,6 +73,12 @@ class ReplayApp:
         self.stream_timing = stream_timing
         self._encoded: dict[int, list[tuple[bytes, bytes]]] = {}
 
+    @classmethod
+    def from_service(cls, service: ReplayService, stream_timing: bool = False) -> ReplayApp:
+        app = cls(service.engine, stream_timing=stream_timing)
+        app.service = service
+        return app
+
     # The service's parts, for the admin API, the Python API and tests.
     engine = property(lambda self: self.service.engine)
     sessions = property(lambda self: self.service.sessions)

@@ -15,6 +15,7 @@ from hudproxy.record.recorder import Recorder
 from hudproxy.replay.asgi import ReplayApp
 from hudproxy.replay.engine import ReplayEngine, policies_for
 from hudproxy.replay.passthrough import Passthrough
+from hudproxy.replay.service import ReplayService
 from hudproxy.replay.sessions import SessionStore
 
 
@@ -35,6 +36,31 @@ class Unmatched(enum.StrEnum):
 DEFAULT_JOURNAL = Path(".hudproxy") / "journal.db"
 
 
+def build_service(
+    cassette_path: str | Path,
+    match: MatchPolicy | None = None,
+    unmatched: Unmatched | str = Unmatched.ERROR,
+    target: str | None = None,
+    journal: str | Path | None = None,
+    idle_timeout: float | None = 3600.0,
+    forward: bool = False,
+) -> ReplayService:
+    """Load and index a cassette, with sessions, the journal and (if asked) passthrough of misses."""
+    cassette = load_cassette(cassette_path)
+    mode = Unmatched.parse(str(unmatched))
+    engine = ReplayEngine.from_cassette(cassette, policies_for(cassette, match, forward=forward))
+    on_miss = None
+    if mode is Unmatched.PASSTHROUGH:
+        if forward:
+            raise ConfigError("--unmatched passthrough is for reverse mode; in forward mode nothing is forwarded.")
+        if not target:
+            raise ConfigError("--unmatched passthrough needs --target URL (where to forward unmatched requests).")
+        recorder = Recorder(cassette_path, RecordMode.NEW_EPISODES, engine.index.policy, target=target)
+        on_miss = Passthrough(validate_target(target), recorder).forward
+    writer = JournalWriter(journal, engine.index.policy.scrub) if journal is not None else None
+    return ReplayService(engine, SessionStore(idle_timeout), writer, on_miss, cassette=cassette)
+
+
 def create_replay_app(
     cassette_path: str | Path,
     match: MatchPolicy | None = None,
@@ -44,21 +70,10 @@ def create_replay_app(
     journal: str | Path | None = None,
     idle_timeout: float | None = 3600.0,
 ) -> ReplayApp:
-    """Load, index and wrap a cassette as an ASGI app (passthrough appends misses to the same file).
+    """The reverse-mode replay server as an ASGI app (passthrough appends misses to the same file).
 
     `journal` is the SQLite file every call is written to (None: no journal). The admin API is attached by
     `hudproxy.admin.attach_admin`, which the CLI and the Python API call.
     """
-    cassette = load_cassette(cassette_path)
-    mode = Unmatched.parse(str(unmatched))
-    engine = ReplayEngine.from_cassette(cassette, policies_for(cassette, match))
-    on_miss = None
-    if mode is Unmatched.PASSTHROUGH:
-        if not target:
-            raise ConfigError("--unmatched passthrough needs --target URL (where to forward unmatched requests).")
-        recorder = Recorder(cassette_path, RecordMode.NEW_EPISODES, engine.index.policy, target=target)
-        on_miss = Passthrough(validate_target(target), recorder).forward
-    writer = JournalWriter(journal, engine.index.policy.scrub) if journal is not None else None
-    app = ReplayApp(engine, SessionStore(idle_timeout), stream_timing=stream_timing, on_miss=on_miss, journal=writer)
-    app.cassette = cassette
-    return app
+    service = build_service(cassette_path, match, unmatched, target, journal, idle_timeout)
+    return ReplayApp.from_service(service, stream_timing=stream_timing)

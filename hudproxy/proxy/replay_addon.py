@@ -1,0 +1,74 @@
+"""Forward-proxy replay: mitmproxy terminates TLS with hudproxy's CA and every request is answered by the
+replay core. No upstream connection is ever opened (connection_strategy=lazy, and every flow gets a response
+in the `request` hook).
+
+A session comes from the proxy credentials (`http://<session-id>@127.0.0.1:8080`: the client sends
+`Proxy-Authorization: Basic base64(<session-id>:)` on CONNECT or on each plain-HTTP request), else from the
+`X-Hudproxy-Session` header or a `/s/<id>/` path prefix, as in reverse mode.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+
+from mitmproxy import http
+
+from hudproxy.interaction.model import Request
+from hudproxy.proxy.convert import request_from_flow, response_to_flow
+from hudproxy.replay.service import ReplayService
+from hudproxy.replay.sessions import split_session_path
+
+PROXY_AUTH = "proxy-authorization"
+
+
+def session_from_proxy_auth(value: str | None) -> str | None:
+    if not value:
+        return None
+    scheme, _, encoded = value.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user = base64.b64decode(encoded.strip()).decode("utf-8").partition(":")[0]
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user or None
+
+
+class ReplayAddon:
+    def __init__(self, service: ReplayService) -> None:
+        self.service = service
+        self._conn_sessions: dict[str, str] = {}
+
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        session = session_from_proxy_auth(flow.request.headers.get(PROXY_AUTH))
+        if session:
+            self._conn_sessions[flow.client_conn.id] = session
+
+    def client_disconnected(self, client: object) -> None:
+        self._conn_sessions.pop(getattr(client, "id", ""), None)
+
+    def _session_and_request(self, flow: http.HTTPFlow) -> tuple[str | None, Request]:
+        request = request_from_flow(flow.request)
+        session = session_from_proxy_auth(flow.request.headers.get(PROXY_AUTH))
+        session = session or self._conn_sessions.get(flow.client_conn.id)
+        session = session or flow.request.headers.get("x-hudproxy-session")
+        prefixed, path = split_session_path(flow.request.path)
+        if prefixed is not None:
+            session = session or prefixed
+            request = Request(
+                request.method, request.url.replace(flow.request.path, path, 1), request.headers, request.body
+            )
+        headers = tuple((k, v) for k, v in request.headers if k.lower() != PROXY_AUTH)
+        return session, Request(request.method, request.url, headers, request.body)
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        started, clock = time.time(), time.perf_counter()
+        session_id, request = self._session_and_request(flow)
+        session, outcome = await self.service.answer(session_id, request)
+        flow.response = response_to_flow(outcome.response)
+        self.service.journaled(session, outcome, started, clock)
+
+    def done(self) -> None:
+        self.service.close()

@@ -10,7 +10,7 @@ import sys
 import click
 import typer
 
-from hudproxy.cli import ca, demo, inspect, record, replay
+from hudproxy.cli import ca, demo, inspect, journal, record, replay
 from hudproxy.cli.common import err_console
 from hudproxy.errors import HudproxyError
 

@@ -7,13 +7,14 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from hudproxy.interaction.body import as_text, content_encoding, decode_body
 from hudproxy.interaction.headers import Headers
 from hudproxy.replay.engine import Outcome
 from hudproxy.replay.unmatched import diagnosis_data
 from hudproxy.scrub.policy import ScrubPolicy
-from hudproxy.scrub.scrubber import scrub_request
+from hudproxy.scrub.scrubber import scrub_body, scrub_headers, scrub_url
 
 MAX_BODY = 256 * 1024  # bodies above this are stored truncated, with a note
 
@@ -45,11 +46,13 @@ def body_text(headers: Headers, body: bytes) -> str | None:
 
 
 class RowBuilder:
-    """Builds rows; the readable text of a recorded response is computed once per interaction, not per call."""
+    """Builds rows cheaply: recorded response text once per interaction, scrubbed header JSON once per distinct
+    header set (a client sends the same headers again and again)."""
 
     def __init__(self, scrub: ScrubPolicy) -> None:
         self.scrub = scrub
         self._recorded_bodies: dict[int, str | None] = {}
+        self._headers_json: dict[Headers, str] = {}
 
     def response_text(self, outcome: Outcome) -> str | None:
         response, interaction = outcome.response, outcome.interaction
@@ -60,9 +63,40 @@ class RowBuilder:
             self._recorded_bodies[key] = body_text(response.headers, response.body)
         return self._recorded_bodies[key]
 
+    def headers_json(self, headers: Headers) -> str:
+        cached = self._headers_json.get(headers)
+        if cached is None:
+            if len(self._headers_json) > 10_000:
+                self._headers_json.clear()
+            scrubbed = scrub_headers(headers, self.scrub)
+            cached = self._headers_json[headers] = json.dumps([list(h) for h in scrubbed])
+        return cached
+
     def row(self, pending: Pending) -> tuple[Any, ...]:
-        data = to_row(pending, self.scrub, self.response_text(pending.outcome))
-        return tuple(data[name] for name in ROW_COLUMNS)
+        outcome = pending.outcome
+        live = outcome.request
+        url = scrub_url(live.url, self.scrub)
+        query = live.query_string if url == live.url else urlsplit(url).query
+        body = scrub_body(live.body, live.headers, self.scrub) if live.body else b""
+        interaction = outcome.interaction
+        return (
+            pending.session,
+            pending.seq,
+            dt.datetime.fromtimestamp(pending.started, dt.UTC).isoformat(timespec="milliseconds"),
+            pending.kind,
+            live.method,
+            url,
+            live.path,
+            query,
+            self.headers_json(live.headers),
+            body_text(live.headers, body),
+            outcome.response.status,
+            self.response_text(outcome),
+            int(outcome.matched),
+            interaction.index if interaction is not None else None,
+            json.dumps(diagnosis_data(outcome.near_misses)) if interaction is None else None,
+            round(pending.duration_ms, 3),
+        )
 
 
 ROW_COLUMNS = (
@@ -71,27 +105,6 @@ ROW_COLUMNS = (
 )  # fmt: skip
 
 
-def to_row(pending: Pending, scrub: ScrubPolicy, response_text: str | None = None) -> dict[str, Any]:
-    outcome = pending.outcome
-    request = scrub_request(outcome.request, scrub)
-    response = outcome.response
-    if response_text is None:
-        response_text = body_text(response.headers, response.body)
-    return {
-        "session": pending.session,
-        "seq": pending.seq,
-        "time": dt.datetime.fromtimestamp(pending.started, dt.UTC).isoformat(timespec="milliseconds"),
-        "kind": pending.kind,
-        "method": request.method,
-        "url": request.url,
-        "path": request.path,
-        "query": request.query_string,
-        "request_headers": json.dumps([list(h) for h in request.headers]),
-        "request_body": body_text(request.headers, request.body),
-        "status": response.status,
-        "response_body": response_text,
-        "matched": int(outcome.matched),
-        "interaction": outcome.interaction.index if outcome.interaction is not None else None,
-        "diagnosis": json.dumps(diagnosis_data(outcome.near_misses)) if not outcome.matched else None,
-        "duration_ms": round(pending.duration_ms, 3),
-    }
+def to_row(pending: Pending, scrub: ScrubPolicy) -> dict[str, Any]:
+    """One row as a dict keyed by column name (for callers outside the writer's batch path)."""
+    return dict(zip(ROW_COLUMNS, RowBuilder(scrub).row(pending), strict=True))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Hashable
 from typing import Any, Protocol
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from hudproxy.interaction.body import content_encoding, decode_body, parse_json
 from hudproxy.interaction.headers import header_value
@@ -79,7 +79,7 @@ class QueryMatcher:
         scrub = policy.scrub
         return [
             (k, scrub.placeholder if scrub.is_secret_query(k) else v)
-            for k, v in parse_qsl(qs, keep_blank_values=True)
+            for k, v in parse_query(qs)
             if k not in policy.ignore_query
         ]
 
@@ -109,6 +109,19 @@ class QueryMatcher:
             else:
                 out.append(f"query {name}: {_show(a)} (recorded {_show(b)})")
         return out
+
+
+def parse_query(query: str) -> list[tuple[str, str]]:
+    """`parse_qsl(query, keep_blank_values=True)`, several times faster for the common unescaped case."""
+    out = []
+    for piece in query.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        if "%" in piece or "+" in piece:
+            name, value = unquote_plus(name), unquote_plus(value)
+        out.append((name, value))
+    return out
 
 
 def _group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:

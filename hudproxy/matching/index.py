@@ -10,6 +10,7 @@ import heapq
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
+from hudproxy.cassette.files import gc_paused
 from hudproxy.interaction.headers import header_value
 from hudproxy.interaction.model import Interaction, Request
 from hudproxy.matching.aspects import matchers_for
@@ -40,6 +41,10 @@ class CassetteIndex:
         self.writes_before: list[int] = []
         self.is_write: list[bool] = []
         self._memo: dict[tuple[object, ...], RequestKey] = {}
+        with gc_paused():
+            self._build()
+
+    def _build(self) -> None:
         writes = 0
         for position, interaction in enumerate(self.interactions):
             key = self.key(interaction.request)

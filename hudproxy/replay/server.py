@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import gc
 from pathlib import Path
 
 from hudproxy.cassette.files import load_cassette
@@ -58,6 +59,8 @@ def build_service(
         recorder = Recorder(cassette_path, RecordMode.NEW_EPISODES, engine.index.policy, target=target)
         on_miss = Passthrough(validate_target(target), recorder).forward
     writer = JournalWriter(journal, engine.index.policy.scrub) if journal is not None else None
+    gc.collect()
+    gc.freeze()  # the cassette and index live as long as the server: keep them out of every later GC pass
     return ReplayService(engine, SessionStore(idle_timeout), writer, on_miss, cassette=cassette)
 
 

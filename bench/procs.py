@@ -110,7 +110,9 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], log_path: Path, timeout_
 
 def _check_alive(proc: subprocess.Popen[bytes], log_path: Path) -> None:
     if proc.poll() is not None:
-        raise BenchError(f"exited with code {proc.returncode}: {log_tail(log_path)}")
+        code = proc.returncode
+        how = f"killed by {signal.Signals(-code).name} from outside" if code < 0 else f"exited with code {code}"
+        raise BenchError(f"{how}: {log_tail(log_path)}")
 
 
 def log_tail(log_path: Path, chars: int = 300) -> str:

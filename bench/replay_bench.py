@@ -129,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run every section, always kill the servers, always write what was measured."""
     cfg = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
-    workdir = Path(tempfile.mkdtemp(prefix="hudproxy-bench-"))
+    # no "hudproxy" in the path: a `pkill -f hudproxy` elsewhere would also hit the bare server's argv
+    workdir = Path(tempfile.mkdtemp(prefix="replay-bench-"))
     report = rep.new_report({k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()})
     _warn_if_busy()
     code = 0
@@ -169,6 +170,9 @@ def _cleanup(workdir: Path, keep: bool) -> None:
 
 def run(cfg: Config, workdir: Path, report: dict[str, Any]) -> None:
     """Generate the traffic, benchmark each server, then the scale test."""
+    # hudproxy caches parsed cassettes by content hash: keep that cache in the temp dir, so loads start cold
+    # (the cassettes are deterministic: a cache in ~/.cache would make every later run warm) and nothing is left.
+    os.environ["HUDPROXY_CACHE_DIR"] = str(workdir / "hudproxy-cache")
     check_roundtrip(workdir)
     interactions = write_cassette(workdir / "cassette.json", cfg.requests)
     write_cassette(workdir / "cassette.yaml", cfg.requests)
@@ -255,12 +259,12 @@ def _progress(name: str, conns: int, rps: float, p50_ms: float, errors: int) -> 
 
 def _scale(cfg: Config, workdir: Path, report: dict[str, Any]) -> None:
     """100 vs ``scale_n`` interactions and the large cassette's load time, for hudproxy and the bare floor."""
-    targets: list[tuple[str, scale.Argv]] = []
+    targets: list[tuple[str, scale.Argv, bool]] = []  # name, command line, keeps a parse cache
     with_hudproxy = "hudproxy" in cfg.servers and "hudproxy" not in report["unavailable"]
     if "bare" in cfg.servers and not (cfg.quick and with_hudproxy):  # quick: stay under a minute
-        targets.append(("bare", bare_argv))
+        targets.append(("bare", bare_argv, False))
     if with_hudproxy:
-        targets.append(("hudproxy", hudproxy_argv))
+        targets.append(("hudproxy", hudproxy_argv, True))
     if not targets:
         return
     print(
@@ -269,14 +273,14 @@ def _scale(cfg: Config, workdir: Path, report: dict[str, Any]) -> None:
     )
     inputs = scale.prepare(workdir, cfg.scale_n)
     timing = scale.Timing(HIGH, cfg.duration_s, cfg.warmup_s, cfg.runs, cfg.load_timeout_s)
-    for name, argv in targets:
+    for name, argv, caches in targets:
         entry = scale.new_entry(name, inputs)
         report["scale"].append(entry)
         print(f"scale: {name}", flush=True)
         _attempt(
             report,
             f"{name} (scale)",
-            lambda e=entry, a=argv: scale.measure(e, a, inputs, workdir, timing),
+            lambda e=entry, a=argv, c=caches: scale.measure(e, a, inputs, workdir, timing, restart=c),
         )
 
 

@@ -98,11 +98,8 @@ def print_report(report: dict[str, Any]) -> None:
         ["server", "conns", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock err"],
         [_throughput_row(r) for r in report["throughput"]],
     )
-    _table(
-        "Ratios",
-        ["ratio", "value"],
-        [[name, f"{value:.3f}"] for name, value in report["ratios"].items()],
-    )
+    if report["ratios"]:
+        _table("Ratios", ["ratio", "value"], [[k, f"{v:.3f}"] for k, v in report["ratios"].items()])
     if report["scale"]:
         _table(
             "Scale: req/s at 32 connections, small vs large cassette",
@@ -110,8 +107,8 @@ def print_report(report: dict[str, Any]) -> None:
             [_scale_row(s) for s in report["scale"]],
         )
         _table(
-            "Load time of the large cassette (from spawn)",
-            ["server", "format", "first answer s", "first replay s", "RSS MB"],
+            "Load time of the large cassette (warm = 2nd start)",
+            ["server", "start", "first answer s", "first replay s", "RSS MB"],
             [row for s in report["scale"] for row in _load_rows(s)],
         )
     for name, reason in report["unavailable"].items():

@@ -8,7 +8,8 @@ JSON and as YAML.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,33 +75,39 @@ def new_entry(name: str, inputs: ScaleInputs) -> dict[str, Any]:
 
 
 def measure(
-    entry: dict[str, Any],
-    argv: Argv,
-    inputs: ScaleInputs,
-    workdir: Path,
-    timing: Timing,
+    entry: dict[str, Any], argv: Argv, inputs: ScaleInputs, workdir: Path, timing: Timing, restart: bool
 ) -> None:
-    """Small vs large throughput and large-cassette load times for one server."""
-    name = entry["server"]
+    """Small vs large throughput and the large cassette's load times (cold, and warm when ``restart``).
+
+    ``restart``: the server keeps a cache of what it parsed (hudproxy's compiled cassettes), so a second start
+    on the same file is measured too. The first start on each freshly written file is always cold.
+    """
     port = free_port()
-    with running(argv(inputs.small_json, port), port, workdir / f"{_slug(name)}-small.log"):
+    with running(argv(inputs.small_json, port), port, workdir / f"{_slug(entry['server'])}-small.log"):
         verify(port, inputs.small_sample)
         entry["rps_small"] = _rps(port, inputs.small_script, timing)
     for fmt, cassette in (("json", inputs.large_json), ("yaml", inputs.large_yaml)):
-        port = free_port()
-        log = workdir / f"{_slug(name)}-large-{fmt}.log"
-        with loaded(
-            argv(cassette, port),
-            port,
-            log,
-            inputs.large_sample[-1],
-            timing.load_timeout_s,
-        ) as (_, load):
-            entry["load"][fmt] = load
+        with _load(entry, f"{fmt} cold", argv, cassette, inputs, workdir, timing) as port:
             verify(port, inputs.large_sample)
             if fmt == "json":
                 entry["rps_large"] = _rps(port, inputs.large_script, timing)
                 entry["ratio"] = entry["rps_large"] / entry["rps_small"]
+        if restart:
+            with _load(entry, f"{fmt} warm", argv, cassette, inputs, workdir, timing) as port:
+                verify(port, inputs.large_sample)
+
+
+@contextmanager
+def _load(
+    entry: dict[str, Any], label: str, argv: Argv, cassette: Path, inputs: ScaleInputs, workdir: Path, timing: Timing
+) -> Iterator[int]:
+    """Start a server on ``cassette``, record its load time as ``entry["load"][label]``, yield its port."""
+    port = free_port()
+    log = workdir / f"{_slug(entry['server'])}-{_slug(label)}.log"
+    probe = inputs.large_sample[-1]
+    with loaded(argv(cassette, port), port, log, probe, timing.load_timeout_s) as (_, load):
+        entry["load"][label] = load
+        yield port
 
 
 def _rps(port: int, script: Path, timing: Timing) -> float:

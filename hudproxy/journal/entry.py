@@ -49,19 +49,27 @@ class RowBuilder:
     """Builds rows cheaply: recorded response text once per interaction, scrubbed header JSON once per distinct
     header set (a client sends the same headers again and again)."""
 
-    def __init__(self, scrub: ScrubPolicy) -> None:
+    def __init__(self, scrub: ScrubPolicy, source: str = "") -> None:
         self.scrub = scrub
-        self._recorded_bodies: dict[int, str | None] = {}
+        self.source = source
+        self._written: set[int] = set()
+        self.new_responses: list[tuple[str, int, int, str | None]] = []
         self._headers_json: dict[Headers, str] = {}
 
     def response_text(self, outcome: Outcome) -> str | None:
+        """The body for the `calls` row: None when it is a recorded one (stored once in `responses`)."""
         response, interaction = outcome.response, outcome.interaction
         if interaction is None:
             return body_text(response.headers, response.body)
-        key = interaction.index
-        if key not in self._recorded_bodies:
-            self._recorded_bodies[key] = body_text(response.headers, response.body)
-        return self._recorded_bodies[key]
+        if interaction.index not in self._written:
+            self._written.add(interaction.index)
+            text = body_text(response.headers, response.body)
+            self.new_responses.append((self.source, interaction.index, response.status, text))
+        return None
+
+    def take_responses(self) -> list[tuple[str, int, int, str | None]]:
+        taken, self.new_responses = self.new_responses, []
+        return taken
 
     def headers_json(self, headers: Headers) -> str:
         cached = self._headers_json.get(headers)
@@ -96,15 +104,19 @@ class RowBuilder:
             interaction.index if interaction is not None else None,
             json.dumps(diagnosis_data(outcome.near_misses)) if interaction is None else None,
             round(pending.duration_ms, 3),
+            self.source,
         )
 
 
 ROW_COLUMNS = (
     "session", "seq", "time", "kind", "method", "url", "path", "query", "request_headers", "request_body",
-    "status", "response_body", "matched", "interaction", "diagnosis", "duration_ms",
+    "status", "response_body", "matched", "interaction", "diagnosis", "duration_ms", "source",
 )  # fmt: skip
 
 
 def to_row(pending: Pending, scrub: ScrubPolicy) -> dict[str, Any]:
-    """One row as a dict keyed by column name (for callers outside the writer's batch path)."""
-    return dict(zip(ROW_COLUMNS, RowBuilder(scrub).row(pending), strict=True))
+    """One row as a dict keyed by column name, with the response body filled in (outside the writer's path)."""
+    row = dict(zip(ROW_COLUMNS, RowBuilder(scrub).row(pending), strict=True))
+    response = pending.outcome.response
+    row["response_body"] = body_text(response.headers, response.body)
+    return row

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from hudproxy.journal.schema import CALLS, open_journal
+from hudproxy.journal.schema import CALLS, CALLS_FULL, open_journal
 
 
 @dataclass(frozen=True)
@@ -130,9 +130,9 @@ def read_calls(
         if unmatched is not None:
             clauses.append("matched = ?")
             args.append(0 if unmatched else 1)
-        if CALLS not in db.table_names():
+        if CALLS_FULL not in db.view_names():
             return CallList()
-        rows = db[CALLS].rows_where(" and ".join(clauses) or None, args, order_by="session, seq, id")
+        rows = db[CALLS_FULL].rows_where(" and ".join(clauses) or None, args, order_by="session, seq, id")
         return CallList(c for c in map(Call.from_row, rows) if path_matches(path_pattern, c.path))
     finally:
         db.close()

@@ -1,7 +1,10 @@
 """The journal's tables and their named migrations: the one place that knows the SQL layout.
 
-A file opened in plain sqlite3, sqlite-utils or datasette shows one readable table, `calls`, one row per
-request the replay server (or the recorder) saw.
+A file opened in plain sqlite3, sqlite-utils or datasette shows:
+- `calls`: one row per request the replay server (or the recorder) saw;
+- `responses`: the recorded responses served, once each per cassette (`source`) and interaction, so a replay
+  answered from the cassette does not copy the same body into every row;
+- `calls_full` (a view): `calls` with `response_body` filled from `responses` where it came from the cassette.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from collections.abc import Callable
 import sqlite_utils
 
 CALLS = "calls"
+RESPONSES = "responses"
+CALLS_FULL = "calls_full"
 
 CALL_COLUMNS: dict[str, type] = {
     "id": int,
@@ -39,8 +44,23 @@ def _create_calls(db: sqlite_utils.Database) -> None:
     db[CALLS].create_index(["matched"])  # type: ignore[union-attr]
 
 
+def _dedupe_responses(db: sqlite_utils.Database) -> None:
+    db[CALLS].add_column("source", str)  # type: ignore[union-attr]
+    db[RESPONSES].create(  # type: ignore[union-attr]
+        {"source": str, "interaction": int, "status": int, "response_body": str}, pk=("source", "interaction")
+    )
+    db.execute(
+        f"create view {CALLS_FULL} as select c.id, c.session, c.seq, c.time, c.kind, c.method, c.url, c.path, "
+        "c.query, c.request_headers, c.request_body, c.status, "
+        "coalesce(c.response_body, r.response_body) as response_body, c.matched, c.interaction, c.diagnosis, "
+        f"c.duration_ms, c.source from {CALLS} c left join {RESPONSES} r "
+        "on r.source = c.source and r.interaction = c.interaction"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("create_calls", _create_calls),
+    ("dedupe_responses", _dedupe_responses),
 ]
 
 

@@ -12,20 +12,23 @@ import threading
 from pathlib import Path
 
 from hudproxy.journal.entry import ROW_COLUMNS, Pending, RowBuilder
-from hudproxy.journal.schema import CALLS, open_journal
+from hudproxy.journal.schema import CALLS, RESPONSES, open_journal
 from hudproxy.scrub.policy import ScrubPolicy
 
+INSERT_RESPONSE = f"insert or ignore into {RESPONSES} (source, interaction, status, response_body) values (?, ?, ?, ?)"
 INSERT = f"insert into {CALLS} ({', '.join(ROW_COLUMNS)}) values ({', '.join('?' * len(ROW_COLUMNS))})"
 
 
 class JournalWriter:
-    def __init__(self, path: str | Path, scrub: ScrubPolicy | None = None, interval: float = 0.05) -> None:
+    def __init__(
+        self, path: str | Path, scrub: ScrubPolicy | None = None, interval: float = 0.05, source: str = ""
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.scrub = scrub or ScrubPolicy.default()
         self.interval = interval
         self._pending: collections.deque[Pending] = collections.deque()
-        self._rows = RowBuilder(self.scrub)
+        self._rows = RowBuilder(self.scrub, source)
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
         open_journal(str(self.path)).close()  # create and migrate before the first request
@@ -46,6 +49,7 @@ class JournalWriter:
             db = self._db()
             rows = [self._rows.row(p) for p in batch]
             with db.conn:
+                db.conn.executemany(INSERT_RESPONSE, self._rows.take_responses())
                 db.conn.executemany(INSERT, rows)
             return len(rows)
 

@@ -58,7 +58,8 @@ def build_service(
             raise ConfigError("--unmatched passthrough needs --target URL (where to forward unmatched requests).")
         recorder = Recorder(cassette_path, RecordMode.NEW_EPISODES, engine.index.policy, target=target)
         on_miss = Passthrough(validate_target(target), recorder).forward
-    writer = JournalWriter(journal, engine.index.policy.scrub) if journal is not None else None
+    source = str(Path(cassette_path).resolve())
+    writer = JournalWriter(journal, engine.index.policy.scrub, source=source) if journal is not None else None
     gc.collect()
     gc.freeze()  # the cassette and index live as long as the server: keep them out of every later GC pass
     return ReplayService(engine, SessionStore(idle_timeout), writer, on_miss, cassette=cassette)

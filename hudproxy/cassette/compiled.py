@@ -16,7 +16,7 @@ from typing import Any
 from hudproxy.cassette.model import FORMAT_VERSION
 from hudproxy.interaction.model import Chunk, Interaction, Request, Response
 
-CACHE_LAYOUT = 1
+CACHE_LAYOUT = 2
 MIN_SIZE = 2_000_000  # smaller files parse faster than the cache pays off
 
 
@@ -37,17 +37,18 @@ def _flatten(i: Interaction) -> tuple[Any, ...]:
     q, r = i.request, i.response
     chunks = tuple((c.size, c.at_ms) for c in r.chunks)
     return (q.method, q.url, q.headers, q.body, r.status, r.reason, r.headers, r.body, chunks,
-            i.recorded_at, i.duration_ms)  # fmt: skip
+            i.recorded_at, i.duration_ms, i.extra)  # fmt: skip
 
 
 def _inflate(row: tuple[Any, ...], position: int) -> Interaction:
-    method, url, qh, qb, status, reason, rh, rb, chunks, recorded_at, duration = row
+    method, url, qh, qb, status, reason, rh, rb, chunks, recorded_at, duration, extra = row
     return Interaction(
         Request(method, url, qh, qb),
         Response(status, reason, rh, rb, tuple(Chunk(s, a) for s, a in chunks)),
         position,
         recorded_at,
         duration,
+        extra,
     )
 
 

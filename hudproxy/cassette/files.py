@@ -22,6 +22,9 @@ from hudproxy.cassette.convert import (
     interaction_from_dict,
     interaction_from_file,
     interaction_to_file,
+    mcp_from_dict,
+    mcp_to_file,
+    recorded_order,
 )
 from hudproxy.cassette.locate import line_of
 from hudproxy.cassette.model import FORMAT_VERSION, Cassette
@@ -127,10 +130,24 @@ def cassette_from_data(path: Path, text: bytes, data: Any) -> Cassette:
         items = data.get("interactions") or []
         if not isinstance(items, list):
             raise Malformed
-        interactions = [interaction_from_dict(item, i) for i, item in enumerate(items)]
+        mcp_items = data.get("mcp") or []
+        if not isinstance(mcp_items, list):
+            raise Malformed
+        interactions = _ordered(items, mcp_items)
     except (Malformed, ValidationError):
         interactions, meta = _validated(path, text, data)
     return Cassette(interactions=interactions, meta=meta, path=path)
+
+
+def _ordered(items: list[Any], mcp_items: list[Any]) -> list[Interaction]:
+    http = [(_meta_index(item), interaction_from_dict(item, i)) for i, item in enumerate(items)]
+    mcp = [(_meta_index(item), mcp_from_dict(item, len(items) + i)) for i, item in enumerate(mcp_items)]
+    return recorded_order(http, mcp)
+
+
+def _meta_index(item: Any) -> Any:
+    meta = item.get("hudproxy") if isinstance(item, dict) else None
+    return meta.get("index") if isinstance(meta, dict) else None
 
 
 def _validated(path: Path, text: bytes, data: dict[str, Any]) -> tuple[list[Interaction], dict[str, Any]]:
@@ -139,7 +156,11 @@ def _validated(path: Path, text: bytes, data: dict[str, Any]) -> tuple[list[Inte
         model = CassetteFile.model_validate(data)
     except ValidationError as exc:
         raise CassetteError(_validation_message(path, text, exc)) from None
-    interactions = [interaction_from_file(item, i) for i, item in enumerate(model.interactions)]
+    interactions = (
+        _ordered([item.model_dump() for item in model.interactions], [item.model_dump() for item in model.mcp])
+        if model.mcp
+        else [interaction_from_file(item, i) for i, item in enumerate(model.interactions)]
+    )
     meta = model.hudproxy.model_dump(exclude_none=True) if model.hudproxy else {"format": FORMAT_VERSION}
     return interactions, meta
 
@@ -171,11 +192,18 @@ def _validation_message(path: Path, text: bytes, exc: ValidationError) -> str:
 
 def cassette_to_data(cassette: Cassette, binary_as_base64: bool) -> dict[str, Any]:
     meta = {"format": FORMAT_VERSION, **{k: v for k, v in cassette.meta.items() if k != "format"}}
-    return {
+    from hudproxy.mcp.exchange import is_mcp
+
+    http = [i for i in cassette.interactions if not is_mcp(i)]
+    mcp = [i for i in cassette.interactions if is_mcp(i)]
+    data: dict[str, Any] = {
         "version": VCR_VERSION,
-        "interactions": [interaction_to_file(i, binary_as_base64) for i in cassette.interactions],
-        "hudproxy": meta,
+        "interactions": [interaction_to_file(i, binary_as_base64) for i in http],
     }
+    if mcp:
+        data["mcp"] = [mcp_to_file(i) for i in mcp]
+    data["hudproxy"] = meta
+    return data
 
 
 def dumps_cassette(cassette: Cassette, json_format: bool) -> bytes:

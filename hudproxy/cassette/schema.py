@@ -67,6 +67,18 @@ class FileInteraction(_Model):
     hudproxy: InteractionMeta | None = None
 
 
+class FileMcpExchange(_Model):
+    """One MCP call in the cassette's `mcp` section (JSON-RPC data without ids and `_meta`)."""
+
+    server: str = "default"
+    method: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    result: Any = None
+    error: dict[str, Any] | None = None
+    notifications: list[dict[str, Any]] = Field(default_factory=list)
+    hudproxy: InteractionMeta | None = None
+
+
 class CassetteMeta(_Model):
     """hudproxy's cassette-level facts; `format` is versioned separately from the package."""
 
@@ -83,4 +95,5 @@ class CassetteMeta(_Model):
 class CassetteFile(_Model):
     version: int
     interactions: list[FileInteraction] = Field(default_factory=list)
+    mcp: list[FileMcpExchange] = Field(default_factory=list)
     hudproxy: CassetteMeta | None = None

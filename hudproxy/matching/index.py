@@ -51,7 +51,7 @@ class CassetteIndex:
             self.keys.append(key)
             self.by_key.setdefault(key, []).append(position)
             self.writes_before.append(writes)
-            write = interaction.request.is_write
+            write = self.policy.writes.is_write(interaction.request)
             self.is_write.append(write)
             writes += write
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hudproxy.errors import ConfigError
+from hudproxy.matching.writes import WriteRule
 from hudproxy.scrub.policy import ScrubPolicy
 
 ASPECTS = ("method", "scheme", "host", "port", "path", "query", "body")
@@ -38,6 +39,7 @@ class MatchPolicy:
     ignore_query: frozenset[str] = frozenset()
     ignore_json_fields: frozenset[str] = frozenset()
     scrub: ScrubPolicy = field(default_factory=ScrubPolicy.default)
+    writes: WriteRule = field(default_factory=WriteRule)
 
     @classmethod
     def build(

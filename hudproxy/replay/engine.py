@@ -42,7 +42,7 @@ def policies_for(
         recorded_scrub = cassette.meta.get("scrub")
         scrub = ScrubPolicy.from_dict(recorded_scrub) if recorded_scrub else ScrubPolicy.default()
     if match is not None:
-        return MatchPolicy(match.on, match.ignore_query, match.ignore_json_fields, scrub)
+        return MatchPolicy(match.on, match.ignore_query, match.ignore_json_fields, scrub, match.writes)
     recorded_match = cassette.meta.get("match")
     if recorded_match:
         return MatchPolicy.from_dict(recorded_match, scrub=scrub)

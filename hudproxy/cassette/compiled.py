@@ -57,9 +57,9 @@ def read(text: bytes) -> tuple[list[Interaction], dict[str, Any]] | None:
         return None
     try:
         meta, rows = marshal.loads(cache_path(text).read_bytes())
+        return [_inflate(row, i) for i, row in enumerate(rows)], meta
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    return [_inflate(row, i) for i, row in enumerate(rows)], meta
 
 
 def write(text: bytes, interactions: list[Interaction], meta: dict[str, Any]) -> None:

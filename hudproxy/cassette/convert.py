@@ -18,7 +18,7 @@ from hudproxy.cassette.schema import (
     WireBody,
 )
 from hudproxy.interaction.body import as_text, content_encoding, decode_body
-from hudproxy.interaction.headers import Headers, replace_header, without_headers
+from hudproxy.interaction.headers import Headers, header_value, replace_header, without_headers
 from hudproxy.interaction.model import Chunk, Interaction, Request, Response
 
 # ---------------------------------------------------------------- file -> model
@@ -59,13 +59,30 @@ def _apply_wire(headers: Headers, body: bytes, wire: WireBody | None) -> tuple[H
     return headers, base64.b64decode(wire.base64)
 
 
+def consistent(headers: Headers, body: bytes) -> tuple[Headers, bytes]:
+    """Make a loaded response's headers agree with its body, so every HTTP server can send it.
+
+    Cassettes from other tools are not always consistent: vcrpy with `requests` stores the *decoded* body but
+    keeps `Content-Encoding: gzip` and the wire `Content-Length`, and hand edits change body lengths.
+    """
+    if not body:
+        return headers, body  # HEAD, 204 and 304 answers keep their Content-Length with no body
+    length = header_value(headers, "content-length")
+    encoding = content_encoding(headers)
+    if encoding != "identity" and decode_body(body, encoding) is None:
+        headers = without_headers(headers, ["content-encoding"])
+    if length is not None and length.strip() != str(len(body)):
+        headers = replace_header(headers, "Content-Length", str(len(body)))
+    return headers, body
+
+
 def interaction_from_file(item: FileInteraction, position: int) -> Interaction:
     meta = item.hudproxy or InteractionMeta()
     req_headers, req_body = _apply_wire(
         headers_from_file(item.request.headers), _body_bytes(item.request.body), meta.request_wire
     )
-    resp_headers, resp_body = _apply_wire(
-        headers_from_file(item.response.headers), _body_bytes(item.response.body), meta.wire
+    resp_headers, resp_body = consistent(
+        *_apply_wire(headers_from_file(item.response.headers), _body_bytes(item.response.body), meta.wire)
     )
     request = Request(item.request.method.upper(), item.request.uri, req_headers, req_body)
     response = Response(
@@ -143,8 +160,8 @@ def interaction_from_dict(item: Any, position: int) -> Interaction:
         req_headers, req_body = _fast_wire(
             _fast_headers(req.get("headers")), _fast_body(req.get("body")), meta.get("request_wire")
         )
-        resp_headers, resp_body = _fast_wire(
-            _fast_headers(resp.get("headers")), _fast_body(resp.get("body")), meta.get("wire")
+        resp_headers, resp_body = consistent(
+            *_fast_wire(_fast_headers(resp.get("headers")), _fast_body(resp.get("body")), meta.get("wire"))
         )
         chunks = tuple(Chunk(int(size), float(at)) for size, at in meta.get("chunks") or ())
         return Interaction(

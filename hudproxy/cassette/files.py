@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gc
 import json
 import os
@@ -156,6 +158,38 @@ def _validated(path: Path, text: bytes, data: dict[str, Any]) -> tuple[list[Inte
         model = CassetteFile.model_validate(data)
     except ValidationError as exc:
         raise CassetteError(_validation_message(path, text, exc)) from None
+    try:
+        return _from_model(model)
+    except (binascii.Error, ValueError) as exc:
+        loc = _first_bad_base64(data)
+        dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "a body"
+        raise CassetteError(f"{path}:{line_of(text, loc, path)}: {dotted}: not valid base64 ({exc}).") from None
+
+
+def _first_bad_base64(data: dict[str, Any]) -> tuple[Any, ...]:
+    """Locate the first body whose base64 does not decode (only called on that error path)."""
+    for n, item in enumerate(data.get("interactions") or []):
+        for part in ("request", "response"):
+            body = (item.get(part) or {}).get("body")
+            if isinstance(body, dict) and "base64_string" in body and not _decodes(body["base64_string"]):
+                return ("interactions", n, part, "body", "base64_string")
+        meta = item.get("hudproxy") or {}
+        for key in ("wire", "request_wire"):
+            wire = meta.get(key)
+            if isinstance(wire, dict) and not _decodes(wire.get("base64", "")):
+                return ("interactions", n, "hudproxy", key, "base64")
+    return ()
+
+
+def _decodes(value: Any) -> bool:
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        return False
+    return True
+
+
+def _from_model(model: CassetteFile) -> tuple[list[Interaction], dict[str, Any]]:
     interactions = (
         _ordered([item.model_dump() for item in model.interactions], [item.model_dump() for item in model.mcp])
         if model.mcp
@@ -170,11 +204,14 @@ def _upgrade_meta(path: Path, text: bytes, data: dict[str, Any]) -> dict[str, An
     if not isinstance(meta, dict):
         return data
     found = meta.get("format", FORMAT_VERSION)
-    if not isinstance(found, int) or found > FORMAT_VERSION:
+    where = f"{path}:{line_of(text, ('hudproxy', 'format'), path)}"
+    if isinstance(found, int) and found > FORMAT_VERSION:
         raise CassetteError(
-            f"{path}:{line_of(text, ('hudproxy', 'format'), path)}: hudproxy cassette format {found!r} is "
-            f"newer than this hudproxy reads ({FORMAT_VERSION}); upgrade hudproxy."
+            f"{where}: hudproxy cassette format {found} is newer than this hudproxy reads ({FORMAT_VERSION}); "
+            "upgrade hudproxy."
         )
+    if not isinstance(found, int) or found < 1:
+        raise CassetteError(f"{where}: hudproxy cassette format {found!r} is not valid; formats start at 1.")
     return upgrade(data, found)
 
 

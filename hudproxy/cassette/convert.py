@@ -60,8 +60,9 @@ def _apply_wire(headers: Headers, body: bytes, wire: WireBody | None) -> tuple[H
 
 
 def consistent(headers: Headers, body: bytes) -> tuple[Headers, bytes]:
-    """Make a loaded response's headers agree with its body, so every HTTP server can send it.
+    """Make a foreign cassette's response headers agree with its body, so every HTTP server can send it.
 
+    Only for interactions another tool wrote (no `hudproxy` key): hudproxy's own recordings are replayed exactly.
     Cassettes from other tools are not always consistent: vcrpy with `requests` stores the *decoded* body but
     keeps `Content-Encoding: gzip` and the wire `Content-Length`, and hand edits change body lengths.
     """
@@ -81,9 +82,11 @@ def interaction_from_file(item: FileInteraction, position: int) -> Interaction:
     req_headers, req_body = _apply_wire(
         headers_from_file(item.request.headers), _body_bytes(item.request.body), meta.request_wire
     )
-    resp_headers, resp_body = consistent(
-        *_apply_wire(headers_from_file(item.response.headers), _body_bytes(item.response.body), meta.wire)
+    resp_headers, resp_body = _apply_wire(
+        headers_from_file(item.response.headers), _body_bytes(item.response.body), meta.wire
     )
+    if item.hudproxy is None:
+        resp_headers, resp_body = consistent(resp_headers, resp_body)
     request = Request(item.request.method.upper(), item.request.uri, req_headers, req_body)
     response = Response(
         status=item.response.status.code,
@@ -160,9 +163,11 @@ def interaction_from_dict(item: Any, position: int) -> Interaction:
         req_headers, req_body = _fast_wire(
             _fast_headers(req.get("headers")), _fast_body(req.get("body")), meta.get("request_wire")
         )
-        resp_headers, resp_body = consistent(
-            *_fast_wire(_fast_headers(resp.get("headers")), _fast_body(resp.get("body")), meta.get("wire"))
+        resp_headers, resp_body = _fast_wire(
+            _fast_headers(resp.get("headers")), _fast_body(resp.get("body")), meta.get("wire")
         )
+        if not meta:
+            resp_headers, resp_body = consistent(resp_headers, resp_body)
         chunks = tuple(Chunk(int(size), float(at)) for size, at in meta.get("chunks") or ())
         return Interaction(
             request=Request(method.upper(), uri, req_headers, req_body),

@@ -20,19 +20,27 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 def scrub_json(data: Any, policy: ScrubPolicy) -> Any:
-    """A copy of `data` with string values of secret-named fields replaced, at any depth."""
+    """A copy of `data` with the values of secret-named fields replaced, at any depth."""
     if isinstance(data, dict):
         return {
-            key: (
-                policy.placeholder
-                if isinstance(value, str) and policy.is_secret_field(str(key))
-                else scrub_json(value, policy)
-            )
+            key: _hide(value, policy) if policy.is_secret_field(str(key)) else scrub_json(value, policy)
             for key, value in data.items()
         }
     if isinstance(data, list):
         return [scrub_json(item, policy) for item in data]
     return data
+
+
+def _hide(value: Any, policy: ScrubPolicy) -> Any:
+    """Every string or number under a secret name (a list of keys, a nested token object) is replaced;
+    booleans and nulls say nothing secret and stay, so the shape remains readable."""
+    if isinstance(value, dict):
+        return {key: _hide(item, policy) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_hide(item, policy) for item in value]
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return policy.placeholder
+    return value
 
 
 def scrub_query(pairs: list[tuple[str, str]], policy: ScrubPolicy) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ import sys
 import click
 import typer
 
-from hudproxy.cli import ca, demo, inspect, journal, record, replay
+from hudproxy.cli import ca, demo, inspect, journal, record, replay, transfer
 from hudproxy.cli.common import err_console
 from hudproxy.errors import HudproxyError
 
@@ -28,6 +28,8 @@ app.command("inspect")(inspect.inspect)
 app.command("demo")(demo.demo)
 app.command("journal")(journal.journal)
 app.command("ca")(ca.ca)
+app.command("import")(transfer.import_)
+app.command("export")(transfer.export)
 
 
 def main(argv: list[str] | None = None) -> None:

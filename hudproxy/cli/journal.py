@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
+from rich.console import JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -18,8 +20,12 @@ from hudproxy.journal.query import Call, CallList, read_calls
 from hudproxy.replay.server import DEFAULT_JOURNAL
 
 Opt = typer.Option
-COLUMNS = (("session", "left"), ("seq", "right"), ("time", "left"), ("method", "left"), ("path", "left"),
-           ("status", "right"), ("result", "left"), ("interaction", "right"), ("ms", "right"))  # fmt: skip
+COLUMNS: dict[str, JustifyMethod] = {
+    "session": "left", "seq": "right", "time": "left", "method": "left", "path": "left",
+    "status": "right", "result": "left", "interaction": "right", "ms": "right",
+}  # fmt: skip
+SAME_FOR_UNMATCHED = {"result", "interaction"}  # with --unmatched these say nothing: the room goes to the diagnosis
+WIDE = "path"  # the one column that folds (and holds the diagnosis); the others keep their values on one line
 
 
 def journal(
@@ -42,23 +48,35 @@ def journal(
 
 
 def _table(db: Path, calls: CallList, with_diagnosis: bool) -> Table:
-    table = Table(title=f"{db} — {len(calls)} calls", title_justify="left")
-    for name, justify in COLUMNS:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    names = [name for name in COLUMNS if not (with_diagnosis and name in SAME_FOR_UNMATCHED)]
+    table = Table(title=f"{db} — {len(calls)} calls", title_justify="left", box=box.SIMPLE_HEAD, expand=with_diagnosis)
+    for name in names:
+        wide = name == WIDE
+        table.add_column(
+            name, justify=COLUMNS[name], no_wrap=not wide, overflow="fold", min_width=20 if wide else None,
+            ratio=1 if wide else None,
+        )  # fmt: skip
     for call in calls:
-        table.add_row(*map(Text, _cells(call)))
+        cells = _cells(call)
+        table.add_row(*(Text(cells[name]) for name in names))
         if with_diagnosis:
-            table.add_row(*([Text("")] * 4), Text("\n".join(_diagnosis_lines(call)), style="dim"))
+            lines = Text("\n".join(_diagnosis_lines(call)), style="dim")
+            table.add_row(*(lines if name == WIDE else Text("") for name in names))
     return table
 
 
-def _cells(call: Call) -> list[str]:
-    target = call.path + (f"?{call.query}" if call.query else "")
-    clock = dt.datetime.fromisoformat(call.time).strftime("%H:%M:%S.%f")[:-3]
-    interaction = "" if call.interaction is None else str(call.interaction)
-    result = "matched" if call.matched else "unmatched"
-    return [call.session, str(call.seq), clock, call.method, target, str(call.status), result, interaction,
-            f"{call.duration_ms:.1f}"]  # fmt: skip
+def _cells(call: Call) -> dict[str, str]:
+    return {
+        "session": call.session,
+        "seq": str(call.seq),
+        "time": dt.datetime.fromisoformat(call.time).strftime("%H:%M:%S.%f")[:-3],
+        "method": call.method,
+        "path": call.path + (f"?{call.query}" if call.query else ""),
+        "status": str(call.status),
+        "result": "matched" if call.matched else "unmatched",
+        "interaction": "" if call.interaction is None else str(call.interaction),
+        "ms": f"{call.duration_ms:.1f}",
+    }
 
 
 def _diagnosis_lines(call: Call) -> list[str]:

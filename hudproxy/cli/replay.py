@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from hudproxy.admin import TOKEN_ENV, attach_admin, require_token_off_loopback
 from hudproxy.cli.common import console, match_policy, scrub_policy, setup_logging
 from hudproxy.netutil import ensure_port_free
 from hudproxy.replay.server import DEFAULT_JOURNAL, create_replay_app
@@ -30,6 +31,9 @@ def replay(
     journal: Annotated[Path, Opt(help="SQLite journal of every call")] = DEFAULT_JOURNAL,
     no_journal: Annotated[bool, Opt("--no-journal", help="Do not write a journal")] = False,
     idle_timeout: Annotated[float, Opt(help="Drop sessions idle this many seconds")] = 3600.0,
+    admin_token: Annotated[
+        str | None, Opt(envvar=TOKEN_ENV, help="Token the admin API (/_hudproxy) requires; needed off loopback")
+    ] = None,
     verbose: Annotated[bool, Opt("--verbose", "-v")] = False,
 ) -> None:
     """Replay CASSETTE on http://HOST:PORT: recorded answers, state-aware, no upstream.
@@ -38,14 +42,18 @@ def replay(
     Unmatched requests get 501 with a short JSON error; the terminal shows the nearest recordings and what differs.
     """
     setup_logging(verbose)
+    require_token_off_loopback(host, admin_token)
     ensure_port_free(host, port)
     policy = match_policy(match_on, ignore_query, ignore_json_field, scrub_policy(False, None, None, None))
     journal_path = None if no_journal else journal
     app = create_replay_app(cassette, policy, unmatched, target, stream_timing, journal_path, idle_timeout)
+    attach_admin(app, admin_token)
     console.print(
         f"replaying {cassette} ({len(app.engine.index)} interactions, matching on "
         f"{', '.join(app.engine.index.policy.on)}) at http://{host}:{port}  (Ctrl-C to stop)"
     )
     if journal_path is not None:
         console.print(f"journal: {journal_path} (sessions: /s/<id>/... or header X-Hudproxy-Session)")
+    guarded = " (token required)" if admin_token else ""
+    console.print(f"admin API: http://{host}:{port}/_hudproxy/docs{guarded}")
     serve_forever(app, host, port)

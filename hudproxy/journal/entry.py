@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from hudproxy.interaction.body import as_text, content_encoding, decode_body
 from hudproxy.interaction.headers import Headers
+from hudproxy.interaction.model import Request
 from hudproxy.replay.engine import Outcome
 from hudproxy.replay.unmatched import diagnosis_data
 from hudproxy.scrub.policy import ScrubPolicy
@@ -19,9 +19,8 @@ from hudproxy.scrub.scrubber import scrub_body, scrub_headers, scrub_url
 MAX_BODY = 256 * 1024  # bodies above this are stored truncated, with a note
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """What the request path hands over: cheap to build, everything else is derived later."""
+class Pending(NamedTuple):
+    """What the request path hands over: a plain tuple, the cheapest thing to build; the rest comes later."""
 
     session: str
     seq: int
@@ -29,6 +28,26 @@ class Pending:
     duration_ms: float
     outcome: Outcome
     kind: str = "http"
+
+
+MEMO_LIMIT = 10_000
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> Any:
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
+def iso_time(started: float, _cache: dict[int, str] = {}) -> str:  # noqa: B006 - a deliberate per-second cache
+    """`2026-11-25T01:25:25.123+00:00`: the date part is formatted once per second, not once per call."""
+    second = int(started)
+    prefix = _cache.get(second)
+    if prefix is None:
+        _cache.clear()
+        prefix = _cache[second] = dt.datetime.fromtimestamp(second, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{prefix}.{int((started - second) * 1000):03d}+00:00"
 
 
 def body_text(headers: Headers, body: bytes) -> str | None:
@@ -55,6 +74,8 @@ class RowBuilder:
         self._written: set[int] = set()
         self.new_responses: list[tuple[str, int, int, str | None]] = []
         self._headers_json: dict[Headers, str] = {}
+        self._urls: dict[str, tuple[str, str]] = {}
+        self._bodies: dict[tuple[bytes, Headers], str | None] = {}
 
     def response_text(self, outcome: Outcome) -> str | None:
         """The body for the `calls` row: None when it is a recorded one (stored once in `responses`)."""
@@ -74,30 +95,44 @@ class RowBuilder:
     def headers_json(self, headers: Headers) -> str:
         cached = self._headers_json.get(headers)
         if cached is None:
-            if len(self._headers_json) > 10_000:
-                self._headers_json.clear()
             scrubbed = scrub_headers(headers, self.scrub)
-            cached = self._headers_json[headers] = json.dumps([list(h) for h in scrubbed])
+            cached = _remember(self._headers_json, headers, json.dumps([list(h) for h in scrubbed]))
         return cached
 
+    def url_and_query(self, request: Request) -> tuple[str, str]:
+        cached = self._urls.get(request.url)
+        if cached is None:
+            url = scrub_url(request.url, self.scrub)
+            query = request.query_string if url == request.url else urlsplit(url).query
+            cached = _remember(self._urls, request.url, (url, query))
+        return cached
+
+    def request_text(self, request: Request) -> str | None:
+        if not request.body:
+            return None
+        key = (request.body, request.headers)
+        if key in self._bodies:
+            return self._bodies[key]
+        scrubbed = scrub_body(request.body, request.headers, self.scrub)
+        return _remember(self._bodies, key, body_text(request.headers, scrubbed))
+
     def row(self, pending: Pending) -> tuple[Any, ...]:
+        """The `calls` row; every derived text is memoised, since agents and load tests repeat themselves."""
         outcome = pending.outcome
         live = outcome.request
-        url = scrub_url(live.url, self.scrub)
-        query = live.query_string if url == live.url else urlsplit(url).query
-        body = scrub_body(live.body, live.headers, self.scrub) if live.body else b""
+        url, query = self.url_and_query(live)
         interaction = outcome.interaction
         return (
             pending.session,
             pending.seq,
-            dt.datetime.fromtimestamp(pending.started, dt.UTC).isoformat(timespec="milliseconds"),
+            iso_time(pending.started),
             pending.kind,
             live.method,
             url,
             live.path,
             query,
             self.headers_json(live.headers),
-            body_text(live.headers, body),
+            self.request_text(live),
             outcome.response.status,
             self.response_text(outcome),
             int(outcome.matched),

@@ -120,7 +120,7 @@ def read_calls(
     """Calls in (session, seq) order, filtered; the path filter takes globs and regexes."""
     if not Path(path).exists():
         return CallList()
-    db = open_journal(str(path), readonly=True)
+    db = open_journal(str(path))  # migrates a journal written by an older hudproxy
     try:
         clauses, args = [], []
         for column, value in (("session", session), ("method", method and method.upper()), ("kind", kind)):

@@ -58,9 +58,15 @@ def _dedupe_responses(db: sqlite_utils.Database) -> None:
     )
 
 
+def _drop_matched_index(db: sqlite_utils.Database) -> None:
+    """Two values do not need an index, and each index costs every insert on the request-heavy path."""
+    db.execute("drop index if exists idx_calls_matched")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("create_calls", _create_calls),
     ("dedupe_responses", _dedupe_responses),
+    ("drop_matched_index", _drop_matched_index),
 ]
 
 

@@ -7,6 +7,7 @@ headers are encoded once per interaction and reused.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -70,6 +71,7 @@ class ReplayApp:
     ) -> None:
         self.service = ReplayService(engine, sessions, journal, on_miss, on_outcome)
         self.admin = admin
+        self.mcp: Any = None  # an MCP streamable-HTTP app for /mcp and /s/<id>/mcp (hudproxy.mcp.http.McpHttpApp)
         self.stream_timing = stream_timing
         self._encoded: dict[int, list[tuple[bytes, bytes]]] = {}
 
@@ -100,7 +102,8 @@ class ReplayApp:
         if kind == "http":
             await self.http(scope, receive, send)
         elif kind == "lifespan":
-            await lifespan(receive, send, on_shutdown=self.close)
+            async with self.mcp.running() if self.mcp is not None else contextlib.nullcontext():
+                await lifespan(receive, send, on_shutdown=self.close)
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": 1003, "reason": "hudproxy replays HTTP only"})
 
@@ -111,13 +114,16 @@ class ReplayApp:
         if self.admin is not None and path.startswith(ADMIN_PREFIX):
             await self.admin(scope, receive, send)
             return
+        if self.mcp is not None and self.mcp.handles(path):
+            await self.mcp(scope, receive, send)
+            return
         session_id, path = split_session_path(path)
         if session_id is None:
             session_id = _header(scope, SESSION_HEADER)
         request = request_from_scope(scope, path, await read_body(receive))
         session, outcome = await self.service.answer(session_id, request)
-        await self.send_response(outcome, send)
-        self.service.journaled(session, outcome, started, clock)
+        self.service.journaled(session, outcome, started, clock)  # before sending: a client that reads the
+        await self.send_response(outcome, send)  # journal right after its answer must find the call there
 
     async def send_response(self, outcome: Outcome, send: Send) -> None:
         response = outcome.response

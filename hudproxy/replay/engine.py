@@ -80,4 +80,4 @@ class ReplayEngine:
     def unmatched(self, request: Request) -> Outcome:
         near = self.index.nearest(request)
         log.warning("%s", diagnosis(request, near, self.context))
-        return Outcome(request, unmatched_response(request), None, near)
+        return Outcome(request, unmatched_response(request, self.index.policy.scrub), None, near)

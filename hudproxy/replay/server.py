@@ -10,6 +10,7 @@ from hudproxy.cassette.files import load_cassette
 from hudproxy.errors import ConfigError
 from hudproxy.journal.writer import JournalWriter
 from hudproxy.matching.policy import MatchPolicy
+from hudproxy.mcp.catalog import with_read_only_hints
 from hudproxy.netutil import validate_target
 from hudproxy.record.modes import RecordMode
 from hudproxy.record.recorder import Recorder
@@ -49,7 +50,8 @@ def build_service(
     """Load and index a cassette, with sessions, the journal and (if asked) passthrough of misses."""
     cassette = load_cassette(cassette_path)
     mode = Unmatched.parse(str(unmatched))
-    engine = ReplayEngine.from_cassette(cassette, policies_for(cassette, match, forward=forward))
+    policy = with_read_only_hints(policies_for(cassette, match, forward=forward), cassette)
+    engine = ReplayEngine.from_cassette(cassette, policy)
     on_miss = None
     if mode is Unmatched.PASSTHROUGH:
         if forward:

@@ -40,7 +40,7 @@ class ReplayService:
     async def answer(self, session_id: str | None, request: Request) -> tuple[Session, Outcome]:
         session = self.sessions.get(session_id)
         outcome = self.engine.handle(request, session.state)
-        if not outcome.matched and self.on_miss is not None:
+        if not outcome.matched and self.on_miss is not None and not request.url.startswith("mcp://"):
             outcome = await self.on_miss(request)
         return session, outcome
 

@@ -11,13 +11,17 @@ import json
 
 from hudproxy.interaction.model import Request, Response
 from hudproxy.matching.index import NearMiss
+from hudproxy.scrub.policy import ScrubPolicy
+from hudproxy.scrub.scrubber import scrub_url
 
 UNMATCHED_STATUS = 501
 UNMATCHED_HEADER = "X-Hudproxy-Unmatched"
 
 
-def unmatched_response(request: Request) -> Response:
-    """What the client sees: what it asked, and that it is not available here."""
+def unmatched_response(request: Request, scrub: ScrubPolicy | None = None) -> Response:
+    """What the client sees: what it asked (secrets in the query scrubbed), and that it is not available here."""
+    if scrub is not None:
+        request = Request(request.method, scrub_url(request.url, scrub), request.headers, request.body)
     asked = request.describe()
     payload = {
         "error": "not_available",

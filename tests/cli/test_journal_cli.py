@@ -1,0 +1,104 @@
+"""`hudproxy journal` over a journal written by a real replay server run: table, JSON, unmatched diagnoses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hudproxy.cassette import save_cassette
+from hudproxy.replay.server import DEFAULT_JOURNAL, create_replay_app
+from hudproxy.serving import serve_in_thread
+from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
+
+CLI = [sys.executable, "-c", "from hudproxy.cli import main; main()"]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding `.hudproxy/journal.db` from a replay run: alice matched twice, bob once unmatched."""
+    folder = tmp_path_factory.mktemp("journal-cli")
+    cassette = make_cassette(
+        [
+            make_interaction(make_request("GET", "http://api.test/orders/A1"), make_response(json={"id": "A1"})),
+            make_interaction(
+                make_request("POST", "http://api.test/orders", json={"sku": "SKU-100"}),
+                make_response(201, json={"id": "A2"}),
+            ),
+        ]
+    )
+    app = create_replay_app(save_cassette(cassette, folder / "shop.yaml"), journal=folder / DEFAULT_JOURNAL)
+    with serve_in_thread(app) as url, httpx.Client(base_url=url, trust_env=False) as client:
+        client.get("/s/alice/orders/A1?expand=items")
+        client.post("/s/alice/orders", json={"sku": "SKU-100"})
+        client.post("/s/bob/orders", json={"sku": "SKU-999"})
+    return folder
+
+
+def run(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    return subprocess.run([*CLI, "journal", *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_table_lists_every_call_from_the_default_db(workdir: Path) -> None:
+    result = run(workdir)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"{DEFAULT_JOURNAL} — 3 calls" in out
+    for header in ("session", "seq", "time", "method", "path", "status", "result", "interaction", "ms"):
+        assert header in out
+    rows = [line for line in out.splitlines() if "alice" in line or "bob" in line]
+    assert len(rows) == 3
+    assert "GET" in rows[0] and "/orders/A1?expand=items" in rows[0] and "unmatched" in rows[0]
+    assert "POST" in rows[1] and "201" in rows[1] and " matched" in rows[1]
+    assert "bob" in rows[2] and "501" in rows[2] and "unmatched" in rows[2]
+
+
+def test_session_filter(workdir: Path) -> None:
+    out = run(workdir, "--session", "bob").stdout
+    assert "— 1 calls" in out and "alice" not in out
+
+
+def test_unmatched_shows_the_diagnosis_under_each_call(workdir: Path) -> None:
+    out = run(workdir, "--unmatched").stdout
+    assert "— 2 calls" in out
+    assert "#1 nearest: interaction 0: GET /orders/A1" in out
+    assert "#1 nearest: interaction 1: POST /orders" in out
+    assert out.count("differs:") >= 2
+    assert "SKU-999" in out
+
+
+def test_json_is_machine_readable(workdir: Path) -> None:
+    calls = json.loads(run(workdir, "--json", "--db", str(workdir / DEFAULT_JOURNAL)).stdout)
+    assert [(c["session"], c["seq"], c["method"], c["status"], c["matched"]) for c in calls] == [
+        ("alice", 1, "GET", 501, False),
+        ("alice", 2, "POST", 201, True),
+        ("bob", 1, "POST", 501, False),
+    ]
+    assert calls[1]["interaction"] == 1
+    assert calls[2]["diagnosis"][0]["request"] == "POST /orders"
+    assert calls[2]["diagnosis"][0]["differences"]
+
+
+def test_json_unmatched_for_one_session(workdir: Path) -> None:
+    calls = json.loads(run(workdir, "--json", "--unmatched", "--session", "alice").stdout)
+    assert [c["path"] for c in calls] == ["/orders/A1"]
+
+
+def test_a_missing_db_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = run(tmp_path, "--db", "nope.db")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"hudproxy: nope.db: no journal there; `hudproxy replay` writes one (default {DEFAULT_JOURNAL})."
+    ]
+
+
+def test_help_has_an_example(tmp_path: Path) -> None:
+    result = run(tmp_path, "--help")
+    assert result.returncode == 0
+    assert "Example: hudproxy journal" in result.stdout

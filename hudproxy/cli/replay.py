@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from hudproxy.admin import TOKEN_ENV, attach_admin, require_token_off_loopback
-from hudproxy.cli.common import console, match_policy, scrub_policy, setup_logging
+from hudproxy.cli.common import ProxyMode, console, match_policy, scrub_policy, setup_logging
 from hudproxy.netutil import ensure_port_free
-from hudproxy.replay.server import DEFAULT_JOURNAL, create_replay_app
+from hudproxy.replay.server import DEFAULT_JOURNAL, build_service, create_replay_app
+from hudproxy.replay.service import ReplayService
 from hudproxy.serving import serve_forever
 
 Opt = typer.Option
@@ -34,18 +35,30 @@ def replay(
     admin_token: Annotated[
         str | None, Opt(envvar=TOKEN_ENV, help="Token the admin API (/_hudproxy) requires; needed off loopback")
     ] = None,
+    mode: Annotated[
+        str, Opt(help="reverse (a base URL) | forward (HTTPS_PROXY + `hudproxy ca`; any host)")
+    ] = "reverse",
     verbose: Annotated[bool, Opt("--verbose", "-v")] = False,
 ) -> None:
     """Replay CASSETTE on http://HOST:PORT: recorded answers, state-aware, no upstream.
 
     Example: hudproxy replay cassettes/shop.yaml --port 8080
+
+    Example: hudproxy replay cassettes/stripe.yaml --mode forward --port 8080  (clients: HTTPS_PROXY=http://run-7@127.0.0.1:8080)
+
     Unmatched requests get 501 with a short JSON error; the terminal shows the nearest recordings and what differs.
     """
     setup_logging(verbose)
     require_token_off_loopback(host, admin_token)
     ensure_port_free(host, port)
-    policy = match_policy(match_on, ignore_query, ignore_json_field, scrub_policy(False, None, None, None))
+    forward = ProxyMode.parse(mode) is ProxyMode.FORWARD
+    policy = match_policy(match_on, ignore_query, ignore_json_field, scrub_policy(False, None, None, None), forward)
     journal_path = None if no_journal else journal
+    if forward:
+        replay_forward(
+            build_service(cassette, policy, unmatched, target, journal_path, idle_timeout, forward=True), host, port
+        )
+        return
     app = create_replay_app(cassette, policy, unmatched, target, stream_timing, journal_path, idle_timeout)
     attach_admin(app, admin_token)
     console.print(
@@ -57,3 +70,21 @@ def replay(
     guarded = " (token required)" if admin_token else ""
     console.print(f"admin API: http://{host}:{port}/_hudproxy/docs{guarded}")
     serve_forever(app, host, port)
+
+
+def replay_forward(service: ReplayService, host: str, port: int) -> None:
+    """Forward mode: mitmproxy terminates TLS with hudproxy's CA and the replay core answers every request."""
+    import asyncio
+
+    from hudproxy.proxy.forward import MODE, replay_options
+    from hudproxy.proxy.replay_addon import ReplayAddon
+    from hudproxy.proxy.runner import run_proxy
+
+    console.print(
+        f"replaying {len(service.engine.index)} interactions as a forward proxy at http://{host}:{port}; "
+        f"clients: HTTPS_PROXY=http://<session>@{host}:{port} and trust `hudproxy ca`  (Ctrl-C to stop)"
+    )
+    try:
+        asyncio.run(run_proxy([ReplayAddon(service)], MODE, host, port, **replay_options()))
+    finally:
+        service.close()

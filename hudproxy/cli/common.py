@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import logging
 import sys
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.logging import RichHandler
 
-from hudproxy.errors import ConfigError
+from hudproxy.choices import Choice
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.scrub.policy import ScrubPolicy
 
@@ -61,18 +60,15 @@ def match_policy(
     )
 
 
-class ProxyMode(enum.StrEnum):
+class ProxyMode(Choice):
     """Reverse: clients use hudproxy's base URL. Forward: clients use it as HTTP(S)_PROXY (fixed hostnames)."""
 
     REVERSE = "reverse"
     FORWARD = "forward"
 
     @classmethod
-    def parse(cls, value: str) -> ProxyMode:
-        try:
-            return cls(value.strip().lower())
-        except ValueError:
-            raise ConfigError(f"unknown --mode {value!r}; valid modes: reverse, forward.") from None
+    def option_name(cls) -> str:
+        return "--mode"
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -10,24 +10,22 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-from hudproxy.errors import ConfigError
+from hudproxy.choices import Choice
 
 
-class RecordMode(StrEnum):
+class RecordMode(Choice):
     ONCE = "once"
     NEW_EPISODES = "new_episodes"
     ALL = "all"
     NONE = "none"
 
     @classmethod
-    def parse(cls, value: str | RecordMode) -> RecordMode:
-        try:
-            return cls(str(value).strip().lower().replace("-", "_"))
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ConfigError(f"unknown record mode {value!r}; valid record modes: {valid}.") from None
+    def option_name(cls) -> str:
+        return "record mode"
+
+    @classmethod
+    def valid_label(cls) -> str:
+        return "valid record modes"
 
     def explain(self, cassette_existed: bool) -> str:
         """One line for the terminal at start, so nobody is surprised by what the mode does."""

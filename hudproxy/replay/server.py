@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import enum
 import gc
 from pathlib import Path
 
 from hudproxy.cassette.files import load_cassette
+from hudproxy.choices import Choice
 from hudproxy.errors import ConfigError
 from hudproxy.journal.writer import JournalWriter
 from hudproxy.matching.policy import MatchPolicy
@@ -21,18 +21,15 @@ from hudproxy.replay.service import ReplayService
 from hudproxy.replay.sessions import SessionStore
 
 
-class Unmatched(enum.StrEnum):
+class Unmatched(Choice):
     """What to do with a request no recording matches (as mitmproxy's server_replay_extra, but safe)."""
 
     ERROR = "error"
     PASSTHROUGH = "passthrough"
 
     @classmethod
-    def parse(cls, value: str) -> Unmatched:
-        try:
-            return cls(value.strip().lower())
-        except ValueError:
-            raise ConfigError(f"unknown --unmatched {value!r}; valid values: error, passthrough.") from None
+    def option_name(cls) -> str:
+        return "--unmatched"
 
 
 DEFAULT_JOURNAL = Path(".hudproxy") / "journal.db"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from pathlib import Path
 
 from hudproxy import __version__
@@ -15,6 +16,8 @@ from hudproxy.cassette.files import load_cassette
 from hudproxy.cassette.model import FORMAT_VERSION, Cassette
 from hudproxy.cassette.writer import CassetteWriter
 from hudproxy.interaction.model import Chunk, Interaction, Request, Response
+from hudproxy.journal.entry import Pending
+from hudproxy.journal.writer import JournalWriter
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.record.modes import RecordMode
 from hudproxy.replay.engine import Outcome, ReplayEngine
@@ -23,6 +26,7 @@ from hudproxy.scrub.policy import ScrubPolicy
 from hudproxy.scrub.scrubber import scrub_interaction
 
 log = logging.getLogger("hudproxy.record")
+RECORDING_SESSION = "recording"
 
 
 class Recorder:
@@ -36,8 +40,11 @@ class Recorder:
         scrub: ScrubPolicy | None = None,
         target: str | None = None,
         proxy_mode: str = "reverse",
+        journal: JournalWriter | None = None,
     ) -> None:
         self.path = Path(path)
+        self.journal = journal
+        self._seq = 0
         self.mode = RecordMode.parse(mode)
         self.scrub = scrub or ScrubPolicy.default()
         self.match = match or MatchPolicy.build(scrub=self.scrub, forward=proxy_mode == "forward")
@@ -80,10 +87,10 @@ class Recorder:
         if self.replays_known:
             interaction = self.engine.lookup(request, self.state)
             if interaction is not None:
-                return Outcome(request, interaction.response, interaction)
+                return self._journaled(Outcome(request, interaction.response, interaction), 0.0)
         if self.records_new:
             return None
-        return self.engine.unmatched(request)
+        return self._journaled(self.engine.unmatched(request), 0.0)
 
     def on_response(
         self, request: Request, response: Response, duration_ms: float, chunks: tuple[Chunk, ...] = ()
@@ -97,10 +104,21 @@ class Recorder:
             recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             duration_ms=duration_ms,
         )
-        return self.writer.append(scrub_interaction(recorded, self.scrub))
+        appended = self.writer.append(scrub_interaction(recorded, self.scrub))
+        self._journaled(Outcome(request, appended.response, appended), duration_ms)
+        return appended
+
+    def _journaled(self, outcome: Outcome, duration_ms: float) -> Outcome:
+        """Every request the recorder answers or forwards is a journal row in session `recording`."""
+        if self.journal is not None:
+            self._seq += 1
+            self.journal.add(Pending(RECORDING_SESSION, self._seq, time.time(), duration_ms, outcome))
+        return outcome
 
     def close(self) -> None:
         self.writer.close()
+        if self.journal is not None:
+            self.journal.close()
 
     @property
     def recorded(self) -> int:

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
-from hudproxy.cli import ca, demo, inspect, journal, record, replay, transfer
+try:  # typer >= 0.20 vendors click; its exceptions are not click's
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_exceptions
+
+from hudproxy.cli import ca, demo, inspect, journal, record, replay, serve, transfer
 from hudproxy.cli.common import err_console
 from hudproxy.errors import HudproxyError
 
@@ -29,6 +33,8 @@ app.command("demo")(demo.demo)
 app.command("journal")(journal.journal)
 app.command("ca")(ca.ca)
 app.command("import")(transfer.import_)
+app.command("serve")(serve.serve)
+app.command("dev")(serve.dev)
 app.command("export")(transfer.export)
 
 
@@ -37,19 +43,21 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     try:
         result = app(args=args, prog_name="hudproxy", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError:
+    except click_exceptions.NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help() if exc.ctx else exc.format_message())
         sys.exit(0)
-    except click.UsageError as exc:
+    except click_exceptions.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "hudproxy"
-        err_console.print(f"{command}: {exc.format_message()} (see `{command} --help`)", markup=False)
+        message = f"{command}: {exc.format_message()} (see `{command} --help`)"
+        err_console.print(message, markup=False, soft_wrap=True)
         sys.exit(2)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("hudproxy: aborted", markup=False)
         sys.exit(130)
     except HudproxyError as exc:
         err_console.print(f"hudproxy: {exc}", markup=False, soft_wrap=True)
         sys.exit(2)
-    except click.ClickException as exc:
-        err_console.print(f"hudproxy: {exc.format_message()}", markup=False)
+    except click_exceptions.ClickException as exc:
+        err_console.print(f"hudproxy: {exc.format_message()}", markup=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     sys.exit(result if isinstance(result, int) else 0)

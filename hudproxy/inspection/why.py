@@ -34,7 +34,7 @@ class RequestFile(BaseModel):
     @classmethod
     def parse(cls, data: Any) -> RequestFile:
         if isinstance(data, dict) and "json" in data:
-            data = {**data, "json_body": data.pop("json")}
+            data = {**{k: v for k, v in data.items() if k != "json"}, "json_body": data["json"]}
         return cls.model_validate(data)
 
 

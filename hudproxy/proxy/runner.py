@@ -35,6 +35,12 @@ async def run_proxy(
     master.options.update(**options)  # some options are declared by addons, so set after construction
     for addon in addons:
         master.addons.add(addon)
+    errorcheck = master.addons.get("errorcheck")
+    if errorcheck is not None:
+        # mitmproxy's ErrorCheck exits the process on any ERROR logged during start-up, from any thread;
+        # in-process, only errors of the proxy's own thread are its business.
+        proxy_thread = threading.get_ident()
+        errorcheck.logger.addFilter(lambda record: record.thread == proxy_thread)
     if on_master is not None:
         on_master(master)
     if handle_signals:

@@ -1,0 +1,89 @@
+"""`hudproxy record` as a real process: the cassette on disk survives SIGKILL; SIGTERM and SIGINT stop it cleanly.
+
+Writes are atomic (temp file beside the cassette, fsync, rename), so after a SIGKILL the cassette is complete up
+to the last flush, and the only litter possible is one `.<name>.*.tmp` from a flush cut off mid-write.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hudproxy.cassette.files import load_cassette
+from hudproxy.netutil import free_port, wait_for_port
+
+REQUESTS = 10
+
+
+@pytest.fixture
+def recording_process(traffic: Any, cassette: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`hudproxy record` in front of the traffic upstream, listening; killed at the end whatever happens."""
+    port = free_port()
+    workdir = tmp_path / "cwd"  # anything written beside the process stays out of the cassette's folder
+    workdir.mkdir()
+    command = [shutil.which("hudproxy") or "hudproxy", "record", "--target", traffic.url, "--cassette", str(cassette),
+               "--port", str(port)]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        cwd=workdir,
+    )
+    try:
+        if not wait_for_port("127.0.0.1", port, timeout=20):
+            process.kill()
+            pytest.fail(f"hudproxy record did not listen on {port}: {process.communicate(timeout=10)}")
+        yield process, f"http://127.0.0.1:{port}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)
+
+
+def send_requests(proxy_url: str) -> None:
+    with httpx.Client(base_url=proxy_url, trust_env=False, timeout=10) as client:
+        for n in range(REQUESTS):
+            assert client.get(f"/items/{n}").status_code == 200
+
+
+def leftovers(cassette: Path) -> list[str]:
+    return sorted(p.name for p in cassette.parent.iterdir() if p != cassette and p.name != "cwd")
+
+
+def test_sigkill_leaves_a_loadable_cassette(recording_process: Any, cassette: Path) -> None:
+    process, proxy_url = recording_process
+    send_requests(proxy_url)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=10) == -signal.SIGKILL
+    interactions = load_cassette(cassette).interactions
+    assert len(interactions) >= REQUESTS - 1
+    assert [i.request.path for i in interactions] == [f"/items/{n}" for n in range(len(interactions))]
+    rest = leftovers(cassette)
+    assert len(rest) <= 1 and all(n.startswith(f".{cassette.name}.") and n.endswith(".tmp") for n in rest), rest
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_flushes_everything_and_exits_0(
+    recording_process: Any, cassette: Path, stop: signal.Signals
+) -> None:
+    process, proxy_url = recording_process
+    send_requests(proxy_url)
+    process.send_signal(stop)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    assert f"stopped: {REQUESTS} new interactions" in out
+    assert [i.request.path for i in load_cassette(cassette).interactions] == [f"/items/{n}" for n in range(REQUESTS)]
+    assert leftovers(cassette) == []

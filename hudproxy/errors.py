@@ -3,7 +3,11 @@
     HudproxyError                 every error hudproxy raises on purpose; `str()` is a user-facing message
     ├── CassetteError             a cassette file is missing, malformed or of an unknown version
     ├── ConfigError               an option, flag or record mode is invalid
-    └── RecordingError            recording could not proceed (upstream unreachable, mode forbids it)
+    ├── RecordingError            recording could not proceed (upstream unreachable, mode forbids it)
+    └── DatabaseError             a per-run database could not be made or released (hudproxy.databases)
+        ├── SqlScriptError        a .sql fixture failed: file, line and statement
+        ├── FixtureError          a YAML/JSON row fixture is malformed: file and table
+        └── IsolationError        a run committed inside its rollback transaction
 
 The CLI turns any HudproxyError into one clear line on stderr and exit code 2, never a traceback.
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from hudproxy.proxy.ca import ca_dir, ensure_ca
@@ -17,10 +18,17 @@ from hudproxy.replay.service import ReplayService
 MODE = "regular"
 
 
-def record_options(allow_hosts: list[str], block_others: bool, insecure: bool = False) -> dict[str, Any]:
-    """Hosts outside `allow_hosts` are tunnelled untouched (not intercepted), unless they are blocked."""
+def record_options(
+    allow_hosts: list[str], block_others: bool, insecure: bool = False, upstream_ca: Path | None = None
+) -> dict[str, Any]:
+    """Hosts outside `allow_hosts` are tunnelled untouched (not intercepted), unless they are blocked.
+
+    `upstream_ca` is a PEM bundle to verify upstreams with instead of certifi's (a staging API's private CA).
+    """
     ensure_ca()
     options: dict[str, Any] = {"confdir": ca_dir(), "ssl_insecure": insecure}
+    if upstream_ca is not None:
+        options["ssl_verify_upstream_trusted_ca"] = str(upstream_ca)
     if allow_hosts and not block_others:
         options["allow_hosts"] = [host_regex(allow_hosts)]
     return options
@@ -46,12 +54,15 @@ def forward_record(
     block_others: bool = False,
     host: str = "127.0.0.1",
     port: int = 0,
+    upstream_ca: Path | None = None,
+    insecure: bool = False,
 ) -> Iterator[str]:
     """A recording forward proxy on a thread; yields its URL; flushes the cassette on exit."""
     hosts = allow_hosts or []
     addon = RecordAddon(recorder, hosts, block_others)
+    options = record_options(hosts, block_others, insecure, upstream_ca)
     try:
-        with proxy_in_thread([addon], MODE, host, port, **record_options(hosts, block_others)) as url:
+        with proxy_in_thread([addon], MODE, host, port, **options) as url:
             yield url
     finally:
         recorder.close()

@@ -37,6 +37,8 @@ class JournalWriter:
 
     def add(self, pending: Pending) -> None:
         self._pending.append(pending)
+        if self._stop.is_set():  # closed already: write now rather than lose a late call
+            self.flush()
 
     def flush(self) -> int:
         """Write everything queued so far; returns the number of rows written. Safe from any thread."""

@@ -16,6 +16,7 @@ from hudproxy.matching.policy import MatchPolicy
 from hudproxy.replay.state import ReplayState
 from hudproxy.replay.unmatched import diagnosis, unmatched_response
 from hudproxy.scrub.policy import ScrubPolicy
+from hudproxy.scrub.scrubber import scrub_request
 
 log = logging.getLogger("hudproxy.replay")
 
@@ -79,5 +80,5 @@ class ReplayEngine:
 
     def unmatched(self, request: Request) -> Outcome:
         near = self.index.nearest(request)
-        log.warning("%s", diagnosis(request, near, self.context))
+        log.warning("%s", diagnosis(scrub_request(request, self.index.policy.scrub), near, self.context))
         return Outcome(request, unmatched_response(request, self.index.policy.scrub), None, near)

@@ -1,0 +1,1 @@
+"""The shop's scenarios, one module per theme; each module's `register(env)` adds its scenarios."""

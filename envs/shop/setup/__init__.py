@@ -1,0 +1,1 @@
+"""What the shop environment starts or provides before tools are used."""

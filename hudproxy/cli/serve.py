@@ -1,0 +1,54 @@
+"""`hudproxy serve` and `hudproxy dev`: an Environment as an MCP server (tools, and scenarios as prompts)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hudproxy.cli.common import err_console
+
+Arg = typer.Argument
+Opt = typer.Option
+
+
+def serve(
+    target: Annotated[Path, Arg(help="An environment folder (with env.py) or its .py file")],
+    host: Annotated[str, Opt(help="Interface to bind (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, Opt(help="Port for streamable HTTP")] = 8765,
+    stdio: Annotated[bool, Opt("--stdio", help="Speak MCP on stdin/stdout instead of HTTP")] = False,
+) -> None:
+    """Serve an environment's tools over MCP at http://HOST:PORT/mcp (one isolated run per /s/<id>/mcp).
+
+    Scenarios are MCP prompts; `hudproxy_submit(answer)` grades the one a session started.
+
+    Example: hudproxy serve envs/shop/env.py --port 8765
+    """
+    from hudproxy.env.loader import load_env
+    from hudproxy.env.serving import http_server, serve_stdio
+
+    env = load_env(target)
+    if stdio:
+        asyncio.run(serve_stdio(env))
+        return
+    err_console.print(f"hudproxy serve: {env.name!r} at http://{host}:{port}/mcp (Ctrl-C stops)", markup=False)
+    http_server(env, host, port).run()
+
+
+def dev(
+    target: Annotated[Path, Arg(help="An environment folder (with env.py) or its .py file")],
+    watch: Annotated[list[str] | None, Opt("-w", "--watch", help="Folder or file to watch, repeatable")] = None,
+    host: Annotated[str, Opt(help="Interface to bind (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, Opt(help="Port for streamable HTTP")] = 8765,
+) -> None:
+    """Like serve, reloading the environment's Python on save; running services and connectors stay up.
+
+    A file that fails to import keeps the last good version serving, and the error is printed.
+
+    Example: hudproxy dev envs/shop -w scenarios -w tools --port 8765
+    """
+    from hudproxy.env.serving import dev as run_dev
+
+    asyncio.run(run_dev(target, watch or [], host, port))

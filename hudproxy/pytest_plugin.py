@@ -1,0 +1,150 @@
+"""pytest plugin: `@pytest.mark.hudproxy("cassettes/x.yaml")` and the `hudproxy_session` fixture.
+
+    @pytest.mark.hudproxy("cassettes/shop.yaml")
+    def test_ships(hudproxy_session):
+        httpx.patch(f"{hudproxy_session.base_url}/orders/A1", json={"status": "shipped"})
+        hudproxy_session.assert_called("PATCH", "/orders/A1", times=1)
+
+One replay server per cassette (and marker options) per process, started on first use and shared by every test
+that names it; each test gets a fresh session on it, so tests never see each other's state or calls. The
+servers are session-scoped, and pytest-xdist runs each worker as its own process, so every worker has its own
+servers: nothing crosses process boundaries, no port or journal is shared, and a worker's crash takes only its
+own server down. A server costs one cassette load per process; the sessions are what isolate tests.
+
+A relative cassette path is resolved against the test file's folder, then against the rootdir.
+
+`--hudproxy-record` re-records instead: every cassette gets a recording proxy (record mode `all`, into a fresh
+file that replaces the cassette when the run ends) in front of the marker's `target=` or the `hudproxy_target`
+ini option, and `hudproxy_session.base_url` points at it. Assertions then see what was recorded during the test.
+Record without xdist (`-p no:xdist`): two workers recording one cassette would overwrite each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from hudproxy.api import Recording, RecordingSession, Replay, Session
+
+    AnySession = Session | RecordingSession
+
+MARKER = "hudproxy"
+MARKER_SIGNATURE = "(cassette, target=None, unmatched='error', stream_timing=False, match=None)"
+REPLAY_OPTIONS = frozenset({"unmatched", "stream_timing", "match"})  # passed on to Replay
+USAGE = '@pytest.mark.hudproxy("cassettes/x.yaml")'
+RECORD_OPTION = "--hudproxy-record"
+TARGET_INI = "hudproxy_target"
+NO_TARGET = f"{RECORD_OPTION} needs a target: set `{TARGET_INI} = URL` in the ini file or pass target= to the marker."
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hudproxy", "hudproxy replay and recording")
+    group.addoption(
+        RECORD_OPTION,
+        action="store_true",
+        default=False,
+        help="re-record every cassette named by a hudproxy marker against its target (record mode `all`).",
+    )
+    parser.addini(TARGET_INI, "real API that --hudproxy-record records against (a marker's target= wins)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}{MARKER_SIGNATURE}: replay CASSETTE for this test's "
+        "`hudproxy_session` fixture (one server per cassette per process, a fresh session per test).",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if config.getoption("hudproxy_record"):
+        target = config.getini(TARGET_INI) or "each marker's target="
+        return f"hudproxy: re-recording cassettes against {target}"
+    return None
+
+
+@dataclass(frozen=True)
+class CassetteSpec:
+    """What a marker asks for; equal specs share one server."""
+
+    cassette: Path
+    target: str | None
+    options: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def from_marker(cls, marker: pytest.Mark, request: pytest.FixtureRequest) -> CassetteSpec:
+        if len(marker.args) != 1:
+            pytest.fail(f"the hudproxy marker takes one cassette path: {USAGE}", pytrace=False)
+        kwargs = dict(marker.kwargs)
+        target = kwargs.pop("target", None)
+        unknown = sorted(set(kwargs) - REPLAY_OPTIONS)
+        if unknown:
+            pytest.fail(f"the hudproxy marker does not take {', '.join(unknown)}: {MARKER}{MARKER_SIGNATURE}", False)
+        cassette = resolve(Path(marker.args[0]), request.path.parent, request.config.rootpath)
+        return cls(cassette, target, tuple(sorted(kwargs.items())))
+
+
+def resolve(cassette: Path, test_dir: Path, rootdir: Path) -> Path:
+    """Absolute as given; else beside the test file, or under the rootdir when only that one exists."""
+    if cassette.is_absolute():
+        return cassette
+    beside, under_root = test_dir / cassette, rootdir / cassette
+    return under_root if under_root.exists() and not beside.exists() else beside
+
+
+class Servers:
+    """This process's replay servers (or recording proxies), one per cassette spec, started on first use."""
+
+    def __init__(self, record: bool, default_target: str | None) -> None:
+        self.record = record
+        self.default_target = default_target
+        self._running: dict[CassetteSpec, Replay | Recording] = {}
+        self._stack = contextlib.ExitStack()
+
+    def session(self, spec: CassetteSpec) -> AnySession:
+        server = self._running.get(spec)
+        if server is None:
+            server = self._running[spec] = self._start(spec)
+        return server.session()
+
+    def _start(self, spec: CassetteSpec) -> Replay | Recording:
+        from hudproxy.api import Recording, Replay
+        from hudproxy.errors import HudproxyError
+
+        try:
+            if not self.record:
+                return self._stack.enter_context(Replay(spec.cassette, target=spec.target, **dict(spec.options)))
+            target = spec.target or self.default_target
+            if not target:
+                pytest.fail(NO_TARGET, pytrace=False)
+            return self._stack.enter_context(Recording(spec.cassette, target))
+        except HudproxyError as exc:
+            pytest.fail(f"hudproxy: {exc}", pytrace=False)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@pytest.fixture(scope="session")
+def hudproxy_servers(pytestconfig: pytest.Config) -> Iterator[Servers]:
+    """The replay servers of this process (one per cassette), stopped when the test session ends."""
+    servers = Servers(pytestconfig.getoption("hudproxy_record"), pytestconfig.getini(TARGET_INI) or None)
+    yield servers
+    servers.close()
+
+
+@pytest.fixture
+def hudproxy_session(request: pytest.FixtureRequest, hudproxy_servers: Servers) -> Iterator[AnySession]:
+    """A fresh, isolated session on the marked cassette's server: `.base_url`, `.calls()`, `.assert_called()`."""
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is None:
+        pytest.fail(f"the hudproxy_session fixture needs a cassette: mark the test with {USAGE}", pytrace=False)
+    session = hudproxy_servers.session(CassetteSpec.from_marker(marker, request))
+    yield session
+    session.close()

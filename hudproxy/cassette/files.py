@@ -233,14 +233,19 @@ def cassette_to_data(cassette: Cassette, binary_as_base64: bool) -> dict[str, An
 
     http = [i for i in cassette.interactions if not is_mcp(i)]
     mcp = [i for i in cassette.interactions if is_mcp(i)]
-    data: dict[str, Any] = {
-        "version": VCR_VERSION,
-        "interactions": [interaction_to_file(i, binary_as_base64) for i in http],
-    }
+    # `interactions` comes last so a recorder can append to the file (see cassette/writer.py).
+    data: dict[str, Any] = {"version": VCR_VERSION, "hudproxy": meta}
     if mcp:
         data["mcp"] = [mcp_to_file(i) for i in mcp]
-    data["hudproxy"] = meta
+    data["interactions"] = [interaction_to_file(i, binary_as_base64) for i in http]
     return data
+
+
+def dumps_yaml_items(interactions: list[Interaction]) -> bytes:
+    """HTTP interactions as YAML sequence items that continue a file whose last key is `interactions:`."""
+    items = [interaction_to_file(i, binary_as_base64=False) for i in interactions]
+    dumped = yaml.dump(items, Dumper=CassetteDumper, sort_keys=False, allow_unicode=True, width=120)
+    return _without_document_end(dumped).encode("utf-8")
 
 
 def dumps_cassette(cassette: Cassette, json_format: bool) -> bytes:
@@ -248,7 +253,12 @@ def dumps_cassette(cassette: Cassette, json_format: bool) -> bytes:
     if json_format:
         return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     dumped = yaml.dump(data, Dumper=CassetteDumper, sort_keys=False, allow_unicode=True, width=120)
-    return dumped.encode("utf-8")
+    return _without_document_end(dumped).encode("utf-8")
+
+
+def _without_document_end(dumped: str) -> str:
+    """PyYAML ends a document whose last scalar keeps trailing newlines with `...`; an append must follow it."""
+    return dumped[: -len("...\n")] if dumped.endswith("\n...\n") else dumped
 
 
 def save_cassette(cassette: Cassette, path: str | Path | None = None) -> Path:

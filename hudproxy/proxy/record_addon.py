@@ -69,7 +69,7 @@ class RecordAddon:
             duration,
             tuple(tap.chunks) if tap is not None else (),
         )
-        log.info("recorded #%d %s -> %d", recorded.index, recorded.request.describe(), recorded.response.status)
+        log.debug("recorded #%d %s -> %d", recorded.index, recorded.request.describe(), recorded.response.status)
 
     def error(self, flow: http.HTTPFlow) -> None:
         request = flow.metadata.get("hudproxy_request")

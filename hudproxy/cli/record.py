@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
+from hudproxy.cli import mcp as cli_mcp
 from hudproxy.cli.common import ProxyMode, console, match_policy, scrub_policy, setup_logging, split_csv
+from hudproxy.errors import ConfigError
 from hudproxy.netutil import ensure_port_free, validate_target
 from hudproxy.record.modes import RecordMode
 from hudproxy.record.recorder import Recorder
@@ -33,6 +35,11 @@ def record(
     scrub_json_field: Annotated[list[str] | None, Opt(help="Extra JSON body fields to scrub")] = None,
     keep_secrets: Annotated[bool, Opt(help="Store secrets as they are (scrubbing is on by default)")] = False,
     insecure: Annotated[bool, Opt(help="Do not verify the target's TLS certificate")] = False,
+    mcp_command: Annotated[str | None, Opt(help="MCP: record this stdio MCP server, e.g. 'python server.py'")] = None,
+    mcp_url: Annotated[str | None, Opt(help="MCP: record this streamable-HTTP MCP server URL")] = None,
+    mcp_header: Annotated[list[str] | None, Opt(help="MCP: header for --mcp-url, 'Name: value' (never stored)")] = None,
+    mcp_name: Annotated[str | None, Opt(help="MCP: label for the server in the cassette (default: its name)")] = None,
+    stdio: Annotated[bool, Opt(help="MCP: serve the agent over stdin/stdout instead of http://HOST:PORT/mcp")] = False,
     verbose: Annotated[bool, Opt("--verbose", "-v", help="Log every recorded request")] = False,
 ) -> None:
     """Record traffic into CASSETTE through a reverse proxy (clients use http://HOST:PORT as if it were the
@@ -40,13 +47,26 @@ def record(
 
     Example: hudproxy record --target https://staging.example.com --cassette cassettes/shop.yaml --port 8080
     Example: hudproxy record --mode forward --allow-host api.stripe.com --cassette cassettes/stripe.yaml
+    Example: hudproxy record --mcp-command "python tools_server.py" --cassette c.yaml --port 8080  (MCP at /mcp)
+    Example: hudproxy record --mcp-url http://127.0.0.1:9000/mcp --cassette c.yaml --stdio
     Ctrl-C stops; the cassette on disk is complete at every moment.
     """
     from hudproxy.proxy.forward import record_options
     from hudproxy.proxy.record_addon import RecordAddon
     from hudproxy.proxy.runner import run_proxy
 
+    upstream = cli_mcp.upstream_from_options(mcp_command, mcp_url, mcp_header)
     setup_logging(verbose)
+    if upstream is not None or stdio:
+        if upstream is None:
+            raise ConfigError("--stdio records MCP: give --mcp-command 'python server.py' or --mcp-url URL.")
+        if not stdio:
+            ensure_port_free(host, port)
+        scrub = scrub_policy(keep_secrets, scrub_header, scrub_query, scrub_json_field)
+        policy = match_policy(match_on, ignore_query, ignore_json_field, scrub)
+        mode_ = RecordMode.parse(record_mode)
+        cli_mcp.record_mcp(cassette, upstream, mode_, policy, scrub, host, port, stdio, mcp_name)
+        return
     forward = ProxyMode.parse(mode) is ProxyMode.FORWARD
     if not forward:
         target = validate_target(target or "")

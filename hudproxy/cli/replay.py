@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from hudproxy.admin import TOKEN_ENV, attach_admin, require_token_off_loopback
+from hudproxy.cli import mcp as cli_mcp
 from hudproxy.cli.common import ProxyMode, console, match_policy, scrub_policy, setup_logging
 from hudproxy.netutil import ensure_port_free
 from hudproxy.replay.server import DEFAULT_JOURNAL, build_service, create_replay_app
@@ -38,17 +39,26 @@ def replay(
     mode: Annotated[
         str, Opt(help="reverse (a base URL) | forward (HTTPS_PROXY + `hudproxy ca`; any host)")
     ] = "reverse",
+    stdio: Annotated[bool, Opt(help="MCP: serve the cassette's MCP server on stdin/stdout (no HTTP)")] = False,
+    mcp_name: Annotated[str | None, Opt(help="MCP: which recorded server --stdio serves (default: the first)")] = None,
+    session: Annotated[str | None, Opt(help="MCP: the session --stdio replays in (journal, state)")] = None,
     verbose: Annotated[bool, Opt("--verbose", "-v")] = False,
 ) -> None:
     """Replay CASSETTE on http://HOST:PORT: recorded answers, state-aware, no upstream.
 
-    Example: hudproxy replay cassettes/shop.yaml --port 8080
+    Example: hudproxy replay cassettes/shop.yaml --port 8080  (MCP exchanges: http://127.0.0.1:8080/mcp)
+
+    Example: hudproxy replay cassettes/tools.yaml --stdio  (an agent launches this as its MCP server command)
 
     Example: hudproxy replay cassettes/stripe.yaml --mode forward --port 8080  (clients: HTTPS_PROXY=http://run-7@127.0.0.1:8080)
 
     Unmatched requests get 501 with a short JSON error; the terminal shows the nearest recordings and what differs.
     """
     setup_logging(verbose)
+    if stdio:
+        policy = match_policy(match_on, ignore_query, ignore_json_field, scrub_policy(False, None, None, None))
+        cli_mcp.replay_stdio(cassette, policy, None if no_journal else journal, mcp_name, session)
+        return
     require_token_off_loopback(host, admin_token)
     ensure_port_free(host, port)
     forward = ProxyMode.parse(mode) is ProxyMode.FORWARD
@@ -61,6 +71,7 @@ def replay(
         return
     app = create_replay_app(cassette, policy, unmatched, target, stream_timing, journal_path, idle_timeout)
     attach_admin(app, admin_token)
+    cli_mcp.attach(app, host, port)
     console.print(
         f"replaying {cassette} ({len(app.engine.index)} interactions, matching on "
         f"{', '.join(app.engine.index.policy.on)}) at http://{host}:{port}  (Ctrl-C to stop)"

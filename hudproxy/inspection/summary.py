@@ -11,6 +11,8 @@ from hudproxy.errors import ConfigError
 from hudproxy.interaction.body import as_text, content_encoding, decode_body, parse_json
 from hudproxy.interaction.headers import Headers, header_value
 from hudproxy.interaction.model import Interaction
+from hudproxy.mcp.exchange import is_mcp
+from hudproxy.mcp.summary import mcp_summary
 
 FILTER_KEYS = ("method", "path", "status", "host")
 
@@ -58,7 +60,7 @@ def decoded(headers: Headers, body: bytes) -> bytes:
 def summarize(interaction: Interaction) -> dict[str, Any]:
     request, response = interaction.request, interaction.response
     target = request.path + (f"?{request.query_string}" if request.query_string else "")
-    return {
+    row = {
         "index": interaction.index,
         "method": request.method,
         "url": request.url,
@@ -69,6 +71,9 @@ def summarize(interaction: Interaction) -> dict[str, Any]:
         "duration_ms": interaction.duration_ms,
         "streamed": bool(response.chunks),
     }
+    if is_mcp(interaction):  # `tools/call charge_card {"amount":100} → charged 100`, not a synthetic URL
+        row.update(mcp_summary(interaction))
+    return row
 
 
 def pretty_body(headers: Headers, body: bytes) -> str:

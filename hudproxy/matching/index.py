@@ -87,9 +87,10 @@ class CassetteIndex:
         live = self.key(request)
         matchers = self.matchers
         seen: dict[RequestKey, int] = {}
+        mcp = request.url.startswith("mcp://")
         for position, key in enumerate(self.keys):
-            if key not in seen:
-                seen[key] = position
+            if key not in seen and self.interactions[position].request.url.startswith("mcp://") is mcp:
+                seen[key] = position  # an HTTP request is never "near" an MCP call, nor the other way round
         coarse = heapq.nsmallest(
             limit * 4,
             seen.items(),

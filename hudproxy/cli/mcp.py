@@ -1,0 +1,107 @@
+"""The MCP side of `hudproxy record` and `hudproxy replay`: a few lines each over `hudproxy.mcp`.
+
+With `--stdio` the protocol owns stdout, so everything hudproxy says goes to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from hudproxy.cli.common import console, err_console
+from hudproxy.errors import ConfigError
+from hudproxy.matching.policy import MatchPolicy
+from hudproxy.record.modes import RecordMode
+from hudproxy.record.recorder import Recorder
+from hudproxy.scrub.policy import ScrubPolicy
+
+if TYPE_CHECKING:  # the SDK is imported only when an MCP command runs
+    from hudproxy.mcp.upstream import Upstream
+
+
+def record_mcp(
+    cassette: Path,
+    upstream: Upstream,
+    mode: RecordMode,
+    policy: MatchPolicy,
+    scrub: ScrubPolicy,
+    host: str,
+    port: int,
+    stdio: bool,
+    label: str | None = None,
+) -> None:
+    """Record the MCP server `upstream` into `cassette`, serving agents over HTTP at /mcp or over stdio."""
+    from hudproxy.mcp.recorder import McpRecorder
+    from hudproxy.mcp.serve import record_http, record_stdio
+
+    say = err_console if stdio else console
+    recorder = Recorder(cassette, mode, policy, scrub)
+    proxy = McpRecorder(recorder, upstream, label)
+    where = "stdio" if stdio else f"http://{host}:{port}/mcp"
+    say.print(f"recording MCP server {upstream.describe()} → {cassette} at {where}  (Ctrl-C to stop)", markup=False)
+    say.print(mode.explain(recorder.existed), markup=False)
+    try:
+        if stdio:
+            anyio.run(record_stdio, proxy)
+        else:
+            asyncio.run(record_http(proxy, host, port))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        recorder.close()
+        total = len(recorder.writer.cassette)
+        say.print(f"stopped: {recorder.recorded} new exchanges, {total} in {cassette}", markup=False)
+
+
+def upstream_from_options(command: str | None, url: str | None, headers: list[str] | None) -> Upstream | None:
+    """The upstream MCP server the options name, or None when they name none (HTTP recording)."""
+    from hudproxy.mcp.upstream import Upstream, parse_headers
+
+    if command is None and url is None:
+        if headers:
+            raise ConfigError("--mcp-header needs --mcp-url (the headers are sent to that MCP server).")
+        return None
+    return Upstream(command, url, parse_headers(headers))
+
+
+def attach(app: Any, host: str, port: int) -> None:
+    """Serve the cassette's MCP servers at /mcp beside HTTP replay, and say where."""
+    from hudproxy.mcp.exchange import is_mcp
+
+    if app.cassette is None or not any(is_mcp(i) for i in app.cassette.interactions):
+        return  # an HTTP-only cassette: no MCP endpoint, and no SDK import
+    from hudproxy.mcp.http import attach_mcp
+
+    mcp = attach_mcp(app, host)
+    if mcp is not None:
+        servers = ", ".join(mcp.managers)
+        console.print(
+            f"MCP ({servers}): http://{host}:{port}/mcp  (sessions: /s/<id>/mcp; by server: /mcp/<name>)", markup=False
+        )
+
+
+def replay_stdio(
+    cassette: Path, policy: MatchPolicy, journal: Path | None, label: str | None, session: str | None
+) -> None:
+    """Serve one recorded MCP server on stdin/stdout (the first recorded, or `label`)."""
+    from hudproxy.mcp.replay_server import build_servers
+    from hudproxy.mcp.serve import serve_stdio
+    from hudproxy.replay.server import build_service
+
+    service = build_service(cassette, policy, journal=journal)
+    servers = build_servers(service, service.cassette, session)  # type: ignore[arg-type]
+    if not servers:
+        raise ConfigError(f"{cassette}: holds no MCP exchanges; record some with `hudproxy record --mcp-command ...`.")
+    if label is not None and label not in servers:
+        raise ConfigError(f"--mcp-name {label!r}: {cassette} holds MCP servers {', '.join(servers)}.")
+    chosen = label or next(iter(servers))
+    err_console.print(f"replaying MCP server {chosen} from {cassette} on stdio", markup=False)
+    try:
+        anyio.run(serve_stdio, servers[chosen])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.close()

@@ -32,10 +32,17 @@ from typing import Any, Self, TypeVar
 
 from hudproxy.admin import attach_admin
 from hudproxy.interaction.model import Interaction
-from hudproxy.journal.assertions import CallSpec, assert_called, assert_called_before, assert_not_called
+from hudproxy.journal.assertions import (
+    CallSpec,
+    assert_called,
+    assert_called_before,
+    assert_not_called,
+    tool_spec,
+)
 from hudproxy.journal.entry import Pending, to_row
 from hudproxy.journal.query import Call, CallList, PathPattern, read_calls
 from hudproxy.matching.policy import MatchPolicy
+from hudproxy.mcp.http import attach_mcp
 from hudproxy.record.background import recording_proxy
 from hudproxy.record.modes import RecordMode
 from hudproxy.record.recorder import Recorder
@@ -135,6 +142,19 @@ class BaseSession:
         """A call matching `first` came before every call matching `then`: `(method, path)` or a CallSpec."""
         __tracebackhide__ = True
         plainly(lambda: assert_called_before(self._read(), as_spec(first), as_spec(then)))
+
+    def tool_calls(self, name: str | None = None) -> CallList:
+        """This session's MCP tool calls (all, or of one tool); `Call.json` holds the arguments."""
+        return CallList(c for c in self._read() if tool_spec(name).matches(c))
+
+    def assert_tool_called(self, name: str, *, times: int | None = None, **arguments: Any) -> list[Call]:
+        """`assert_tool_called("charge_card", amount=100)`: the arguments given must be among the call's."""
+        __tracebackhide__ = True
+        return plainly(lambda: assert_called(self._read(), tool_spec(name, arguments), times))
+
+    def assert_tool_not_called(self, name: str, **arguments: Any) -> None:
+        __tracebackhide__ = True
+        plainly(lambda: assert_not_called(self._read(), tool_spec(name, arguments)))
 
 
 class ReplayServer:
@@ -317,6 +337,7 @@ class Replay:
             self._journal = self._tempdir / "journal.db"
         app = create_replay_app(self.cassette, journal=self._journal, **self._options)
         attach_admin(app)  # loopback only, so no token: `{base_url}/_hudproxy/docs`
+        attach_mcp(app)  # the cassette's MCP servers at /mcp and /s/<id>/mcp
         server = ReplayServer(app)
         server.start()
         self._server = server

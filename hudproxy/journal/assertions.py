@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from hudproxy.journal.query import Call, PathPattern, path_matches
 
@@ -51,6 +52,12 @@ class CallSpec:
 
     def matches(self, call: Call) -> bool:
         return self.mismatches(call) == 0
+
+
+def tool_spec(name: str | None = None, arguments: dict[str, Any] | None = None) -> CallSpec:
+    """An MCP tool call (journaled as `MCP /tools/call/<name>` with the arguments as its JSON body)."""
+    path = f"/tools/call/{quote(name, safe='')}" if name else "/tools/call/*"
+    return CallSpec("MCP", path, json_contains=arguments or None)
 
 
 def contains(actual: Any, expected: Any) -> bool:

@@ -1,0 +1,181 @@
+"""`Replay`: a replay server, isolated sessions on it, sync and async."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from hudproxy.admin import attach_admin
+from hudproxy.api.base import BaseSession
+from hudproxy.api.server import ReplayServer
+from hudproxy.journal.query import CallList
+from hudproxy.matching.policy import MatchPolicy
+from hudproxy.mcp.http import attach_mcp
+from hudproxy.replay.asgi import ReplayApp
+from hudproxy.replay.server import Unmatched, create_replay_app
+
+
+class ReplaySession(BaseSession):
+    """A session on a replay server: `/s/<id>` prefix in `base_url`, or the header in `headers`."""
+
+    def __init__(self, server: ReplayServer, session_id: str) -> None:
+        super().__init__(session_id, f"{server.base_url}/s/{session_id}")
+        self.server = server
+
+    def _read(self) -> CallList:
+        return self.server.calls(self.id)
+
+    def reset(self) -> None:
+        """Start over: fresh replay state, and `calls()` shows only what comes next."""
+        self.server.call(lambda: self.server.reset(self.id))
+
+
+class Session(ReplaySession):
+    """A replay session for synchronous code: `close()` (or a `with` block) drops it from the server."""
+
+    def close(self) -> None:
+        self.server.call(lambda: self.server.close(self.id))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncSession(ReplaySession):
+    """A replay session from `AsyncReplay`: `await close()` (or `async with`) drops it from the server."""
+
+    async def close(self) -> None:
+        await asyncio.wrap_future(self.server.submit(lambda: self.server.close(self.id)))
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class Replay:
+    """Replay one cassette on a free 127.0.0.1 port for the length of a `with` (or `async with`) block.
+
+    The admin API is served beside it under `/_hudproxy` (loopback only).
+    `journal=None` journals to a temporary file, deleted at exit unless `keep_journal=True`; a given path is kept.
+    """
+
+    def __init__(
+        self,
+        cassette: str | Path,
+        *,
+        match: MatchPolicy | None = None,
+        unmatched: Unmatched | str = Unmatched.ERROR,
+        target: str | None = None,
+        stream_timing: bool = False,
+        journal: str | Path | None = None,
+        keep_journal: bool = False,
+        idle_timeout: float | None = 3600.0,
+    ) -> None:
+        self.cassette = Path(cassette)
+        self._options: dict[str, Any] = {
+            "match": match, "unmatched": unmatched, "target": target,
+            "stream_timing": stream_timing, "idle_timeout": idle_timeout,
+        }  # fmt: skip
+        self._journal = Path(journal) if journal is not None else None
+        self._keep_journal = keep_journal or journal is not None
+        self._tempdir: Path | None = None
+        self._server: ReplayServer | None = None
+
+    @property
+    def server(self) -> ReplayServer:
+        if self._server is None:
+            raise RuntimeError("the replay server is not running: use `with Replay(...)` or call start().")
+        return self._server
+
+    @property
+    def base_url(self) -> str:
+        """The server's root (the default session); sessions add `/s/<id>`."""
+        return self.server.base_url
+
+    @property
+    def journal_path(self) -> Path:
+        if self._journal is None:
+            raise RuntimeError("no journal: a temporary one is made at start and deleted at exit (keep_journal=True).")
+        return self._journal
+
+    @property
+    def app(self) -> ReplayApp:
+        return self.server.app
+
+    def start(self) -> Self:
+        if self._journal is None:
+            self._tempdir = Path(tempfile.mkdtemp(prefix="hudproxy-"))
+            self._journal = self._tempdir / "journal.db"
+        app = create_replay_app(self.cassette, journal=self._journal, **self._options)
+        attach_admin(app)  # loopback only, so no token: `{base_url}/_hudproxy/docs`
+        attach_mcp(app)  # the cassette's MCP servers at /mcp and /s/<id>/mcp
+        server = ReplayServer(app)
+        server.start()
+        self._server = server
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and flush the journal; a temporary journal goes too unless kept."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+        if self._tempdir is not None and not self._keep_journal:
+            shutil.rmtree(self._tempdir, ignore_errors=True)
+            self._tempdir = self._journal = None
+
+    def session(self, session_id: str | None = None) -> Session:
+        """A new isolated session (random id unless given; an existing id is reset and starts over)."""
+        server = self.server
+        return Session(server, server.call(lambda: server.open(session_id)))
+
+    def sessions(self) -> list[Session]:
+        """Every session the server holds, including ones clients created by using an id."""
+        server = self.server
+        return [Session(server, sid) for sid in server.call(server.app.sessions.ids)]
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> AsyncReplay:
+        await asyncio.to_thread(self.start)
+        return AsyncReplay(self)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await asyncio.to_thread(self.stop)
+
+
+class AsyncReplay:
+    """A running Replay as seen from `async with`: `await proxy.session()`, `await session.close()`."""
+
+    def __init__(self, replay: Replay) -> None:
+        self.replay = replay
+
+    @property
+    def base_url(self) -> str:
+        return self.replay.base_url
+
+    @property
+    def journal_path(self) -> Path:
+        return self.replay.journal_path
+
+    async def session(self, session_id: str | None = None) -> AsyncSession:
+        server = self.replay.server
+        opened = await asyncio.wrap_future(server.submit(lambda: server.open(session_id)))
+        return AsyncSession(server, opened)
+
+    def sessions(self) -> list[AsyncSession]:
+        server = self.replay.server
+        return [AsyncSession(server, sid) for sid in server.call(server.app.sessions.ids)]

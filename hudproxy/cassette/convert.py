@@ -180,60 +180,6 @@ def interaction_from_dict(item: Any, position: int) -> Interaction:
         raise Malformed from exc
 
 
-def mcp_from_dict(item: Any, position: int) -> Interaction:
-    """An entry of the `mcp` section → its synthetic Interaction (see hudproxy.mcp.exchange)."""
-    from hudproxy.mcp.exchange import Exchange, to_interaction
-
-    try:
-        meta = item.get("hudproxy") or {}
-        exchange = Exchange(
-            server=str(item.get("server") or "default"),
-            method=item["method"],
-            params=item.get("params") or {},
-            result=item.get("result"),
-            error=item.get("error"),
-            notifications=item.get("notifications") or [],
-        )
-        if not isinstance(exchange.method, str) or not isinstance(exchange.params, dict):
-            raise Malformed
-        return to_interaction(
-            exchange, position, recorded_at=meta.get("recorded_at"), duration_ms=meta.get("duration_ms")
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise Malformed from exc
-
-
-def mcp_to_file(interaction: Interaction) -> dict[str, Any]:
-    from hudproxy.mcp.exchange import from_interaction
-
-    exchange = from_interaction(interaction)
-    entry: dict[str, Any] = {"server": exchange.server, "method": exchange.method, "params": exchange.params}
-    if exchange.error is not None:
-        entry["error"] = exchange.error
-    else:
-        entry["result"] = exchange.result
-    if exchange.notifications:
-        entry["notifications"] = exchange.notifications
-    meta: dict[str, Any] = {"index": interaction.index}
-    if interaction.recorded_at:
-        meta["recorded_at"] = interaction.recorded_at
-    if interaction.duration_ms is not None:
-        meta["duration_ms"] = round(interaction.duration_ms, 3)
-    entry["hudproxy"] = meta
-    return entry
-
-
-def recorded_order(http: list[tuple[Any, Interaction]], mcp: list[tuple[Any, Interaction]]) -> list[Interaction]:
-    """Both sections in the order they were recorded (their `hudproxy.index`), renumbered 0..n-1."""
-    from dataclasses import replace
-
-    if not mcp:
-        return [i for _, i in http]
-    tagged = [(meta_index if isinstance(meta_index, int) else n, n, i) for n, (meta_index, i) in enumerate(http + mcp)]
-    tagged.sort(key=lambda t: (t[0], t[1]))
-    return [replace(i, index=position) for position, (_, _, i) in enumerate(tagged)]
-
-
 # ---------------------------------------------------------------- model -> file
 
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import gc
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,47 +14,20 @@ import yaml
 from pydantic import ValidationError
 
 from hudproxy.cassette import compiled
+from hudproxy.cassette.atomic import atomic_write
 from hudproxy.cassette.compat import upgrade
 from hudproxy.cassette.convert import (
     Malformed,
-    interaction_from_dict,
-    interaction_from_file,
     interaction_to_file,
-    mcp_from_dict,
-    mcp_to_file,
-    recorded_order,
 )
 from hudproxy.cassette.locate import line_of
+from hudproxy.cassette.mcp_section import mcp_to_file, ordered
 from hudproxy.cassette.model import FORMAT_VERSION, Cassette
-from hudproxy.cassette.schema import VCR_VERSION, CassetteFile, CassetteMeta
+from hudproxy.cassette.schema import VCR_VERSION, CassetteMeta
+from hudproxy.cassette.validate import validated
+from hudproxy.cassette.yamlio import CassetteDumper, CassetteLoader
 from hudproxy.errors import CassetteError
 from hudproxy.interaction.model import Interaction
-
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class CassetteLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe YAML plus the harmless python/str and python/tuple tags older vcrpy cassettes contain."""
-
-
-CassetteLoader.add_constructor("tag:yaml.org,2002:python/str", lambda loader, node: loader.construct_scalar(node))
-CassetteLoader.add_constructor("tag:yaml.org,2002:python/unicode", lambda loader, node: loader.construct_scalar(node))
-CassetteLoader.add_constructor(
-    "tag:yaml.org,2002:python/tuple", lambda loader, node: list(loader.construct_sequence(node))
-)
-
-
-class CassetteDumper(_BaseDumper):  # type: ignore[misc, valid-type]
-    """Multi-line text as block literals so bodies read like the response did."""
-
-
-def _represent_str(dumper: yaml.BaseDumper, data: str) -> yaml.Node:
-    style = "|" if "\n" in data and len(data) < 200_000 else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-
-CassetteDumper.add_representer(str, _represent_str)
 
 
 def is_json_path(path: Path) -> bool:
@@ -135,68 +104,10 @@ def cassette_from_data(path: Path, text: bytes, data: Any) -> Cassette:
         mcp_items = data.get("mcp") or []
         if not isinstance(mcp_items, list):
             raise Malformed
-        interactions = _ordered(items, mcp_items)
+        interactions = ordered(items, mcp_items)
     except (Malformed, ValidationError):
-        interactions, meta = _validated(path, text, data)
+        interactions, meta = validated(path, text, data)
     return Cassette(interactions=interactions, meta=meta, path=path)
-
-
-def _ordered(items: list[Any], mcp_items: list[Any]) -> list[Interaction]:
-    http = [(_meta_index(item), interaction_from_dict(item, i)) for i, item in enumerate(items)]
-    mcp = [(_meta_index(item), mcp_from_dict(item, len(items) + i)) for i, item in enumerate(mcp_items)]
-    return recorded_order(http, mcp)
-
-
-def _meta_index(item: Any) -> Any:
-    meta = item.get("hudproxy") if isinstance(item, dict) else None
-    return meta.get("index") if isinstance(meta, dict) else None
-
-
-def _validated(path: Path, text: bytes, data: dict[str, Any]) -> tuple[list[Interaction], dict[str, Any]]:
-    """The slow, precise path: pydantic names the first problem, located to a line."""
-    try:
-        model = CassetteFile.model_validate(data)
-    except ValidationError as exc:
-        raise CassetteError(_validation_message(path, text, exc)) from None
-    try:
-        return _from_model(model)
-    except (binascii.Error, ValueError) as exc:
-        loc = _first_bad_base64(data)
-        dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "a body"
-        raise CassetteError(f"{path}:{line_of(text, loc, path)}: {dotted}: not valid base64 ({exc}).") from None
-
-
-def _first_bad_base64(data: dict[str, Any]) -> tuple[Any, ...]:
-    """Locate the first body whose base64 does not decode (only called on that error path)."""
-    for n, item in enumerate(data.get("interactions") or []):
-        for part in ("request", "response"):
-            body = (item.get(part) or {}).get("body")
-            if isinstance(body, dict) and "base64_string" in body and not _decodes(body["base64_string"]):
-                return ("interactions", n, part, "body", "base64_string")
-        meta = item.get("hudproxy") or {}
-        for key in ("wire", "request_wire"):
-            wire = meta.get(key)
-            if isinstance(wire, dict) and not _decodes(wire.get("base64", "")):
-                return ("interactions", n, "hudproxy", key, "base64")
-    return ()
-
-
-def _decodes(value: Any) -> bool:
-    try:
-        base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError, TypeError):
-        return False
-    return True
-
-
-def _from_model(model: CassetteFile) -> tuple[list[Interaction], dict[str, Any]]:
-    interactions = (
-        _ordered([item.model_dump() for item in model.interactions], [item.model_dump() for item in model.mcp])
-        if model.mcp
-        else [interaction_from_file(item, i) for i, item in enumerate(model.interactions)]
-    )
-    meta = model.hudproxy.model_dump(exclude_none=True) if model.hudproxy else {"format": FORMAT_VERSION}
-    return interactions, meta
 
 
 def _upgrade_meta(path: Path, text: bytes, data: dict[str, Any]) -> dict[str, Any]:
@@ -213,18 +124,6 @@ def _upgrade_meta(path: Path, text: bytes, data: dict[str, Any]) -> dict[str, An
     if not isinstance(found, int) or found < 1:
         raise CassetteError(f"{where}: hudproxy cassette format {found!r} is not valid; formats start at 1.")
     return upgrade(data, found)
-
-
-def _validation_message(path: Path, text: bytes, exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    loc = tuple(first["loc"])
-    dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-    line = line_of(text, loc, path)
-    more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-    return f"{path}:{line}: {dotted}: {first['msg'].lower()}{more}."
-
-
-# ---------------------------------------------------------------- save
 
 
 def cassette_to_data(cassette: Cassette, binary_as_base64: bool) -> dict[str, Any]:
@@ -266,35 +165,3 @@ def save_cassette(cassette: Cassette, path: str | Path | None = None) -> Path:
     target = Path(path or cassette.path or "cassette.yaml")
     atomic_write(target, dumps_cassette(cassette, is_json_path(target)))
     return target
-
-
-def _read_umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
-
-
-_UMASK = _read_umask()  # read once at import: os.umask is process-wide, so never toggle it from a thread
-
-
-def _file_mode(target: Path) -> int:
-    """Keep an existing file's permissions; a new one gets the usual 0666 minus umask (mkstemp's is 0600)."""
-    try:
-        return target.stat().st_mode & 0o777
-    except FileNotFoundError:
-        return 0o666 & ~_UMASK
-
-
-def atomic_write(target: Path, payload: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        os.fchmod(fd, _file_mode(target))
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

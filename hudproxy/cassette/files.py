@@ -44,7 +44,10 @@ def load_cassette(path: str | Path) -> Cassette:
         raise CassetteError(f"{path}: no such cassette file (record one with `hudproxy record`).")
     if path.is_dir():
         raise CassetteError(f"{path}: is a directory, expected a .yaml or .json cassette file.")
-    text = path.read_bytes()
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise CassetteError(f"{path}: cannot be read ({exc.strerror}); check its permissions.") from None
     with gc_paused():
         cached = compiled.read(text)
         if cached is not None:

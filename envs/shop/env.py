@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 
+from hudproxy.demo.shop_agents import scripted
 from hudproxy.env import Environment
 
 from .scenarios import orders, refunds
@@ -35,3 +36,4 @@ env.mock_service(mailer.MockMailer)
 
 orders.register(env)
 refunds.register(env)
+env.agent("scripted", scripted)  # `hudproxy eval envs/shop --agent scripted`: a fixed plan per scenario

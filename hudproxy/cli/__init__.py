@@ -14,7 +14,9 @@ try:  # typer >= 0.20 vendors click; its exceptions are not click's
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_exceptions
 
+from hudproxy.cli import build as build_cli
 from hudproxy.cli import ca, demo, inspect, journal, record, replay, serve, transfer
+from hudproxy.cli import eval as eval_cli
 from hudproxy.cli.common import err_console
 from hudproxy.errors import HudproxyError
 
@@ -36,6 +38,8 @@ app.command("import")(transfer.import_)
 app.command("serve")(serve.serve)
 app.command("dev")(serve.dev)
 app.command("export")(transfer.export)
+app.command("eval")(eval_cli.eval_)
+app.command("build")(build_cli.build)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,12 +15,14 @@ Opt = typer.Option
 
 def demo(
     cassette: Annotated[Path | None, Opt(help="Where to keep the recorded cassette (default: a temp dir)")] = None,
+    runs: Annotated[int, Opt(help="Isolated eval runs against the replay at the end (0: skip)")] = 200,
     verbose: Annotated[bool, Opt("--verbose", "-v")] = False,
 ) -> None:
-    """Record the example shop through hudproxy, stop it, replay the same script, compare every answer.
+    """Record the example shop through hudproxy, stop it, replay the same script, compare every answer; then run
+    two shop scenarios many times in isolation against the replay and show the eval table.
 
     Example: hudproxy demo --cassette cassettes/shop.yaml
     """
     setup_logging(verbose, quiet=not verbose)
-    ok = run_demo(console, cassette)
+    ok = run_demo(console, cassette, runs)
     raise typer.Exit(0 if ok else 1)

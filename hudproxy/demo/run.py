@@ -11,6 +11,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from hudproxy.demo.evals import eval_shop
 from hudproxy.hub import load_module
 from hudproxy.interaction.body import parse_json
 from hudproxy.record.background import recording_proxy
@@ -67,7 +68,9 @@ def comparison_table(recorded: list[Any], replayed: list[Any]) -> tuple[Table, b
     return table, all_same
 
 
-def run_demo(console: Console, cassette: Path | None = None) -> bool:
+def run_demo(console: Console, cassette: Path | None = None, eval_runs: int = 200) -> bool:
+    """Record, replay, compare; then `eval_runs` isolated runs of two scenarios against the replay (0: none).
+    The exit status is the comparison's: every replayed answer equal to the recorded one."""
     service = load_module("shop", "service")
     client = load_module("shop", "client")
     with tempfile.TemporaryDirectory(prefix="hudproxy-demo-") as tmp:
@@ -81,4 +84,6 @@ def run_demo(console: Console, cassette: Path | None = None) -> bool:
         console.print(unmatched.text, markup=False, highlight=False)
         verdict = "every replayed answer equals the recorded one" if ok else "some replayed answers differ"
         console.print(f"{'✓' if ok else '✗'} {verdict}")
+        if eval_runs > 0:
+            eval_shop(path, eval_runs, console)
     return ok

@@ -97,7 +97,7 @@ class OpenAIChatAgent:
 
     def __init__(
         self, model: str, *, base_url: str | None = None, api_key: str | None = None, system: str | None = None,
-        max_steps: int = 20, temperature: float | None = None, timeout: float = 120.0,
+        max_steps: int = 20, temperature: float | None = None, timeout: float = 120.0, seed: int | None = None,
     ) -> None:  # fmt: skip
         self.model = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/")
@@ -106,6 +106,7 @@ class OpenAIChatAgent:
         self.max_steps = max_steps
         self.temperature = temperature
         self.timeout = timeout
+        self.seed = seed  # sent as the API's `seed` (best-effort determinism), e.g. per run by `hudproxy eval`
 
     async def run(self, prompt: str, tools: AgentTools) -> AgentResult:
         if not self.api_key:
@@ -135,6 +136,8 @@ class OpenAIChatAgent:
             body["tools"] = functions
         if self.temperature is not None:
             body["temperature"] = self.temperature
+        if self.seed is not None:
+            body["seed"] = self.seed
         response = await client.post("/chat/completions", json=body)
         if response.status_code != 200:
             status, text = response.status_code, response.text[:300]

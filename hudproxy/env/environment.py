@@ -40,6 +40,8 @@ class Environment:
         self.mocks = Mocks()
         self.scenarios: dict[str, Scenario] = {}
         self.setups: list[Callable[[], contextlib.AbstractAsyncContextManager[Any]]] = []
+        self.agents: dict[str, Callable[..., Any]] = {}
+        self.databases: dict[str, Any] = {}
         self._table: dict[str, tuple[ToolSpec, Mount]] = {}
         self._stack: contextlib.AsyncExitStack | None = None
         self._sessions: dict[str, RunContext] = {}
@@ -84,6 +86,19 @@ class Environment:
         """A running MCP server (streamable HTTP)."""
         return self.connect(UrlConnector(url, headers, per_run), **mount)
 
+    def connect_image(
+        self, image: str, *, transport: str = "stdio", port: int | None = 8765, env: dict[str, str] | None = None,
+        per_run: bool = False, command: list[str] | None = None, timeout: float = 60.0, **mount: Any,
+    ) -> Connector:  # fmt: skip
+        """The MCP server in a Docker image (`hudproxy build`), over stdio or streamable HTTP on the host network;
+        its container (one per run with `per_run`) is removed when the env (the run) ends. See hudproxy.env.image."""
+        from hudproxy.env.image import ImageConnector  # the Docker SDK loads only for envs that use it
+
+        connector = ImageConnector(
+            image, transport=transport, port=port, env=env, per_run=per_run, command=command, timeout=timeout
+        )
+        return self.connect(connector, **mount)
+
     def connect_env(self, other: Environment, **mount: Any) -> Connector:
         return self.connect(EnvConnector(other), **mount)
 
@@ -123,6 +138,26 @@ class Environment:
 
         return register
 
+    def agent(self, name: str, factory: F | None = None) -> Any:
+        """`env.agent("scripted", factory)` or `@env.agent("scripted")`: a named agent for `hudproxy eval --agent
+        NAME`; `factory(scenario, args[, seed])` returns an Agent or a list of ToolCall/Final steps."""
+
+        def register(fn: F) -> F:
+            self.agents[name] = fn
+            return fn
+
+        return register(factory) if factory is not None else register
+
+    def database(self, db: Any, name: str = "default") -> Any:
+        """Every run gets its own database from `db` (a RunDatabase: a SqliteTemplate copy, a PostgresRollback
+        transaction), released when the run ends; scenarios and tools reach it with `env.db(name)`."""
+        self.databases[name] = db
+        return db
+
+    def db(self, name: str = "default") -> Any:
+        """The current run's own database handle (see `database`)."""
+        return self.current().db(name)
+
     def setup(self, fn: Callable[[], AsyncIterator[Any]]) -> Callable[[], AsyncIterator[Any]]:
         """`@env.setup` on an async generator: code before `yield` runs at start (services), after it at stop."""
         self.setups.append(contextlib.asynccontextmanager(fn))
@@ -150,8 +185,15 @@ class Environment:
         for run in [*self._sessions.values(), self.default_run]:
             await run.aclose()
         self._sessions.clear()
+        for db in self.databases.values():  # a pool (PostgresRollback) reopens on the next start's first run
+            if hasattr(db, "aclose"):
+                await db.aclose()
         if stack is not None:
             await stack.aclose()
+
+    @property
+    def started(self) -> bool:
+        return self._stack is not None
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -215,13 +257,19 @@ class Environment:
     # -- runs ------------------------------------------------------------------------------------------------
     async def run(self, scenario: str, agent: Agent, /, **args: Any) -> Run:
         """One isolated run: setup and prompt, the agent's tool calls, the reward; `run.calls()` is its journal."""
+        return await self.execute(RunContext(self.name), scenario, agent, args)
+
+    async def execute(self, context: RunContext, scenario: str, agent: Agent, args: dict[str, Any]) -> Run:
+        """`run` in a context the caller made: the eval runner names its runs (their replay sessions) and keeps
+        the journal of a run that crashed. The context is closed (databases released) however the run ends."""
         found = self.scenarios.get(scenario)
         if found is None:
             defined = ", ".join(sorted(self.scenarios)) or "none"
             raise ScenarioError(f"unknown scenario {scenario!r}; defined: {defined}")
-        context = RunContext(self.name)
         token = current_run.set(context)
         try:
+            for name, db in self.databases.items():
+                context.databases[name] = await context.stack.enter_async_context(db.run())
             active = await ActiveScenario.start(found, args)
             tools = AgentTools(self.tool_specs(), lambda name, arguments: self.call(context, name, arguments))
             try:
@@ -235,6 +283,12 @@ class Environment:
         finally:
             current_run.reset(token)
             await context.aclose()
+
+    async def eval(self, tasks: Any, agent: Any, /, **options: Any) -> Any:
+        """Many isolated runs (scenario, arguments, repeats) at once: `hudproxy.evaluation.run_eval(self, ...)`."""
+        from hudproxy.evaluation import run_eval
+
+        return await run_eval(self, tasks, agent, **options)
 
     # -- serving and reloading -------------------------------------------------------------------------------
     def server(self) -> Any:
@@ -250,6 +304,7 @@ class Environment:
         mounts = [Mount(other.local), *kept, *(m for m in other.mounts if isinstance(m.connector, ServiceTools))]
         table = merge((m.visible(), m) for m in mounts)  # a clash raises here, before anything changes
         self.local, self.scenarios, self.instructions = other.local, other.scenarios, other.instructions
+        self.agents = dict(other.agents)
         self.services = dict(other.services)
         self.mocks.copy_from(other.mocks)
         self.mounts, self._table = mounts, table

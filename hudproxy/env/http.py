@@ -12,6 +12,7 @@ import inspect
 import json
 import time
 from collections.abc import Callable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -56,6 +57,7 @@ class HttpConnector:
             self.ops[op.spec.name] = _without_preset(op, preset)
         if not self.per_run:
             self._shared = self._make_client()
+            self._shared.cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # type: ignore[assignment]
 
     def tools(self) -> list[ToolSpec]:
         return [op.spec for op in self.ops.values()]
@@ -73,13 +75,30 @@ class HttpConnector:
         op = self.ops[name]
         request = build_request(op, args, {**self.headers, SESSION_HEADER: run.session_id})
         client = await self.client(run)
+        jar = self._run_cookies(run)
+        if jar is not None:
+            merged = httpx.Cookies(jar)
+            merged.update(request.get("cookies") or {})
+            request["cookies"] = merged
         started = time.perf_counter()
         try:
             response = await client.send(client.build_request(**request))
         except httpx.HTTPError as exc:
             raise ToolError(f"{op.method} {op.path} failed: {type(exc).__name__}: {exc}") from exc
+        if jar is not None:
+            jar.extract_cookies(response)
         run.journal.http(response.request, response, started)
         return response_value(op, response)
+
+    def _run_cookies(self, run: RunContext) -> httpx.Cookies | None:
+        """A client shared by runs keeps no cookies (its jar refuses them); each run keeps its own here, so one
+        run's session cookie never rides along on another run's request."""
+        if self._shared is None:
+            return None
+        jar = run.state.get((self, "cookies"))
+        if jar is None:
+            jar = run.state[(self, "cookies")] = httpx.Cookies()
+        return jar
 
     async def stop(self) -> None:
         if self._shared is not None:

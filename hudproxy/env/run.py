@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from hudproxy.env.journal import CallsView, RunJournal
+from hudproxy.errors import ConfigError
 from hudproxy.journal.query import Call
 
 T = TypeVar("T")
@@ -27,6 +28,7 @@ class RunContext(CallsView):
         self.id = run_id or f"run-{secrets.token_hex(6)}"
         self.journal = RunJournal(self.id, server)
         self.services: dict[type, Any] = {}
+        self.databases: dict[str, Any] = {}  # this run's own handles (Environment.database), released on close
         self.state: dict[Any, Any] = {}
         self.stack = contextlib.AsyncExitStack()
         self.scenario: Any = None  # the scenario an MCP client started with prompts/get, until it submits
@@ -49,10 +51,20 @@ class RunContext(CallsView):
             instance = self.services[cls] = cls()
         return instance
 
+    def db(self, name: str = "default") -> Any:
+        """This run's own database handle (a SQLite copy, a Postgres connection in a rolled-back transaction)."""
+        try:
+            return self.databases[name]
+        except KeyError:
+            have = ", ".join(self.databases) or "none"
+            raise ConfigError(f"run {self.id} has no database {name!r} (have: {have}); declare it with "
+                              "env.database(...), used by env.run and hudproxy eval") from None  # fmt: skip
+
     async def aclose(self) -> None:
-        """Close what the run opened (its clients); a reused context (the default run) starts clean."""
+        """Close what the run opened (its clients, its databases); a reused context (the default run) starts clean."""
         await self.stack.aclose()
         self.state.clear()
+        self.databases.clear()
 
 
 @dataclass

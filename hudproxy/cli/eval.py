@@ -1,0 +1,113 @@
+"""`hudproxy eval`: many isolated runs of an environment's scenarios, with a live progress bar and a final table."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hudproxy.cli.common import console, err_console, setup_logging
+from hudproxy.errors import ConfigError
+
+Arg = typer.Argument
+Opt = typer.Option
+
+
+def eval_(
+    target: Annotated[Path, Arg(help="An environment folder (with env.py) or its .py file")],
+    scenario: Annotated[list[str] | None, Opt("--scenario", "-s", help="Scenario to run (repeatable)")] = None,
+    arg: Annotated[list[str] | None, Opt(help="KEY=VALUE for --scenario, repeatable (VALUE as JSON if it is)")] = None,
+    tasks: Annotated[Path | None, Opt(help="Task file: YAML list or JSONL of {scenario, args, repeats}")] = None,
+    agent: Annotated[str, Opt(help="scripted (env.agent) | openai:MODEL | module:factory | file.py:factory")] = (
+        "scripted"
+    ),
+    runs: Annotated[int, Opt(help="Runs of each task (a task's own `repeats` wins)")] = 1,
+    concurrency: Annotated[int, Opt(help="Runs in flight at once, over all workers")] = 16,
+    out: Annotated[Path | None, Opt(help="SQLite file for the results: tables runs, calls, transcripts")] = None,
+    seed: Annotated[int, Opt(help="Fixes each run's seed (given to agents that take one)")] = 0,
+    timeout: Annotated[float | None, Opt(help="Seconds before a run is cancelled and recorded as an error")] = None,
+    backend: Annotated[str, Opt(help="local (one process) | ray (Ray actors, each loading the env)")] = "local",
+    ray_address: Annotated[str | None, Opt(help="Ray: cluster address (default: start a local Ray)")] = None,
+    workers: Annotated[int | None, Opt(help="Ray: worker actors (default: the cluster's CPUs)")] = None,
+    ray_env: Annotated[list[str] | None, Opt(help="Ray: a variable to pass to workers (HUDPROXY_* always are)")] = None,
+    verbose: Annotated[bool, Opt("--verbose", "-v", help="Show hudproxy's log (e.g. unmatched replays)")] = False,
+) -> None:
+    """Run scenarios x arguments x repeats, each run isolated (own replay session, database, mocks, journal).
+
+    Example: hudproxy eval envs/shop --scenario update-order --arg order_id=A1 --runs 1000 --concurrency 64
+    --agent hudproxy.demo.shop_agents:scripted --out results.db
+
+    Example: hudproxy eval envs/shop --tasks tasks.yaml --agent openai:gpt-4o-mini --backend ray
+
+    `--agent scripted` is the factory the environment registered with `env.agent("scripted", factory)`.
+    Ctrl-C stops: runs in flight are cancelled, finished ones are kept (exit code 130).
+    """
+    from hudproxy.evaluation import Task, load_tasks, run_eval
+    from hudproxy.evaluation.progress import EvalProgress
+
+    setup_logging(verbose, quiet=True)
+    if not verbose:
+        import logging
+
+        logging.getLogger("hudproxy").setLevel(logging.ERROR)  # an agent's unmatched calls are its business
+    if arg and not scenario:
+        raise ConfigError("--arg applies to --scenario: give --scenario NAME too")
+    plan: list[Task] = load_tasks(tasks) if tasks is not None else []
+    plan += [Task(name, parse_args(arg or []), where=f"--scenario {name}") for name in scenario or []]
+    if not plan:
+        raise ConfigError("nothing to run: give --scenario NAME (with --arg KEY=VALUE) or --tasks FILE")
+    progress = EvalProgress(err_console)
+    passed_on = {name: _variable(name) for name in ray_env or []}
+
+    async def main() -> Any:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, _interrupt, stop)
+        try:
+            with progress:
+                return await run_eval(target, plan, agent, runs=runs, concurrency=concurrency, seed=seed, out=out,
+                                      backend=backend, ray_address=ray_address, workers=workers, timeout=timeout,
+                                      on_start=progress.on_start, on_result=progress.on_result, stop=stop,
+                                      worker_env=passed_on)  # fmt: skip
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+
+    summary = asyncio.run(main())
+    console.print(summary.table())
+    if summary.interrupted:
+        kept = f"; kept {summary.finished} finished runs in {out}" if out else ""
+        err_console.print(f"hudproxy eval: interrupted{kept}", markup=False)
+        raise typer.Exit(130)
+
+
+def _interrupt(stop: asyncio.Event) -> None:
+    """First Ctrl-C: stop cleanly (cancel runs in flight, keep the finished). Second: leave at once."""
+    if stop.is_set():
+        os._exit(130)
+    err_console.print("hudproxy eval: stopping… (Ctrl-C again to quit at once)", markup=False)
+    stop.set()
+
+
+def _variable(name: str) -> str:
+    if name not in os.environ:
+        raise ConfigError(f"--ray-env {name}: no such variable is set here to pass on")
+    return os.environ[name]
+
+
+def parse_args(pairs: list[str]) -> dict[str, Any]:
+    """`--arg order_id=A1 --arg amount=12.5` → {"order_id": "A1", "amount": 12.5}."""
+    args: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--arg {pair!r}: expected KEY=VALUE, e.g. --arg order_id=A1")
+        try:
+            args[key.strip()] = json.loads(value)
+        except ValueError:
+            args[key.strip()] = value
+    return args

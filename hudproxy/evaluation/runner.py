@@ -1,0 +1,160 @@
+"""`run_eval`: scenario x arguments x repeats, run in isolation on a backend, summarised and stored.
+
+    summary = await run_eval("envs/shop", [{"scenario": "update-order", "args": {"order_id": "A1"}}],
+                             "scripted", runs=1000, concurrency=64, out="results.db")
+    summary = await env.eval("tasks.yaml", my_agent_factory, seed=1)         # the same, on a loaded env
+
+Every run has its own RunContext: its replay session (`run-000042`, the same in every eval of a freshly loaded
+environment, so two evals give identical journals), its journal, mock services and databases. The same tasks,
+agent and seed give the same rewards and journal rows on either backend (timestamps and durations aside).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import secrets
+import sys
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from hudproxy.choices import Choice
+from hudproxy.env.environment import Environment
+from hudproxy.errors import ConfigError
+from hudproxy.evaluation.agents import AgentLike, AgentSource
+from hudproxy.evaluation.execute import RunRecord
+from hudproxy.evaluation.local import run_local
+from hudproxy.evaluation.store import ResultsWriter
+from hudproxy.evaluation.summary import EvalSummary
+from hudproxy.evaluation.tasks import Task, as_tasks, check_tasks, plan, plan_size
+
+TasksLike = Sequence[Task | Mapping[str, Any]] | Task | Mapping[str, Any] | str | Path
+OnResult = Callable[[RunRecord, EvalSummary], None]
+_evals_on: weakref.WeakKeyDictionary[Environment, int] = weakref.WeakKeyDictionary()
+
+
+class Backend(Choice):
+    """local: one process, one event loop. ray: Ray actors, each with its own copy of the environment."""
+
+    LOCAL = "local"
+    RAY = "ray"
+
+    @classmethod
+    def option_name(cls) -> str:
+        return "--backend"
+
+
+async def run_eval(
+    env: Environment | str | Path, tasks: TasksLike, agent: AgentLike, /, *, runs: int = 1, concurrency: int = 16,
+    seed: int = 0, out: str | Path | None = None, backend: Backend | str = Backend.LOCAL,
+    ray_address: str | None = None, workers: int | None = None, timeout: float | None = None,
+    on_start: Callable[[EvalSummary], None] | None = None, on_result: OnResult | None = None,
+    stop: asyncio.Event | None = None, worker_env: dict[str, str] | None = None,
+) -> EvalSummary:  # fmt: skip
+    """Run every task `repeats` times (else `runs` times) with a fresh agent per run; see the module docstring.
+
+    `env` is an Environment or the path of one (loaded here, and by each Ray worker). `agent` is a spec string
+    (`scripted`, `openai:MODEL`, `module:factory`), a factory or an Agent. `out` keeps every run in SQLite.
+    Setting `stop` (the CLI does on Ctrl-C) ends the eval early, keeping what finished (`summary.interrupted`).
+    `on_start(summary)` is called once everything is checked, before the first run; `on_result` after each run.
+    """
+    _check_numbers(runs, concurrency, workers, timeout)
+    chosen = Backend.parse(backend)
+    environment, origin = _environment(env)
+    task_list = as_tasks(tasks)
+    check_tasks(environment, task_list)
+    agents = AgentSource(agent, environment)  # checked here, before any run, even when Ray workers run them
+    if chosen is Backend.RAY and origin is None:
+        raise ConfigError("--backend ray: each worker loads the environment from its file; pass its path")
+    specs = plan(task_list, runs, seed, _session_prefix(environment, fresh=environment is not env))
+    summary = EvalSummary(secrets.token_hex(4), environment.name, agents.label, chosen.value, seed,
+                          plan_size(task_list, runs), Path(out) if out else None)  # fmt: skip
+    writer = ResultsWriter(out, _eval_row(summary, concurrency)) if out else None
+
+    def accept(record: RunRecord) -> None:
+        summary.add(record)
+        if writer is not None:
+            writer.put(record)
+        if on_result is not None:
+            on_result(record, summary)
+
+    if on_start is not None:
+        on_start(summary)
+    clock, status = time.perf_counter(), "interrupted"
+    try:
+        if chosen is Backend.LOCAL:
+            async with _started(environment):
+                complete = await run_local(environment, specs, agents, accept, concurrency=concurrency,
+                                           timeout=timeout, stop=stop)  # fmt: skip
+        else:
+            from hudproxy.evaluation.ray_backend import run_ray
+
+            complete = await run_ray(str(origin), specs, agent, agents.label, accept, concurrency=concurrency,
+                                     timeout=timeout, stop=stop, address=ray_address, workers=workers,
+                                     env_vars=worker_env)  # fmt: skip
+        status = "finished" if complete else "interrupted"
+    except (Exception, asyncio.CancelledError) as exc:
+        status = "interrupted" if isinstance(exc, asyncio.CancelledError) else "failed"
+        raise
+    finally:
+        summary.elapsed_s = time.perf_counter() - clock
+        summary.interrupted = status != "finished"
+        if writer is not None:
+            writer.close(status, {**summary.totals(), "ended": _now()})
+    return summary
+
+
+def _check_numbers(runs: int, concurrency: int, workers: int | None, timeout: float | None) -> None:
+    for name, value in (("--runs", runs), ("--concurrency", concurrency), ("--workers", workers)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{name} must be at least 1, not {value}")
+    if timeout is not None and timeout <= 0:
+        raise ConfigError(f"--timeout must be a positive number of seconds, not {timeout}")
+
+
+def _environment(env: Environment | str | Path) -> tuple[Environment, Path | None]:
+    """(the environment, the file it comes from: what a Ray worker loads)."""
+    from hudproxy.env.loader import load_env
+
+    if isinstance(env, Environment):
+        return env, _origin(env)
+    return load_env(env), Path(env).resolve()
+
+
+def _origin(env: Environment) -> Path | None:
+    """The file an Environment object was defined in (not `__main__`: a worker must not re-run a script)."""
+    for name, module in list(sys.modules.items()):
+        found = getattr(module, "__dict__", {}).values()
+        if name != "__main__" and getattr(module, "__file__", None) and any(value is env for value in found):
+            return Path(module.__file__).resolve()  # type: ignore[arg-type]
+    return None
+
+
+def _session_prefix(env: Environment, fresh: bool) -> str:
+    """`run` for an environment's first eval; `run2`, `run3`... after, so a replay never reuses a session."""
+    count = _evals_on[env] = _evals_on.get(env, 0) + 1
+    return "run" if fresh or count == 1 else f"run{count}"
+
+
+@contextlib.asynccontextmanager
+async def _started(env: Environment) -> AsyncIterator[None]:
+    """Start the environment for the eval unless the caller already did (then it stays as it was)."""
+    if env.started:
+        yield
+        return
+    async with env:
+        yield
+
+
+def _eval_row(summary: EvalSummary, concurrency: int) -> dict[str, Any]:
+    return {"id": summary.eval_id, "env": summary.env, "agent": summary.agent, "backend": summary.backend,
+            "seed": summary.seed, "concurrency": concurrency, "planned": summary.planned,
+            "started": _now()}  # fmt: skip
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")

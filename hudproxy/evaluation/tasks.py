@@ -1,0 +1,154 @@
+"""What an eval runs: tasks (a scenario and its arguments, repeated) expanded into numbered run specs.
+
+A task file is YAML (a list) or JSONL (one object a line), each entry `{scenario: name, args: {...}, repeats: n}`:
+
+    - {scenario: update-order, args: {order_id: A1}, repeats: 100}
+    - scenario: refund-order
+      args: {order_id: A2, amount: 12.5}
+
+Every entry is checked before any run starts (shape, scenario name, arguments against the scenario's signature);
+a bad one is a ConfigError naming the file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from hudproxy.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hudproxy.env.environment import Environment
+
+KEYS = {"scenario", "args", "repeats"}
+
+
+@dataclass(frozen=True)
+class Task:
+    """A scenario with its arguments; `repeats` None means "the eval's --runs"."""
+
+    scenario: str
+    args: dict[str, Any] = field(default_factory=dict)
+    repeats: int | None = None
+    where: str = ""  # "tasks.yaml:3" for messages
+
+    @classmethod
+    def parse(cls, entry: Any, where: str) -> Task:
+        if isinstance(entry, Task):
+            return entry
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{where}: a task must be a mapping like {{scenario: name, args: {{...}}}}, "
+                              f"not {type(entry).__name__}")  # fmt: skip
+        unknown = sorted(set(entry) - KEYS)
+        if unknown:
+            names = ", ".join(map(str, unknown))
+            raise ConfigError(f"{where}: unknown key(s) {names}; a task has scenario, args and repeats")
+        scenario, args, repeats = entry.get("scenario"), entry.get("args") or {}, entry.get("repeats")
+        if not isinstance(scenario, str) or not scenario:
+            raise ConfigError(f"{where}: `scenario` must be a scenario name (a string)")
+        if not isinstance(args, Mapping):
+            raise ConfigError(f"{where}: `args` must be a mapping of argument names to values")
+        if repeats is not None and (isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1):
+            raise ConfigError(f"{where}: `repeats` must be a whole number ≥ 1, not {repeats!r}")
+        return cls(scenario, dict(args), repeats, where)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the plan: picklable, so a Ray worker gets exactly what the local runner would."""
+
+    index: int
+    scenario: str
+    args: dict[str, Any]
+    repeat: int
+    seed: int
+    session: str
+
+
+def load_tasks(path: str | Path) -> list[Task]:
+    """Tasks from a YAML file (a list) or a JSONL file (`.jsonl`/`.ndjson`), each naming its line in errors."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the task file ({exc.strerror or exc})") from None
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        return list(_jsonl(path, text))
+    return list(_yaml(path, text))
+
+
+def _jsonl(path: Path, text: str) -> Iterator[Task]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError as exc:
+            raise ConfigError(f"{path}:{number}: not valid JSON ({exc})") from None
+        yield Task.parse(entry, f"{path}:{number}")
+
+
+def _yaml(path: Path, text: str) -> Iterator[Task]:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    if root is None:
+        raise ConfigError(f"{path}: the task file is empty; list tasks like `- {{scenario: name, args: {{...}}}}`")
+    if not isinstance(root, yaml.SequenceNode):
+        raise ConfigError(f"{path}:{root.start_mark.line + 1}: a task file is a list of tasks (`- scenario: ...`)")
+    loader = yaml.SafeLoader("")
+    for node in root.value:
+        entry = loader.construct_document(node)  # one entry at a time, so its line is known for messages
+        yield Task.parse(entry, f"{path}:{node.start_mark.line + 1}")
+
+
+def as_tasks(tasks: Sequence[Task | Mapping[str, Any]] | str | Path) -> list[Task]:
+    """Tasks from a file path, or from Task objects / plain dicts given in Python."""
+    if isinstance(tasks, str | Path):
+        return load_tasks(tasks)
+    if isinstance(tasks, Task | Mapping):
+        tasks = [tasks]
+    return [Task.parse(entry, f"task {number}") for number, entry in enumerate(tasks, 1)]
+
+
+def check_tasks(env: Environment, tasks: list[Task]) -> None:
+    """Every task names a scenario of `env` and gives it valid arguments; else a ConfigError naming the entry."""
+    if not tasks:
+        raise ConfigError("no tasks: give --scenario NAME or --tasks FILE")
+    for task in tasks:
+        scenario = env.scenarios.get(task.scenario)
+        where = f"{task.where}: " if task.where else ""
+        if scenario is None:
+            defined = ", ".join(sorted(env.scenarios)) or "none"
+            raise ConfigError(f"{where}unknown scenario {task.scenario!r}; {env.name!r} defines: {defined}")
+        try:
+            scenario.start_generator(task.args)  # validates; the generator never starts, so nothing runs
+        except ConfigError as exc:
+            raise ConfigError(f"{where}{exc}") from None
+
+
+def plan_size(tasks: list[Task], runs: int) -> int:
+    return sum(task.repeats or runs for task in tasks)
+
+
+def plan(tasks: list[Task], runs: int, seed: int, prefix: str = "run") -> Iterator[RunSpec]:
+    """Runs in task order, repeats together; lazy, so 10,000 runs never sit in memory at once."""
+    index = 0
+    for task in tasks:
+        for repeat in range(task.repeats or runs):
+            yield RunSpec(index, task.scenario, task.args, repeat, run_seed(seed, index), f"{prefix}-{index:06d}")
+            index += 1
+
+
+def run_seed(seed: int, index: int) -> int:
+    """Each run's own seed, fixed by the eval's seed and the run's place in the plan (31 bits, for any API)."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{index}".encode()).digest()[:4], "big") >> 1

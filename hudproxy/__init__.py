@@ -12,8 +12,9 @@ The public names load on first use, so `import hudproxy` (and the CLI, and the p
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hudproxy.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -52,14 +53,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """PEP 562: import the module behind a public name when it is first asked for."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hudproxy' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

@@ -25,13 +25,13 @@ The Postgres names import asyncpg on first use, so SQLite-only callers never loa
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hudproxy.databases.errors import DatabaseError, FixtureError, IsolationError, SqlScriptError
 from hudproxy.databases.fixtures import load_fixtures
 from hudproxy.databases.protocol import RunDatabase, run_scope
 from hudproxy.databases.sqlite import SqliteTemplate
+from hudproxy.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from hudproxy.databases.postgres import PostgresRollback
@@ -60,7 +60,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY, globals())

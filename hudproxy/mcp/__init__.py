@@ -8,8 +8,8 @@ Names are imported on first use: loading a cassette or serving HTTP replay never
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+
+from hudproxy.lazy import lazy_exports
 
 _WHERE = {
     "Exchange": "exchange",
@@ -29,7 +29,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'hudproxy.mcp' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"hudproxy.mcp.{_WHERE[name]}"), name)
+__getattr__ = lazy_exports(__name__, _WHERE, globals())

@@ -8,7 +8,6 @@ Names are imported on first use: loading a cassette or serving HTTP replay never
 
 from __future__ import annotations
 
-
 from hudproxy.lazy import lazy_exports
 
 _WHERE = {

@@ -42,13 +42,20 @@ def dev(
     watch: Annotated[list[str] | None, Opt("-w", "--watch", help="Folder or file to watch, repeatable")] = None,
     host: Annotated[str, Opt(help="Interface to bind (loopback by default)")] = "127.0.0.1",
     port: Annotated[int, Opt(help="Port for streamable HTTP")] = 8765,
+    image: Annotated[bool, Opt("--image", help="Run in the env's Docker image, the folder mounted at /env")] = False,
+    tag: Annotated[str | None, Opt("--tag", help="Image for --image [default: hudproxy-env-<folder>:latest]")] = None,
 ) -> None:
     """Like serve, reloading the environment's Python on save; running services and connectors stay up.
 
-    A file that fails to import keeps the last good version serving, and the error is printed.
+    A file that fails to import keeps the last good version serving, and the error is printed. With --image it
+    runs in the image `hudproxy build` made, on the host network, reloading edits made here.
 
-    Example: hudproxy dev envs/shop -w scenarios -w tools --port 8765
+    Example: hudproxy dev envs/shop -w scenarios -w tools --port 8765     (add --image to run it in Docker)
     """
+    if image or tag:
+        from hudproxy.env.image_build import dev_in_image
+
+        raise typer.Exit(dev_in_image(target, tag, host=host, port=port, watch=watch or []))
     from hudproxy.env.serving import dev as run_dev
 
     asyncio.run(run_dev(target, watch or [], host, port))

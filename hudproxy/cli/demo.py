@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from hudproxy.cli.common import console, setup_logging
-from hudproxy.demo.run import run_demo
 
 Opt = typer.Option
 
@@ -23,6 +22,8 @@ def demo(
 
     Example: hudproxy demo --cassette cassettes/shop.yaml
     """
+    from hudproxy.demo.run import run_demo  # heavy (the env SDK, mcp): only when the demo runs
+
     setup_logging(verbose, quiet=not verbose)
     ok = run_demo(console, cassette, runs)
     raise typer.Exit(0 if ok else 1)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hudproxy.admin import TOKEN_ENV, attach_admin, require_token_off_loopback
+from hudproxy.admin.auth import TOKEN_ENV
 from hudproxy.cli import mcp as cli_mcp
 from hudproxy.cli.common import ProxyMode, console, match_policy, scrub_policy, setup_logging
 from hudproxy.netutil import ensure_port_free
@@ -50,10 +50,12 @@ def replay(
 
     Example: hudproxy replay cassettes/tools.yaml --stdio  (an agent launches this as its MCP server command)
 
-    Example: hudproxy replay cassettes/stripe.yaml --mode forward --port 8080  (clients: HTTPS_PROXY=http://run-7@127.0.0.1:8080)
+    Example: hudproxy replay cassettes/stripe.yaml --mode forward --port 8080  (clients: HTTPS_PROXY=http://run-7:@127.0.0.1:8080)
 
     Unmatched requests get 501 with a short JSON error; the terminal shows the nearest recordings and what differs.
     """
+    from hudproxy.admin import attach_admin, require_token_off_loopback  # FastAPI loads only to serve
+
     setup_logging(verbose)
     if stdio:
         policy = match_policy(match_on, ignore_query, ignore_json_field, scrub_policy(False, None, None, None))

@@ -68,9 +68,10 @@ def _orders_part(client: httpx.Client) -> list[Step]:
 
 
 def _content_part(client: httpx.Client, token: str) -> list[Step]:
-    """Authenticated write, then the unusual bodies: gzip, SSE, binary, 404."""
+    """Look up the order to refund (an agent would), the authenticated write, then gzip, SSE, binary, 404."""
     auth = {"Authorization": f"Bearer {token}"}
     return [
+        _request(client, "get_refund_order", "GET", f"/orders/{REFUND['order_id']}"),
         _request(client, "refund", "POST", "/refunds", json=REFUND, headers=auth),
         _request(client, "daily_report", "GET", "/reports/daily"),
         _stream(client, "events", "/events"),

@@ -34,6 +34,7 @@ EXPECTED_STATUSES = [
     ("get_shipped_order", 200),
     ("search_paid_page_1", 200),
     ("search_paid_page_2", 200),
+    ("get_refund_order", 200),
     ("refund", 201),
     ("daily_report", 200),
     ("events", 200),

@@ -39,7 +39,7 @@ def test_ray_and_local_backends_give_the_same_rewards_and_journals(
     asyncio.run(run_eval(SHOP, SHOP_TASKS, SHOP_AGENT, out=local, **options))
     summary = asyncio.run(run_eval(SHOP, SHOP_TASKS, SHOP_AGENT, out=spread, backend="ray", workers=2, **options))
     assert (summary.backend, summary.finished, summary.errors) == ("ray", 60, 0)
-    assert [r["reward"] for r in rows(spread, "runs")] == [1.0] * 20 + [0.0] * 20 + [0.5] * 20
+    assert [r["reward"] for r in rows(spread, "runs")] == [1.0] * 20 + [0.0] * 20 + [1.0] * 20
     for table in ("runs", "calls", "transcripts"):
         assert rows(spread, table) == rows(local, table), table
     workers = {r["worker"] for r in sqlite_utils.Database(spread)["runs"].rows}

@@ -30,7 +30,7 @@ async def test_two_evals_give_identical_rewards_and_journals(
     for out in (first, second):
         await run_eval(SHOP, SHOP_TASKS, SHOP_AGENT, runs=10, concurrency=16, seed=3, out=out)
     runs = rows(first, "runs")
-    expected = [1.0] * 10 + [0.0] * 10 + [0.5] * 10 if mode == "replay" else [1.0] * 30
+    expected = [1.0] * 10 + [0.0] * 10 + [1.0] * 10 if mode == "replay" else [1.0] * 30
     assert [r["reward"] for r in runs] == expected
     assert runs == rows(second, "runs")
     calls = rows(first, "calls")

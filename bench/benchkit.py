@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,9 +24,9 @@ from types import FrameType
 from typing import Any
 
 import report as rep
-from procs import HOST, BenchError, stop_all
+from procs import BenchError, stop_all
 from traffic import Interaction, _lua_str
-from wrkrun import WRK_CORE, WrkResult, parse_wrk
+from wrkrun import WrkResult, parse_wrk, wrk_output
 
 LOW, HIGH = 1, 32  # latency at 1 connection, throughput at 32 (as replay_bench)
 # what makes one server (or the run) "not available" rather than a crash: our own check failures, and a server
@@ -376,27 +375,7 @@ def group_cpu_s(pgid: int) -> float:
 
 
 def wrk_once(port: int, script: Path, connections: int, duration_s: int) -> tuple[WrkResult, int | None]:
-    """One wrk run pinned to its core (as ``wrkrun.run_wrk``), keeping the script's own output."""
-    argv = [
-        "taskset",
-        "-c",
-        str(WRK_CORE),
-        "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{duration_s}s",
-        "--timeout",
-        "5s",
-        "--latency",
-        "-s",
-        str(script),
-        f"http://{HOST}:{port}/",
-    ]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + 30, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise BenchError(f"wrk did not finish within {duration_s + 30} s") from exc
-    if done.returncode != 0:
-        raise BenchError(f"wrk exited {done.returncode}: {done.stderr.strip()[:300]}")
-    bad = _BAD.search(done.stdout)
-    return parse_wrk(done.stdout, connections, duration_s), int(bad.group(1)) if bad else None
+    """One wrk run pinned to its core (as ``wrkrun.run_wrk``), with the count the script itself reports."""
+    output = wrk_output(port, script, connections, duration_s)
+    bad = _BAD.search(output)
+    return parse_wrk(output, connections, duration_s), int(bad.group(1)) if bad else None

@@ -48,6 +48,11 @@ def measure(port: int, script: Path, connections: int, duration_s: int, warmup_s
 
 def run_wrk(port: int, script: Path, connections: int, duration_s: int, threads: int = 1) -> WrkResult:
     """Run wrk for ``duration_s`` seconds at ``connections`` concurrent connections (bounded by a timeout)."""
+    return parse_wrk(wrk_output(port, script, connections, duration_s, threads), connections, duration_s)
+
+
+def wrk_output(port: int, script: Path, connections: int, duration_s: int, threads: int = 1) -> str:
+    """wrk's own output for one run pinned to its core; a hang or a failure is a BenchError."""
     argv = [
         "taskset",
         "-c",
@@ -69,7 +74,7 @@ def run_wrk(port: int, script: Path, connections: int, duration_s: int, threads:
         raise BenchError(f"wrk did not finish within {duration_s + 30} s") from exc
     if done.returncode != 0:
         raise BenchError(f"wrk exited {done.returncode}: {done.stderr.strip()[:300]}")
-    return parse_wrk(done.stdout, connections, duration_s)
+    return done.stdout
 
 
 def parse_wrk(text: str, connections: int, duration_s: int) -> WrkResult:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import benchkit as kit
 from procs import HOST, BenchError, free_port, running, stop, verify
-from servers import _which, bare_argv, hudproxy_argv
+from servers import _which, bare_argv, hudproxy_argv, server_replay_options
 from traffic import Interaction, write_cassette, write_wrk_script
 
 SERVERS = ("mitmdump", "forward", "reverse")
@@ -69,17 +69,7 @@ def mitm_forward_replay(flows: Path, port: int, confdir: Path) -> list[str]:
 
     Host is part of mitmdump's match here (no ``server_replay_ignore_host``): the requests name the upstream.
     """
-    return [
-        *mitm_regular(port, confdir),
-        "--server-replay",
-        str(flows),
-        "--set",
-        "server_replay_reuse=true",
-        "--set",
-        "connection_strategy=lazy",
-        "--set",
-        "server_replay_extra=404",
-    ]
+    return [*mitm_regular(port, confdir), *server_replay_options(flows)]
 
 
 def hudproxy_forward(cassette: Path, port: int, extra: Sequence[str]) -> list[str]:

@@ -58,6 +58,20 @@ def _mitm_base(port: int, upstream: int, confdir: Path) -> list[str]:
     ]
 
 
+def server_replay_options(flows: Path) -> list[str]:
+    """mitmdump's options to replay `flows` with the upstream stopped (shared by reverse and forward mode)."""
+    return [
+        "--server-replay",
+        str(flows),
+        "--set",
+        "server_replay_reuse=true",
+        "--set",
+        "connection_strategy=lazy",
+        "--set",
+        "server_replay_extra=404",
+    ]
+
+
 def mitm_replay_argv(flows: Path, port: int, upstream: int, confdir: Path) -> list[str]:
     """mitmdump --server-replay with the options that let it replay with the upstream stopped.
 
@@ -67,14 +81,7 @@ def mitm_replay_argv(flows: Path, port: int, upstream: int, confdir: Path) -> li
     """
     return [
         *_mitm_base(port, upstream, confdir),
-        "--server-replay",
-        str(flows),
-        "--set",
-        "server_replay_reuse=true",
-        "--set",
-        "connection_strategy=lazy",
-        "--set",
-        "server_replay_extra=404",
+        *server_replay_options(flows),
         "--set",
         "server_replay_ignore_host=true",
     ]

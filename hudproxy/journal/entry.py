@@ -28,6 +28,7 @@ class Pending(NamedTuple):
     duration_ms: float
     outcome: Outcome
     kind: str = "http"
+    parent: int | None = None  # seq of the call (same session) that caused this one
 
 
 MEMO_LIMIT = 10_000
@@ -140,12 +141,13 @@ class RowBuilder:
             json.dumps(diagnosis_data(outcome.near_misses)) if interaction is None else None,
             round(pending.duration_ms, 3),
             self.source,
+            pending.parent,
         )
 
 
 ROW_COLUMNS = (
     "session", "seq", "time", "kind", "method", "url", "path", "query", "request_headers", "request_body",
-    "status", "response_body", "matched", "interaction", "diagnosis", "duration_ms", "source",
+    "status", "response_body", "matched", "interaction", "diagnosis", "duration_ms", "source", "parent",
 )  # fmt: skip
 
 

@@ -33,6 +33,7 @@ class Call:
     request_body: str | None = None
     response_body: str | None = None
     diagnosis: list[dict[str, Any]] = field(default_factory=list)
+    parent: int | None = None  # seq of the call that caused this one (an MCP tool call's upstream HTTP request)
 
     @property
     def params(self) -> dict[str, str]:
@@ -78,6 +79,7 @@ class Call:
             request_body=row["request_body"],
             response_body=row["response_body"],
             diagnosis=json.loads(row["diagnosis"]) if row["diagnosis"] else [],
+            parent=row.get("parent"),
         )
 
 

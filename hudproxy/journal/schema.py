@@ -38,6 +38,15 @@ CALL_COLUMNS: dict[str, type] = {
 }
 
 
+CALLS_FULL_SQL = (
+    f"create view {CALLS_FULL} as select c.id, c.session, c.seq, c.time, c.kind, c.method, c.url, c.path, "
+    "c.query, c.request_headers, c.request_body, c.status, "
+    "coalesce(c.response_body, r.response_body) as response_body, c.matched, c.interaction, c.diagnosis, "
+    f"c.duration_ms, c.source, c.parent from {CALLS} c left join {RESPONSES} r "
+    "on r.source = c.source and r.interaction = c.interaction"
+)
+
+
 def _create_calls(db: sqlite_utils.Database) -> None:
     db[CALLS].create(CALL_COLUMNS, pk="id", not_null={"session", "seq", "kind"})  # type: ignore[union-attr]
     db[CALLS].create_index(["session", "seq"])  # type: ignore[union-attr]
@@ -49,13 +58,7 @@ def _dedupe_responses(db: sqlite_utils.Database) -> None:
     db[RESPONSES].create(  # type: ignore[union-attr]
         {"source": str, "interaction": int, "status": int, "response_body": str}, pk=("source", "interaction")
     )
-    db.execute(
-        f"create view {CALLS_FULL} as select c.id, c.session, c.seq, c.time, c.kind, c.method, c.url, c.path, "
-        "c.query, c.request_headers, c.request_body, c.status, "
-        "coalesce(c.response_body, r.response_body) as response_body, c.matched, c.interaction, c.diagnosis, "
-        f"c.duration_ms, c.source from {CALLS} c left join {RESPONSES} r "
-        "on r.source = c.source and r.interaction = c.interaction"
-    )
+    db.execute(CALLS_FULL_SQL.replace(", c.parent from", " from"))
 
 
 def _drop_matched_index(db: sqlite_utils.Database) -> None:
@@ -70,11 +73,20 @@ def _drop_session_index(db: sqlite_utils.Database) -> None:
     db.execute("drop index if exists idx_calls_session_seq")
 
 
+def _add_parent(db: sqlite_utils.Database) -> None:
+    """`parent`: the seq (same session) of the call that caused this one, e.g. the MCP tool call whose upstream
+    made this HTTP request through hudproxy. NULL for calls the client made itself."""
+    db[CALLS].add_column("parent", int)  # type: ignore[union-attr]
+    db.execute(f"drop view if exists {CALLS_FULL}")
+    db.execute(CALLS_FULL_SQL)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("create_calls", _create_calls),
     ("dedupe_responses", _dedupe_responses),
     ("drop_matched_index", _drop_matched_index),
     ("drop_session_index", _drop_session_index),
+    ("add_parent", _add_parent),
 ]
 
 

@@ -44,14 +44,23 @@ class ReplayService:
             outcome = await self.on_miss(request)
         return session, outcome
 
-    def journaled(self, session: Session, outcome: Outcome, started: float, clock: float, kind: str = "http") -> None:
-        """Number the call in its session and hand it to the journal (no I/O here)."""
+    def journaled(
+        self,
+        session: Session,
+        outcome: Outcome,
+        started: float,
+        clock: float,
+        kind: str = "http",
+        parent: int | None = None,
+    ) -> int:
+        """Number the call in its session and hand it to the journal (no I/O here); returns its seq."""
         seq = session.next_seq()
         if self.journal is not None:
             elapsed = (time.perf_counter() - clock) * 1000
-            self.journal.add(Pending(session.id, seq, started, elapsed, outcome, kind))
+            self.journal.add(Pending(session.id, seq, started, elapsed, outcome, kind, parent))
         if self.on_outcome is not None:
             self.on_outcome(session.id, outcome)
+        return seq
 
     def close(self) -> None:
         """Flush the journal (a clean stop loses nothing)."""

@@ -88,11 +88,50 @@ def running(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A started server whose port accepts connections; killed on exit whatever happens."""
     proc = start(argv, log_path, core)
+    helpers: list[int] = []
     try:
         wait_port(port, proc, log_path, ready_timeout_s)
+        helpers = unpin_helpers(proc.pid) if core is not None else []
         yield proc
     finally:
+        for pid in helpers:
+            cpu = cpu_seconds(pid)
+            if cpu is not None:
+                print(f"  (helper process {pid} of the server, unpinned, used {cpu:.1f} CPU-seconds)", flush=True)
         stop(proc)
+
+
+def children(pid: int) -> list[int]:
+    """Child processes of ``pid`` (Linux /proc)."""
+    found: list[int] = []
+    with suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                found += [int(c) for c in handle.read().split()]
+    return found
+
+
+def unpin_helpers(pid: int) -> list[int]:
+    """Let a server's helper processes (hudproxy's journal worker) run on any core.
+
+    The pinning keeps the serving process and wrk apart; a helper process inherits it, but it is work the server
+    hands to another core by design, so it gets the machine's scheduling. Its CPU time is printed at the end, so
+    the cost is shown, not hidden."""
+    helpers = children(pid)
+    for child in helpers:
+        with suppress(OSError):
+            os.sched_setaffinity(child, range(os.cpu_count() or 1))
+    return helpers
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a live process, from /proc/<pid>/stat."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], log_path: Path, timeout_s: float) -> None:

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from hudproxy.interaction.body import as_text
 from hudproxy.journal.assertions import CallSpec, assert_called, assert_called_before, assert_not_called
-from hudproxy.journal.entry import iso_time
 from hudproxy.journal.query import Call, CallList, PathPattern
+from hudproxy.journal.rows import iso_time
 from hudproxy.scrub.policy import ScrubPolicy
 from hudproxy.scrub.scrubber import scrub_headers, scrub_json, scrub_url
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from hudproxy.env.agents import Agent, AgentResult, AgentTools
 from hudproxy.env.run import Run, RunContext
-from hudproxy.journal.entry import iso_time
 from hudproxy.journal.query import Call
+from hudproxy.journal.rows import iso_time
 
 if TYPE_CHECKING:
     from hudproxy.env.environment import Environment

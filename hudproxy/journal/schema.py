@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-CALLS = "calls"
-RESPONSES = "responses"
-CALLS_FULL = "calls_full"
+from hudproxy.journal.tables import CALLS, CALLS_FULL, RESPONSES
+
+__all__ = ["CALLS", "CALLS_FULL", "RESPONSES", "migrate", "open_journal"]
 
 CALL_COLUMNS: dict[str, type] = {
     "id": int,

@@ -1,72 +1,137 @@
-"""Batched journal writes on a background thread, off the request path.
+"""Batched journal writes, off the request path and, by default, out of the serving process.
 
-The request path appends a small `Pending` to a deque (thread-safe, no lock); the writer thread inserts what
-has accumulated every `interval` seconds in one transaction. A clean stop flushes everything; a crash loses at
-most one interval (100 ms by default).
+The request path captures a call into plain values (`entry.capture`) and appends it to a deque (thread-safe, no
+lock). Every `interval` seconds a thread ships what has accumulated, pickled, to the journal's worker process
+(`worker.py`), which builds the rows and inserts them in one transaction on another core. Without a worker
+(`HUDPROXY_JOURNAL_WORKER=0`, or if it cannot start or dies) the same thread writes the rows itself.
+
+A clean stop flushes everything; a crash of the server loses at most one interval (50 ms): the worker still writes
+every batch it received.
 """
 
 from __future__ import annotations
 
 import collections
+import logging
+import os
 import threading
 from pathlib import Path
+from typing import Any
 
-from hudproxy.journal.entry import ROW_COLUMNS, Pending, RowBuilder
-from hudproxy.journal.schema import CALLS, RESPONSES, open_journal
+from hudproxy.journal.entry import Pending, capture
+from hudproxy.journal.schema import open_journal
+from hudproxy.journal.store import JournalStore
+from hudproxy.journal.worker import WorkerGone, WorkerProcess
+from hudproxy.replay.engine import Outcome
 from hudproxy.scrub.policy import ScrubPolicy
 
-INSERT_RESPONSE = f"insert or ignore into {RESPONSES} (source, interaction, status, response_body) values (?, ?, ?, ?)"
-INSERT = f"insert into {CALLS} ({', '.join(ROW_COLUMNS)}) values ({', '.join('?' * len(ROW_COLUMNS))})"
+log = logging.getLogger("hudproxy.journal")
+WORKER_ENV = "HUDPROXY_JOURNAL_WORKER"
+
+
+def worker_wanted() -> bool:
+    return os.environ.get(WORKER_ENV, "1").strip().lower() not in {"0", "false", "no", "off"}
 
 
 class JournalWriter:
     def __init__(
-        self, path: str | Path, scrub: ScrubPolicy | None = None, interval: float = 0.05, source: str = ""
+        self,
+        path: str | Path,
+        scrub: ScrubPolicy | None = None,
+        interval: float = 0.05,
+        source: str = "",
+        worker: bool | None = None,
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.scrub = scrub or ScrubPolicy.default()
         self.interval = interval
-        self._pending: collections.deque[Pending] = collections.deque()
-        self._rows = RowBuilder(self.scrub, source)
+        self.source = source
+        self._pending: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._shipped: set[int] = set()  # interactions whose recorded response has gone to the writer
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
         open_journal(str(self.path)).close()  # create and migrate before the first request
+        self._store: JournalStore | None = None
+        self._worker = self._start_worker() if (worker_wanted() if worker is None else worker) else None
         self._thread = threading.Thread(target=self._run, name="hudproxy-journal", daemon=True)
         self._thread.start()
 
+    @property
+    def uses_worker(self) -> bool:
+        return self._worker is not None
+
     def add(self, pending: Pending) -> None:
-        self._pending.append(pending)
+        self.record(*pending)
+
+    def record(
+        self,
+        session: str,
+        seq: int,
+        started: float,
+        duration_ms: float,
+        outcome: Outcome,
+        kind: str = "http",
+        parent: int | None = None,
+    ) -> None:
+        """`add` without building a Pending first: what the replay servers call on every request."""
+        self._pending.append(capture(session, seq, started, duration_ms, outcome, kind, parent, self._shipped))
         if self._stop.is_set():  # closed already: write now rather than lose a late call
             self.flush()
 
     def flush(self) -> int:
-        """Write everything queued so far; returns the number of rows written. Safe from any thread."""
+        """Write everything queued so far; when this returns it is readable in the file. Returns how many calls
+        were queued. Safe from any thread."""
         with self._write_lock:
-            batch = []
-            while self._pending:
-                batch.append(self._pending.popleft())
-            if not batch:
-                return 0
-            db = self._db()
-            rows = [self._rows.row(p) for p in batch]
-            with db.conn:
-                db.conn.executemany(INSERT_RESPONSE, self._rows.take_responses())
-                db.conn.executemany(INSERT, rows)
-            return len(rows)
-
-    def _db(self):
-        local = self.__dict__.setdefault("_local", threading.local())
-        db = getattr(local, "db", None)
-        if db is None:
-            db = local.db = open_journal(str(self.path))
-        return db
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.flush()
+            batch = self._take()
+            self._write(batch, wait=True)
+            return len(batch)
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
         self.flush()
+        with self._write_lock:
+            if self._worker is not None:
+                code = self._worker.close()
+                self._worker = None
+                if code:
+                    log.warning("journal worker exited with code %s", code)
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            with self._write_lock:
+                self._write(self._take(), wait=False)
+
+    def _take(self) -> list[tuple[Any, ...]]:
+        batch = []
+        while self._pending:
+            batch.append(self._pending.popleft())
+        return batch
+
+    def _write(self, batch: list[tuple[Any, ...]], wait: bool) -> None:
+        """(Under the lock.) Ship to the worker, or write here if there is none or it has died."""
+        if self._worker is not None:
+            try:
+                if batch:
+                    self._worker.ship(batch)
+                if wait:
+                    self._worker.flush()
+                return
+            except WorkerGone as exc:
+                log.error("%s: writing the journal %s from the server process from now on", exc, self.path)
+                self._worker = None
+                self._shipped.clear()  # recorded responses the worker may not have stored travel again
+        if self._store is None:
+            self._store = JournalStore(str(self.path), self.scrub, self.source)
+        self._store.write(batch)
+
+    def _start_worker(self) -> WorkerProcess | None:
+        try:
+            return WorkerProcess(str(self.path), self.scrub, self.source)
+        except (OSError, WorkerGone) as exc:
+            log.warning("journal worker did not start (%s): writing the journal from the server process", exc)
+            return None

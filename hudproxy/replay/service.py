@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 
 from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.model import Request
-from hudproxy.journal.entry import Pending
 from hudproxy.journal.writer import JournalWriter
 from hudproxy.replay.engine import Outcome, ReplayEngine
 from hudproxy.replay.sessions import Session, SessionStore
@@ -57,7 +56,7 @@ class ReplayService:
         seq = session.next_seq()
         if self.journal is not None:
             elapsed = (time.perf_counter() - clock) * 1000
-            self.journal.add(Pending(session.id, seq, started, elapsed, outcome, kind, parent))
+            self.journal.record(session.id, seq, started, elapsed, outcome, kind, parent)
         if self.on_outcome is not None:
             self.on_outcome(session.id, outcome)
         return seq

@@ -1,0 +1,93 @@
+"""The journal's worker process: rows built and written out of the serving process, and what happens when the
+worker is not there (disabled, or killed mid-run): the writer thread takes over and no later call is lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from hudproxy.journal import JournalWriter, Pending, read_calls
+from hudproxy.replay.engine import ReplayEngine
+from hudproxy.replay.sessions import SessionStore
+from hudproxy.scrub.policy import ScrubPolicy
+from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
+
+API = "http://shop.test"
+
+
+@pytest.fixture
+def engine() -> ReplayEngine:
+    order = make_interaction(make_request("GET", f"{API}/orders/A1"), make_response(json={"id": "A1"}))
+    return ReplayEngine.from_cassette(make_cassette([order]))
+
+
+def answer(engine: ReplayEngine, writer: JournalWriter, session: str, seq: int, path: str = "/orders/A1") -> None:
+    request = make_request("GET", f"{API}{path}", headers=[("Authorization", "Bearer sk-secret-1")])
+    outcome = engine.handle(request, SessionStore().get(session).state)
+    writer.add(Pending(session, seq, time.time(), 0.2, outcome))
+
+
+def test_rows_are_written_by_a_separate_process_and_readable_after_flush(engine: ReplayEngine, tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path / "j.db", ScrubPolicy.default(), worker=True)
+    try:
+        assert writer.uses_worker
+        worker = writer._worker.process  # type: ignore[union-attr]
+        assert worker.pid != os.getpid() and worker.poll() is None
+        for seq in range(1, 201):
+            answer(engine, writer, "w", seq, "/orders/A1" if seq % 2 else "/orders/ZZ")
+        assert writer.flush() >= 0
+        calls = read_calls(tmp_path / "j.db", session="w")
+        assert [c.seq for c in calls] == list(range(1, 201))
+        assert calls[0].matched and calls[0].response_json == {"id": "A1"}
+        assert not calls[1].matched and calls[1].diagnosis and calls[1].status == 501
+        assert all("sk-secret-1" not in value for c in calls for _, value in c.request_headers)
+    finally:
+        writer.close()
+    assert worker.returncode == 0  # end of input: it wrote what it had and exited
+
+
+def test_a_killed_worker_hands_over_to_the_writer_thread_without_losing_later_calls(
+    engine: ReplayEngine, tmp_path: Path
+) -> None:
+    writer = JournalWriter(tmp_path / "j.db", ScrubPolicy.default(), worker=True)
+    try:
+        for seq in range(1, 51):
+            answer(engine, writer, "k", seq)
+        writer.flush()
+        writer._worker.process.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
+        writer._worker.process.wait(10)  # type: ignore[union-attr]
+        for seq in range(51, 101):
+            answer(engine, writer, "k", seq)
+        writer.flush()
+        assert not writer.uses_worker
+    finally:
+        writer.close()
+    calls = read_calls(tmp_path / "j.db", session="k")
+    assert [c.seq for c in calls] == list(range(1, 101))
+    assert calls[-1].response_json == {"id": "A1"}  # the recorded response, sent again to the new writer
+
+
+def test_without_a_worker_the_writer_thread_writes_the_same_rows(
+    engine: ReplayEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUDPROXY_JOURNAL_WORKER", "0")
+    writer = JournalWriter(tmp_path / "j.db", ScrubPolicy.default())
+    try:
+        assert not writer.uses_worker
+        for seq in range(1, 11):
+            answer(engine, writer, "t", seq)
+    finally:
+        writer.close()
+    assert [c.seq for c in read_calls(tmp_path / "j.db", session="t")] == list(range(1, 11))
+
+
+def test_calls_added_after_close_are_still_written(engine: ReplayEngine, tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path / "j.db", ScrubPolicy.default(), worker=True)
+    answer(engine, writer, "late", 1)
+    writer.close()
+    answer(engine, writer, "late", 2)  # a request that raced the shutdown
+    assert [c.seq for c in read_calls(tmp_path / "j.db", session="late")] == [1, 2]

@@ -140,8 +140,14 @@ class Run:
         ``pid``: the server's process (a group leader, as ``procs.start`` makes it) for CPU µs per request.
         """
         t = self.timing
-        result, bad, cpu_us = measure(port, script, connections, t.duration_s, t.warmup_s, t.runs, pid)
-        row = {"server": server, **extra, **result.as_dict(), "cpu_us_per_request": cpu_us}
+        result, bad, cpu_us, serving_us = measure(port, script, connections, t.duration_s, t.warmup_s, t.runs, pid)
+        row = {
+            "server": server,
+            **extra,
+            **result.as_dict(),
+            "cpu_us_per_request": cpu_us,
+            "serving_cpu_us_per_request": serving_us,
+        }
         if bad is not None:
             row["bad_bodies"] = bad
         self.report["throughput"].append(row)
@@ -149,6 +155,8 @@ class Run:
         warn = f"  WARNING: {errors} non-2xx/socket errors/bad bodies" if errors else ""
         runs = f" (runs: {', '.join(f'{r:,.0f}' for r in result.runs_rps)})" if len(result.runs_rps) > 1 else ""
         cpu = f", {cpu_us:,.0f} CPU µs/req" if cpu_us is not None else ""
+        if serving_us is not None and cpu_us is not None and abs(serving_us - cpu_us) > 0.5:
+            cpu += f" ({serving_us:,.0f} in the serving process)"
         print(
             f"  {server} @{connections}: {result.rps:,.0f} req/s{runs}, p50 {result.p50_ms:.3f} ms{cpu}{warn}",
             flush=True,
@@ -163,12 +171,17 @@ class Run:
 
     def ratio(self, a: str, b: str, what: str = "rps", target: str | None = None, label: str | None = None) -> None:
         """``a / b`` if both ran: req/s at 32 connections (``what="rps"``), p50 at 1 (``"p50"``), or server CPU µs
-        per request at 32 (``"cpu"``: below 1 means ``a`` does less work per request).
+        per request at 32 (``"cpu"``: below 1 means ``a`` does less work per request; ``"serving_cpu"``: the same for
+        the serving process alone, without helper processes).
 
         ``target`` like ``">= 1"`` or ``"<= 1.15"`` is checked and listed in the targets table.
         """
-        conns, field, unit = {"rps": (HIGH, "rps", "req/s"), "p50": (LOW, "p50_ms", "p50"),
-                              "cpu": (HIGH, "cpu_us_per_request", "CPU µs/req")}[what]  # fmt: skip
+        conns, field, unit = {
+            "rps": (HIGH, "rps", "req/s"),
+            "p50": (LOW, "p50_ms", "p50"),
+            "cpu": (HIGH, "cpu_us_per_request", "CPU µs/req"),
+            "serving_cpu": (HIGH, "serving_cpu_us_per_request", "serving CPU µs/req"),
+        }[what]
         ra, rb = self.row(a, conns), self.row(b, conns)
         if ra is None or rb is None or not ra.get(field) or not rb.get(field):
             return
@@ -336,33 +349,40 @@ _BAD = re.compile(r"^bad responses: (\d+)$", re.MULTILINE)
 
 def measure(
     port: int, script: Path, connections: int, duration_s: int, warmup_s: int, runs: int = 1, pgid: int | None = None
-) -> tuple[WrkResult, int | None, float | None]:
+) -> tuple[WrkResult, int | None, float | None, float | None]:
     """As ``wrkrun.measure`` (warm-up, ``runs`` runs, the median req/s stands; ``runs_rps`` in run order), plus
-    the bad bodies if the script counts them, and the server's CPU µs per request when ``pgid`` is given.
+    the bad bodies if the script counts them, and the server's CPU µs per request when ``pgid`` is given: for
+    the whole process group, and for the serving process alone (the group leader).
 
-    CPU is the process group's user + system time (every thread: a journal writer too) over all measured runs
-    plus a short settle, so work deferred past the end of a run is counted, divided by the requests wrk
-    completed. Unlike req/s it barely moves when other work on the machine takes the server's core.
+    CPU is user + system time (every thread: a journal writer thread too; the group figure also counts helper
+    processes such as hudproxy's journal worker) over all measured runs plus a short settle, so work deferred past
+    the end of a run is counted, divided by the requests wrk completed. Unlike req/s it barely moves when other
+    work on the machine takes the server's core.
     """
     wrk_once(port, script, connections, warmup_s)
-    cpu_before = group_cpu_s(pgid) if pgid is not None else 0.0
+    group_before = group_cpu_s(pgid) if pgid is not None else 0.0
+    leader_before = group_cpu_s(pgid, leader_only=True) if pgid is not None else 0.0
     results = [wrk_once(port, script, connections, duration_s) for _ in range(runs)]
-    cpu_us = None
+    cpu_us = serving_us = None
     if pgid is not None:
         time.sleep(SETTLE_S)
         served = sum(r.requests for r, _ in results)
-        cpu_us = (group_cpu_s(pgid) - cpu_before) / served * 1e6 if served else None
+        if served:
+            cpu_us = (group_cpu_s(pgid) - group_before) / served * 1e6
+            serving_us = (group_cpu_s(pgid, leader_only=True) - leader_before) / served * 1e6
     median, bad = sorted(results, key=lambda r: r[0].rps)[(len(results) - 1) // 2]
-    return replace(median, runs_rps=tuple(r.rps for r, _ in results)), bad, cpu_us
+    return replace(median, runs_rps=tuple(r.rps for r, _ in results)), bad, cpu_us, serving_us
 
 
 SETTLE_S = 0.5
 
 
-def group_cpu_s(pgid: int) -> float:
-    """User + system CPU seconds of every live process in the group (threads included), from /proc."""
+def group_cpu_s(pgid: int, leader_only: bool = False) -> float:
+    """User + system CPU seconds of every live process in the group (threads included), or of its leader, from
+    /proc."""
     ticks = 0
-    for entry in Path("/proc").iterdir():
+    entries = [Path(f"/proc/{pgid}")] if leader_only else Path("/proc").iterdir()
+    for entry in entries:
         if not entry.name.isdigit():
             continue
         try:

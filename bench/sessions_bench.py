@@ -246,14 +246,21 @@ class SessionsBench:
             target=">= 0.85",
             label=f"journal on / off req/s @32, {self.args.sessions:,} sessions (< 15% slower)",
         )
-        # the same target on CPU per request, which other work on a busy machine barely moves: on a dedicated core
-        # req/s ~ 1 / CPU per request, so "< 15% slower" is "at most 1/0.85 = 1.18x the CPU"
+        # the same target on the serving process's CPU per request, which other work on a busy machine barely
+        # moves: on a dedicated core req/s ~ 1 / CPU per request, so "< 15% slower" is "at most 1/0.85 = 1.18x the
+        # CPU". The journal's worker process works on another core: its CPU shows in the all-processes ratio.
+        r.ratio(
+            self.name(J, False),
+            self.name(NJ, False),
+            "serving_cpu",
+            target="<= 1.18",
+            label=f"journal on / off serving-process CPU µs/req @32, {self.args.sessions:,} sessions (< 15% slower)",
+        )
         r.ratio(
             self.name(J, False),
             self.name(NJ, False),
             "cpu",
-            target="<= 1.18",
-            label=f"journal on / off CPU µs/req @32, {self.args.sessions:,} sessions (< 15% slower)",
+            label=f"journal on / off CPU µs/req @32 all processes (worker too), {self.args.sessions:,} sessions",
         )
         r.ratio(self.name(J, True), self.name(NJ, True), "rps", label="journal on / off req/s @32, 1 session")
         r.ratio(self.name(J, True), self.name(NJ, True), "cpu", label="journal on / off CPU µs/req @32, 1 session")

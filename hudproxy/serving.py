@@ -6,6 +6,7 @@ uvicorn's own Date/Server headers are off so replayed headers are exactly the re
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import threading
 import time
@@ -42,9 +43,22 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class ForegroundServer(uvicorn.Server):
+    """uvicorn re-raises the signal that stopped it, so a clean SIGTERM shutdown exits 143; a server stopped on
+    purpose (`docker stop`, a supervisor) that flushed everything exits 0 here. Ctrl-C still raises."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self._captured_signals = [s for s in self._captured_signals if s != signal.SIGTERM]
+
+
 def serve_forever(app: Any, host: str, port: int, log_level: str = "warning") -> None:
     """Foreground server for the CLI; returns on Ctrl-C / SIGTERM after a clean shutdown."""
-    uvicorn.Server(server_config(app, host, port, log_level)).run()
+    ForegroundServer(server_config(app, host, port, log_level)).run()
 
 
 @contextlib.contextmanager

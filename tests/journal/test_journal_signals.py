@@ -103,7 +103,7 @@ def test_sigterm_under_load_loses_nothing(served: Served) -> None:
     served.process.send_signal(signal.SIGTERM)
     load.join()
     _, err = served.process.communicate(timeout=20)
-    assert served.process.returncode in (0, -signal.SIGTERM) and "Traceback" not in err, err  # uvicorn re-raises
+    assert served.process.returncode == 0 and "Traceback" not in err, err  # a clean SIGTERM stop exits 0
     assert rows(served.journal) == {f"load-{n}": len(times) for n, times in enumerate(load.answered)}
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import collections
 import logging
+import marshal
 import os
 import threading
 from pathlib import Path
-from typing import Any
 
 from hudproxy.journal.entry import Pending, capture
 from hudproxy.journal.schema import open_journal
@@ -47,10 +47,11 @@ class JournalWriter:
         self.scrub = scrub or ScrubPolicy.default()
         self.interval = interval
         self.source = source
-        self._pending: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._pending: collections.deque[bytes] = collections.deque()  # marshalled captured calls
         self._shipped: set[int] = set()  # interactions whose recorded response has gone to the writer
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
+        self._closed = False  # a plain attribute: read on every request, cheaper than Event.is_set()
         open_journal(str(self.path)).close()  # create and migrate before the first request
         self._store: JournalStore | None = None
         self._worker = self._start_worker() if (worker_wanted() if worker is None else worker) else None
@@ -75,8 +76,9 @@ class JournalWriter:
         parent: int | None = None,
     ) -> None:
         """`add` without building a Pending first: what the replay servers call on every request."""
-        self._pending.append(capture(session, seq, started, duration_ms, outcome, kind, parent, self._shipped))
-        if self._stop.is_set():  # closed already: write now rather than lose a late call
+        call = capture(session, seq, started, duration_ms, outcome, kind, parent, self._shipped)
+        self._pending.append(marshal.dumps(call, 2))  # bytes: nothing for the garbage collector to traverse
+        if self._closed:  # closed already: write now rather than lose a late call
             self.flush()
 
     def flush(self) -> int:
@@ -88,6 +90,7 @@ class JournalWriter:
             return len(batch)
 
     def close(self) -> None:
+        self._closed = True
         self._stop.set()
         self._thread.join(timeout=10)
         self.flush()
@@ -106,13 +109,13 @@ class JournalWriter:
             with self._write_lock:
                 self._write(self._take(), wait=False)
 
-    def _take(self) -> list[tuple[Any, ...]]:
+    def _take(self) -> list[bytes]:
         batch = []
         while self._pending:
             batch.append(self._pending.popleft())
         return batch
 
-    def _write(self, batch: list[tuple[Any, ...]], wait: bool) -> None:
+    def _write(self, batch: list[bytes], wait: bool) -> None:
         """(Under the lock.) Ship to the worker, or write here if there is none or it has died."""
         if self._worker is not None:
             try:
@@ -127,7 +130,7 @@ class JournalWriter:
                 self._shipped.clear()  # recorded responses the worker may not have stored travel again
         if self._store is None:
             self._store = JournalStore(str(self.path), self.scrub, self.source)
-        self._store.write(batch)
+        self._store.write([marshal.loads(call) for call in batch])
 
     def _start_worker(self) -> WorkerProcess | None:
         try:

@@ -45,6 +45,7 @@ class RecordedServer(Server[Any]):
             cache_hints=NO_CACHING,
         )
         self.recorded_capabilities = identity.capabilities
+        self.replayer: Any = None  # set by the replay server (an McpReplayer): the HTTP fast path answers with it
 
     def get_capabilities(
         self,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mcp.server import ServerRequestContext
@@ -18,31 +20,54 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
 from hudproxy.cassette.model import Cassette
-from hudproxy.interaction.model import Response
+from hudproxy.interaction.model import Interaction, Response
 from hudproxy.mcp.catalog import ServerCatalog, catalogs
-from hudproxy.mcp.exchange import JSON_HEADERS, canonical, from_interaction, request_for, strip_meta
+from hudproxy.mcp.exchange import JSON_HEADERS, Exchange, canonical, from_interaction, request_for, strip_meta
 from hudproxy.mcp.front import RecordedServer, emit, register, served_methods
 from hudproxy.mcp.wire import LISTS, served
 from hudproxy.replay.engine import Outcome
 from hudproxy.replay.service import ReplayService
-from hudproxy.replay.sessions import SESSION_HEADER
+from hudproxy.replay.sessions import SESSION_HEADER, Session
 
 SESSION_SCOPE_KEY = "hudproxy.session"
+ANSWERED_SCOPE_KEY = "hudproxy.mcp.answered"  # a one-item list: an `Answered` the fast path hands to the SDK
 UNMATCHED_STATUS = 501  # as for HTTP: the journal shows at a glance that nothing recorded answered
 
 
 def session_of(ctx: ServerRequestContext[Any], default: str | None) -> str | None:
     """The hudproxy session: `/s/<id>/mcp` (put on the scope by the HTTP app), the session header, or default."""
-    request = ctx.request
-    scope = getattr(request, "scope", None)
-    if scope is None:
-        return default
+    scope = getattr(ctx.request, "scope", None)
+    return default if scope is None else session_from_scope(scope, default)
+
+
+def session_from_scope(scope: Mapping[str, Any], default: str | None) -> str | None:
+    """`session_of` for an ASGI scope, so the SDK handlers and the HTTP fast path pick the same session."""
     if scope.get(SESSION_SCOPE_KEY):
         return scope[SESSION_SCOPE_KEY]
     for name, value in scope.get("headers", ()):
         if name == SESSION_HEADER:
             return value.decode("latin-1")
     return default
+
+
+@dataclass
+class Answered:
+    """One call answered by the engine and not yet journaled: what the agent gets and what the journal keeps.
+
+    Split from sending so the HTTP fast path (`hudproxy.mcp.fastpath`) and the SDK handlers share matching,
+    the answer for a miss and the journal row; `interaction` is None when nothing recorded matched.
+    """
+
+    session: Session
+    outcome: Outcome
+    started: float
+    clock: float
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    interaction: Interaction | None = None
+
+    def exchange(self) -> Exchange | None:
+        return None if self.interaction is None else from_interaction(self.interaction)
 
 
 class McpReplayer:
@@ -54,24 +79,41 @@ class McpReplayer:
         self.session = session
 
     async def answer(self, ctx: ServerRequestContext[Any], method: str) -> dict[str, Any]:
-        started, clock = time.time(), time.perf_counter()
-        params = strip_meta(dict(ctx.params or {}))
-        request = request_for(self.catalog.label, method, params)
-        session, outcome = await self.service.answer(session_of(ctx, self.session), request)
-        if outcome.interaction is None:
-            result, error = self.missing(method, params)
-            payload = {"error": error} if error else {"result": result}
-            response = Response(UNMATCHED_STATUS, "", JSON_HEADERS, canonical(payload))
-            outcome = Outcome(request, response, None, outcome.near_misses)
-        else:
-            exchange = from_interaction(outcome.interaction)
+        answered = take_answered(ctx)  # the fast path matched it already and handed it over
+        if answered is None:
+            answered = await self.resolve(session_of(ctx, self.session), method, dict(ctx.params or {}))
+        result, error = answered.result, answered.error
+        exchange = answered.exchange()
+        if exchange is not None:
             for notification in exchange.notifications:
                 await emit(ctx, notification)
             result, error = exchange.result, exchange.error
-        self.service.journaled(session, outcome, started, clock, kind="mcp")
+        self.journaled(answered)
         if error is not None:
             raise MCPError(int(error.get("code", INVALID_PARAMS)), str(error.get("message", "")), error.get("data"))
         return served(result if isinstance(result, dict) else {})
+
+    async def resolve(self, session_id: str | None, method: str, params: dict[str, Any]) -> Answered:
+        """Match the call in its session (state advances) and, for a miss, build the answer; no journal yet.
+
+        A matched call's result is left in the interaction (`Answered.exchange()`), so a caller holding
+        precomputed bytes for it never decodes it.
+        """
+        started, clock = time.time(), time.perf_counter()
+        params = strip_meta(params)
+        request = request_for(self.catalog.label, method, params)
+        session, outcome = await self.service.answer(session_id, request)
+        if outcome.interaction is not None:
+            return Answered(session, outcome, started, clock, interaction=outcome.interaction)
+        result, error = self.missing(method, params)
+        payload = {"error": error} if error else {"result": result}
+        response = Response(UNMATCHED_STATUS, "", JSON_HEADERS, canonical(payload))
+        outcome = Outcome(request, response, None, outcome.near_misses)
+        return Answered(session, outcome, started, clock, result, error)
+
+    def journaled(self, answered: Answered) -> int:
+        """The call's journal row (kind `mcp`) and its seq in the session."""
+        return self.service.journaled(answered.session, answered.outcome, answered.started, answered.clock, kind="mcp")
 
     def missing(self, method: str, params: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """(result, error) for a call no recording matches; never a recorded answer (a listing excepted)."""
@@ -84,6 +126,14 @@ class McpReplayer:
             return self.catalog.listings.get(method) or {LISTS[method]: []}, None
         what = params.get("uri") or params.get("name") or method
         return None, {"code": INVALID_PARAMS, "message": f"{method} {what} is not available in this environment."}
+
+
+def take_answered(ctx: ServerRequestContext[Any]) -> Answered | None:
+    """The call the HTTP fast path already answered and handed to the SDK (to stream notifications, raise an
+    error), taken once so it is journaled once."""
+    scope = getattr(ctx.request, "scope", None)
+    holder = scope.get(ANSWERED_SCOPE_KEY) if scope is not None else None
+    return holder.pop() if holder else None
 
 
 def unavailable_tool_result(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +150,7 @@ def build_server(service: ReplayService, catalog: ServerCatalog, session: str | 
     server = RecordedServer(identity, get_tool_input_schema=catalog.input_schema)
     replayer = McpReplayer(service, catalog, session)
     register(server, served_methods(identity.capabilities, catalog.methods), replayer.answer)
+    server.replayer = replayer  # the HTTP fast path answers common calls with it, beside the SDK
     return server
 
 

@@ -1,8 +1,10 @@
 """MCP over streamable HTTP as a bare ASGI app: `/mcp` (and `/mcp/<server>`), under an optional `/s/<id>` prefix.
 
-One SDK session manager per served MCP server; the `/s/<id>` prefix (or the X-Hudproxy-Session header) picks
-the hudproxy session, which the handlers read off the request scope. The managers run for the app's lifetime:
-the host app's lifespan must enter `running()` (the SDK's `session_manager.run()`), as `ReplayApp` does.
+One SDK session manager per served MCP server, with a fast path in front of each replay server for the common
+call (a modern-era `tools/call`, see `hudproxy.mcp.fastpath`); the `/s/<id>` prefix (or the X-Hudproxy-Session
+header) picks the hudproxy session, which the handlers read off the request scope. The managers run for the
+app's lifetime: the host app's lifespan must enter `running()` (the SDK's `session_manager.run()`), as
+`ReplayApp` does.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from mcp.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 
+from hudproxy.mcp.fastpath import FastPath
 from hudproxy.mcp.replay_server import SESSION_SCOPE_KEY
 from hudproxy.replay.asgi import Receive, Scope, Send, lifespan
 from hudproxy.replay.sessions import split_session_path
@@ -60,6 +63,7 @@ class McpHttpApp:
         self.managers = {
             label: StreamableHTTPSessionManager(server, security_settings=security) for label, server in servers.items()
         }
+        self.fast = {label: fast for label, s in servers.items() if (fast := FastPath.for_server(s, security))}
         self.default = next(iter(servers))
 
     def handles(self, path: str) -> bool:
@@ -78,11 +82,20 @@ class McpHttpApp:
                 await lifespan(receive, send)
             return
         route = mcp_route(scope["path"]) if scope["type"] == "http" else None
-        manager = self.managers.get((route[1] or self.default) if route else "")
+        label = (route[1] or self.default) if route else ""
+        manager = self.managers.get(label)
         if route is None or manager is None:
             await _not_found(send, route[1] if route else scope.get("path", ""))
             return
-        await manager.handle_request({**scope, SESSION_SCOPE_KEY: route[0]}, receive, send)
+        scope = {**scope, SESSION_SCOPE_KEY: route[0]}
+        fast = self.fast.get(label)
+        if fast is None:
+            await manager.handle_request(scope, receive, send)
+            return
+        handover = await fast(scope, receive, send)  # None: answered without the SDK
+        if handover is not None:
+            await manager.handle_request(*handover, send)
+            fast.finish(handover[0])
 
 
 async def _not_found(send: Send, what: str) -> None:

@@ -44,7 +44,9 @@ class RecordAddon:
         flow.metadata["hudproxy_started"] = time.monotonic()
         request = request_from_flow(flow.request)
         flow.metadata["hudproxy_request"] = request
-        outcome = self.recorder.on_request(request)
+        # decided on arrival: the MCP tool call running now (if exactly one) caused this request
+        parent = flow.metadata["hudproxy_parent"] = self.recorder.caused_by()
+        outcome = self.recorder.on_request(request, parent=parent)
         if outcome is not None:
             flow.metadata["hudproxy_answered"] = True
             flow.response = response_to_flow(outcome.response)
@@ -68,6 +70,7 @@ class RecordAddon:
             response_from_flow(flow.response, body),
             duration,
             tuple(tap.chunks) if tap is not None else (),
+            parent=flow.metadata.get("hudproxy_parent"),
         )
         log.debug("recorded #%d %s -> %d", recorded.index, recorded.request.describe(), recorded.response.status)
 

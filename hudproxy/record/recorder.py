@@ -1,14 +1,18 @@
 """The sans-IO recording core: decide per request whether to replay, refuse or forward; record responses.
 
-Adapters (the mitmproxy reverse proxy now, the forward proxy later) call `on_request` before contacting the
-upstream and `on_response` after; this module never touches a socket.
+Adapters (the mitmproxy reverse and forward proxies) call `on_request` before contacting the upstream and
+`on_response` after; the MCP recorder calls `decide` and `journaled`. Both may share one Recorder (a tool server
+and the HTTP it sends): one cassette, one journal session `recording`, one seq counter, and `cause` says which
+MCP call a request arriving now belongs to. This module never touches a socket.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from hudproxy import __version__
@@ -17,6 +21,7 @@ from hudproxy.cassette.model import FORMAT_VERSION, Cassette
 from hudproxy.cassette.writer import CassetteWriter
 from hudproxy.interaction.model import Chunk, Interaction, Request, Response
 from hudproxy.journal.entry import Pending
+from hudproxy.journal.query import read_calls
 from hudproxy.journal.writer import JournalWriter
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.record.modes import RecordMode
@@ -27,6 +32,7 @@ from hudproxy.scrub.scrubber import scrub_interaction
 
 log = logging.getLogger("hudproxy.record")
 RECORDING_SESSION = "recording"
+Cause = Callable[[], int | None]
 
 
 class Recorder:
@@ -44,7 +50,10 @@ class Recorder:
     ) -> None:
         self.path = Path(path)
         self.journal = journal
-        self._seq = 0
+        # HTTP (mitmproxy's thread) and MCP (the front's event loop) may record into one run: one lock, one seq.
+        self._lock = threading.RLock()
+        self._seq = last_seq(journal, RECORDING_SESSION) if journal is not None else 0
+        self.cause: Cause | None = None  # who is running now (an MCP recorder's tool call), for `parent` links
         self.mode = RecordMode.parse(mode)
         self.scrub = scrub or ScrubPolicy.default()
         self.match = match or MatchPolicy.build(scrub=self.scrub, forward=proxy_mode == "forward")
@@ -82,18 +91,41 @@ class Recorder:
             self.mode is RecordMode.ONCE and not self.existed
         )
 
-    def on_request(self, request: Request) -> Outcome | None:
-        """An Outcome to answer with (replayed or refused), or None to forward upstream and record."""
-        if self.replays_known:
-            interaction = self.engine.lookup(request, self.state)
-            if interaction is not None:
-                return self._journaled(Outcome(request, interaction.response, interaction), 0.0)
-        if self.records_new:
-            return None
-        return self._journaled(self.engine.unmatched(request), 0.0)
+    def next_seq(self) -> int:
+        """The next number in session `recording`, shared by every adapter recording into this run."""
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
+    def caused_by(self) -> int | None:
+        """The seq of the call that caused a request arriving now (the one MCP tool call in flight), else None."""
+        return self.cause() if self.cause is not None else None
+
+    def decide(self, request: Request) -> Outcome | None:
+        """An Outcome to answer with (replayed or refused), or None to forward upstream and record; not journaled."""
+        with self._lock:
+            if self.replays_known:
+                interaction = self.engine.lookup(request, self.state)
+                if interaction is not None:
+                    return Outcome(request, interaction.response, interaction)
+            if self.records_new:
+                return None
+            return self.engine.unmatched(request)
+
+    def on_request(self, request: Request, parent: int | None = None) -> Outcome | None:
+        """`decide`, with the answered (replayed or refused) request journaled."""
+        outcome = self.decide(request)
+        if outcome is not None:
+            self.journaled(outcome, 0.0, parent=parent)
+        return outcome
 
     def on_response(
-        self, request: Request, response: Response, duration_ms: float, chunks: tuple[Chunk, ...] = ()
+        self,
+        request: Request,
+        response: Response,
+        duration_ms: float,
+        chunks: tuple[Chunk, ...] = (),
+        parent: int | None = None,
     ) -> Interaction:
         """Scrub and append a forwarded exchange; the file on disk follows within milliseconds."""
         if chunks:
@@ -105,15 +137,25 @@ class Recorder:
             duration_ms=duration_ms,
         )
         appended = self.writer.append(scrub_interaction(recorded, self.scrub))
-        self._journaled(Outcome(request, appended.response, appended), duration_ms)
+        self.journaled(Outcome(request, appended.response, appended), duration_ms, parent=parent)
         return appended
 
-    def _journaled(self, outcome: Outcome, duration_ms: float) -> Outcome:
-        """Every request the recorder answers or forwards is a journal row in session `recording`."""
+    def journaled(
+        self,
+        outcome: Outcome,
+        duration_ms: float,
+        kind: str = "http",
+        parent: int | None = None,
+        seq: int | None = None,
+        started: float | None = None,
+    ) -> int:
+        """Every request the recorder answers or forwards is a journal row in session `recording`; returns its
+        seq (`seq` given: a number taken with `next_seq` when the call started, so calls it causes can link to it)."""
+        seq = self.next_seq() if seq is None else seq
         if self.journal is not None:
-            self._seq += 1
-            self.journal.add(Pending(RECORDING_SESSION, self._seq, time.time(), duration_ms, outcome))
-        return outcome
+            at = time.time() if started is None else started
+            self.journal.add(Pending(RECORDING_SESSION, seq, at, duration_ms, outcome, kind, parent))
+        return seq
 
     def close(self) -> None:
         self.writer.close()
@@ -123,3 +165,9 @@ class Recorder:
     @property
     def recorded(self) -> int:
         return len(self.writer.cassette.interactions) - self.known
+
+
+def last_seq(journal: JournalWriter, session: str) -> int:
+    """The highest seq `session` already has in the journal, so a second recording into the same file continues
+    the numbering and `parent` links stay unambiguous."""
+    return max((call.seq for call in read_calls(journal.path, session=session)), default=0)

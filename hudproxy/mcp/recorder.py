@@ -6,6 +6,9 @@ the sans-IO `Recorder` (same record modes, same atomic writer, secrets scrubbed 
 go upstream → agent through `send_request(..., ResultType)` so no output-schema check can reject them.
 An upstream that dies mid-call gives the agent a clear JSON-RPC error, the log one line, and the cassette
 keeps everything recorded before.
+
+Every call the agent makes is also a journal row (kind `mcp`, session `recording`), numbered when it starts, so
+the HTTP requests the upstream makes through hudproxy while it runs can name it as their `parent`.
 """
 
 from __future__ import annotations
@@ -25,17 +28,29 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_REQUEST
 
 from hudproxy.errors import RecordingError
+from hudproxy.interaction.model import Interaction, Response
 from hudproxy.mcp.catalog import Identity, mcp_exchanges
-from hudproxy.mcp.exchange import Exchange, from_interaction, request_for, strip_meta, to_interaction
+from hudproxy.mcp.exchange import (
+    JSON_HEADERS,
+    Exchange,
+    canonical,
+    from_interaction,
+    request_for,
+    strip_meta,
+    to_interaction,
+)
 from hudproxy.mcp.front import RecordedServer, emit, register, served_methods
 from hudproxy.mcp.methods import METHODS, dump
-from hudproxy.mcp.replay_server import unavailable_tool_result
+from hudproxy.mcp.replay_server import UNMATCHED_STATUS, unavailable_tool_result
 from hudproxy.mcp.upstream import Upstream
 from hudproxy.mcp.wire import era_neutral, served
 from hudproxy.record.recorder import Recorder
+from hudproxy.replay.engine import Outcome
 from hudproxy.scrub.scrubber import scrub_json
 
 log = logging.getLogger("hudproxy.record")
+CAUSES = frozenset({"tools/call", "resources/read", "prompts/get"})  # the calls that run the server's own code
+GONE_STATUS = 502  # journal status of a call the upstream never answered (it died)
 
 
 class UpstreamGone(MCPError):
@@ -47,6 +62,8 @@ class Call:
     """A call in flight: the agent's request context and the notifications received for it so far."""
 
     ctx: ServerRequestContext[Any]
+    method: str = ""
+    seq: int = 0  # its journal number in session `recording`, taken when it started
     notifications: list[dict[str, Any]] = field(default_factory=list)
 
     async def notify(self, notification: dict[str, Any]) -> None:
@@ -65,6 +82,15 @@ class McpRecorder:
         self.in_flight: list[Call] = []
         self.tools: dict[str, dict[str, Any]] = {}
         self.gone: str | None = None
+        recorder.cause = self.cause  # HTTP recorded into the same run links to the tool call that caused it
+
+    def cause(self) -> int | None:
+        """The seq of the one call running the upstream's code now (a tool call, resource read or prompt); None
+        when there is none, or several: a request arriving then cannot be told apart, so it is not linked."""
+        running = [call.seq for call in list(self.in_flight) if call.method in CAUSES]
+        if len(running) > 1:
+            log.debug("%d MCP calls in flight (#%s): an HTTP request now is not linked to any", len(running), running)
+        return running[0] if len(running) == 1 else None
 
     @contextlib.asynccontextmanager
     async def connected(self) -> AsyncIterator[RecordedServer]:
@@ -124,25 +150,34 @@ class McpRecorder:
         return (self.tools.get(tool) or {}).get("inputSchema")
 
     async def forward(self, ctx: ServerRequestContext[Any], method: str) -> dict[str, Any]:
+        started, clock = time.time(), time.perf_counter()
         params = strip_meta(dict(ctx.params or {}))
-        known = self.recorder.on_request(request_for(self.label, method, params))
+        request = request_for(self.label, method, params)
+        known = self.recorder.decide(request)
         if known is not None:
-            return await self._from_cassette(ctx, method, params, known.interaction)
-        call = Call(ctx)
+            return await self._from_cassette(ctx, method, params, known, started, clock)
+        call = Call(ctx, method, self.recorder.next_seq())
         self.in_flight.append(call)
-        clock = time.perf_counter()
         try:
             result, error = await self._send(method, params, call), None
-        except UpstreamGone:
+        except UpstreamGone as exc:
+            unanswered = _json_response(GONE_STATUS, {"error": dump(exc.error)})
+            self._journal(Outcome(request, unanswered), started, clock, call)
             raise
         except MCPError as exc:
             result, error = None, dump(exc.error)
         finally:
             self.in_flight.remove(call)
-        self._record(Exchange(self.label, method, params, result, error, call.notifications), clock)
+        recorded = self._record(Exchange(self.label, method, params, result, error, call.notifications), clock)
+        self._journal(Outcome(request, recorded.response, recorded), started, clock, call)
         if error is not None:
             raise MCPError(error["code"], error["message"], error.get("data"))
         return served(result or {})
+
+    def _journal(self, outcome: Outcome, started: float, clock: float, call: Call | None = None) -> None:
+        elapsed = (time.perf_counter() - clock) * 1000
+        seq = call.seq if call is not None else None
+        self.recorder.journaled(outcome, elapsed, kind="mcp", seq=seq, started=started)
 
     async def _send(self, method: str, params: dict[str, Any], call: Call) -> dict[str, Any]:
         """Forward with params rebuilt from the agent's (no `_meta`: the upstream's era may differ)."""
@@ -181,7 +216,7 @@ class McpRecorder:
         log.error("%s", message)
         return UpstreamGone(INTERNAL_ERROR, message)
 
-    def _record(self, exchange: Exchange, clock: float) -> None:
+    def _record(self, exchange: Exchange, clock: float) -> Interaction:
         policy = self.recorder.scrub
         exchange = Exchange(
             exchange.server,
@@ -195,15 +230,29 @@ class McpRecorder:
         elapsed = (time.perf_counter() - clock) * 1000
         recorded = self.recorder.writer.append(to_interaction(exchange, recorded_at=_now(), duration_ms=elapsed))
         log.info("recorded #%d %s %s", recorded.index, exchange.method, exchange.name or "")
+        return recorded
 
     async def _from_cassette(
-        self, ctx: ServerRequestContext[Any], method: str, params: dict[str, Any], interaction: Any
+        self,
+        ctx: ServerRequestContext[Any],
+        method: str,
+        params: dict[str, Any],
+        known: Outcome,
+        started: float,
+        clock: float,
     ) -> dict[str, Any]:
-        """Record modes that replay what the cassette holds (new_episodes, none, once on an existing file)."""
+        """Record modes that replay what the cassette holds (new_episodes, none, once on an existing file); the
+        journal row is what the agent got, as in MCP replay (a refused call: status 501 and the MCP answer)."""
+        interaction = known.interaction
         if interaction is None:
             if method == "tools/call":
-                return unavailable_tool_result(str(params.get("name")), params.get("arguments") or {})
-            raise MCPError(INVALID_REQUEST, f"{method} is not in the cassette and record mode refuses new calls.")
+                result = unavailable_tool_result(str(params.get("name")), params.get("arguments") or {})
+                self._journal(_refused(known, {"result": result}), started, clock)
+                return served(result)  # era fields stamped, as replay does: a bare dict fails the SDK's check
+            error = MCPError(INVALID_REQUEST, f"{method} is not in the cassette and record mode refuses new calls.")
+            self._journal(_refused(known, {"error": dump(error.error)}), started, clock)
+            raise error
+        self._journal(known, started, clock)
         exchange = from_interaction(interaction)
         for notification in exchange.notifications:
             await emit(ctx, notification)
@@ -218,6 +267,15 @@ class McpRecorder:
             await self.in_flight[-1].notify(note)
         else:
             log.debug("upstream log outside any call: %s", note["params"])
+
+
+def _json_response(status: int, payload: dict[str, Any]) -> Response:
+    return Response(status, "", JSON_HEADERS, canonical(payload))
+
+
+def _refused(known: Outcome, payload: dict[str, Any]) -> Outcome:
+    """A refused call's outcome with the MCP answer the agent got, keeping the near misses for the diagnosis."""
+    return Outcome(known.request, _json_response(UNMATCHED_STATUS, payload), None, known.near_misses)
 
 
 def root_cause(exc: BaseException) -> str:

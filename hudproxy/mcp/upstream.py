@@ -24,11 +24,13 @@ LogCallback = Callable[[Any], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Upstream:
-    """Exactly one of `command` (a shell-style command line) and `url`; `headers` only for `url`."""
+    """Exactly one of `command` (a shell-style command line) and `url`; `headers` only for `url`, `env` (added to
+    this process's environment, e.g. where hudproxy's HTTP recorder listens) only for `command`."""
 
     command: str | None = None
     url: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if (self.command is None) == (self.url is None):
@@ -52,7 +54,7 @@ class Upstream:
         if self.command is not None:
             argv = shlex.split(self.command)
             # The command runs as if typed in this shell: it sees this environment (never stored anywhere).
-            target: Any = StdioServerParameters(command=argv[0], args=argv[1:], env=dict(os.environ))
+            target: Any = StdioServerParameters(command=argv[0], args=argv[1:], env={**os.environ, **self.env})
         else:
             http = httpx2.AsyncClient(headers=self.headers, timeout=httpx2.Timeout(30.0, read=300.0))
             target = streamable_http_client(self.url or "", http_client=http)

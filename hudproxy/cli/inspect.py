@@ -10,10 +10,14 @@ import typer
 from rich.table import Table
 
 from hudproxy.cassette.files import load_cassette
+from hudproxy.cassette.model import Cassette
 from hudproxy.cli.common import console, split_csv
 from hudproxy.errors import ConfigError
-from hudproxy.inspection import InteractionFilter, detail, explain_request, load_request_file, summarize
-from hudproxy.inspection.why import WhyResult, cassette_origin
+from hudproxy.inspection import InteractionFilter, detail, explain_request, load_why_request, summarize
+from hudproxy.inspection.mcp_why import mcp_diagnosis_data, mcp_diagnosis_lines
+from hudproxy.inspection.why import WhyResult
+from hudproxy.mcp.exchange import SCHEME
+from hudproxy.mcp.summary import mcp_summary
 from hudproxy.replay.unmatched import diagnosis, diagnosis_data
 
 Opt = typer.Option
@@ -23,18 +27,24 @@ def inspect(
     cassette: Annotated[Path, typer.Argument(help="Cassette file (.yaml or .json)")],
     show: Annotated[int | None, Opt(help="Show interaction N in full (headers, pretty body)")] = None,
     filter: Annotated[list[str] | None, Opt(help="KEY=VALUE with KEY method|path|status|host; globs")] = None,
-    why: Annotated[Path | None, Opt(help="REQUEST.json: would it match? If not, what differs")] = None,
+    why: Annotated[
+        Path | None, Opt(help="REQUEST.json (HTTP request or MCP call): would it match? If not, what differs")
+    ] = None,
     as_json: Annotated[bool, Opt("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Show what a cassette holds.
 
     Examples: hudproxy inspect cassettes/shop.yaml --filter method=PATCH ;
-    hudproxy inspect cassettes/shop.yaml --show 3 ; hudproxy inspect cassettes/shop.yaml --why request.json
+    hudproxy inspect cassettes/shop.yaml --show 3 ; hudproxy inspect cassettes/shop.yaml --why request.json ;
+    hudproxy inspect cassettes/tools.yaml --why call.json  (call.json: {"tool": "charge_card", "arguments": {...}})
     """
     loaded = load_cassette(cassette)
     if why is not None:
-        result = explain_request(loaded, load_request_file(why, cassette_origin(loaded)))
-        _print_why(result, as_json)
+        result = explain_request(loaded, load_why_request(why, loaded))
+        if result.request.scheme == SCHEME:
+            _print_mcp_why(result, loaded, as_json)
+        else:
+            _print_why(result, as_json)
         return
     if show is not None:
         if not 0 <= show < len(loaded.interactions):
@@ -100,3 +110,18 @@ def _print_why(result: WhyResult, as_json: bool) -> None:
         )
         return
     console.print(diagnosis(result.request, result.near), markup=False, highlight=False)
+
+
+def _print_mcp_why(result: WhyResult, cassette: Cassette, as_json: bool) -> None:
+    """An MCP call: the tool, the nearest recorded calls of it and the arguments that differ."""
+    if as_json:
+        payload = mcp_diagnosis_data(result.request, [] if result.matched else result.near)
+        payload["matched"] = None if result.matched is None else result.matched.index
+        console.print_json(json.dumps(payload))
+        return
+    if result.matched is not None:
+        recorded = mcp_summary(result.matched)["target"]
+        console.print(f"matches interaction {result.matched.index}: {recorded}", markup=False, highlight=False)
+        return
+    lines = mcp_diagnosis_lines(result.request, result.near, cassette)
+    console.print("\n".join(lines), markup=False, highlight=False)

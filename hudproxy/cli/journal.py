@@ -1,4 +1,5 @@
-"""`hudproxy journal`: the calls a replay server captured, as a table or JSON; unmatched ones with their diagnosis."""
+"""`hudproxy journal`: the calls a replay server (or a recording) captured, as a table or JSON; unmatched ones with
+their diagnosis; a call another one caused (a recorded tool call's HTTP) shows its parent as `← #seq`."""
 
 from __future__ import annotations
 
@@ -16,27 +17,30 @@ from rich.text import Text
 
 from hudproxy.cli.common import console
 from hudproxy.errors import ConfigError
+from hudproxy.inspection.mcp_why import mcp_difference, recorded_call, split_path
 from hudproxy.journal.query import Call, CallList, read_calls
 from hudproxy.replay.server import DEFAULT_JOURNAL
 
 Opt = typer.Option
 COLUMNS: dict[str, JustifyMethod] = {
-    "session": "left", "seq": "right", "time": "left", "method": "left", "path": "left",
+    "session": "left", "seq": "right", "parent": "left", "time": "left", "method": "left", "path": "left",
     "status": "right", "result": "left", "interaction": "right", "ms": "right",
 }  # fmt: skip
+ONLY_IF_USED = {"parent"}  # shown when some call has one (a recording's HTTP linked to the MCP call that sent it)
 SAME_FOR_UNMATCHED = {"result", "interaction"}  # with --unmatched these say nothing: the room goes to the diagnosis
 WIDE = "path"  # the one column that folds (and holds the diagnosis); the others keep their values on one line
 
 
 def journal(
-    db: Annotated[Path, Opt(help="Journal written by `hudproxy replay`")] = DEFAULT_JOURNAL,
+    db: Annotated[Path, Opt(help="Journal written by `hudproxy replay` or `hudproxy record`")] = DEFAULT_JOURNAL,
     session: Annotated[str | None, Opt(help="Only this session's calls")] = None,
     unmatched: Annotated[bool, Opt("--unmatched", help="Only unmatched calls, each with its diagnosis")] = False,
     as_json: Annotated[bool, Opt("--json", help="Machine-readable output")] = False,
 ) -> None:
-    """Show the calls a replay server answered: who asked what, what they got, and what matched.
+    """Show the calls a replay server answered (or a recording forwarded): who asked what, what they got, what
+    matched, and which MCP tool call caused an HTTP request (parent, `← #seq`).
 
-    Example: hudproxy journal --session alice --unmatched
+    Example: hudproxy journal --session alice --unmatched ; hudproxy journal --session recording
     """
     if not db.exists():
         raise ConfigError(f"{db}: no journal there; `hudproxy replay` writes one (default {DEFAULT_JOURNAL}).")
@@ -48,7 +52,12 @@ def journal(
 
 
 def _table(db: Path, calls: CallList, with_diagnosis: bool) -> Table:
-    names = [name for name in COLUMNS if not (with_diagnosis and name in SAME_FOR_UNMATCHED)]
+    used = {"parent"} if any(call.parent is not None for call in calls) else set()
+    names = [
+        name
+        for name in COLUMNS
+        if not (with_diagnosis and name in SAME_FOR_UNMATCHED) and (name not in ONLY_IF_USED or name in used)
+    ]
     table = Table(title=f"{db} — {len(calls)} calls", title_justify="left", box=box.SIMPLE_HEAD, expand=with_diagnosis)
     for name in names:
         wide = name == WIDE
@@ -69,6 +78,7 @@ def _cells(call: Call) -> dict[str, str]:
     return {
         "session": call.session,
         "seq": str(call.seq),
+        "parent": "" if call.parent is None else f"← #{call.parent}",
         "time": dt.datetime.fromisoformat(call.time).strftime("%H:%M:%S.%f")[:-3],
         "method": call.method,
         "path": call.path + (f"?{call.query}" if call.query else ""),
@@ -80,12 +90,24 @@ def _cells(call: Call) -> dict[str, str]:
 
 
 def _diagnosis_lines(call: Call) -> list[str]:
-    """The journal's stored diagnosis in the words the replay log uses: nearest recordings, what differs."""
+    """The journal's stored diagnosis in the words the replay log uses: nearest recordings, what differs; for an
+    MCP call in the agent's words (the tool, the recorded calls, the arguments that differ)."""
+    mcp = call.kind == "mcp"
     if not call.diagnosis:
         return ["the cassette has no interactions to compare with"]
     lines = []
+    if mcp:
+        lines.append(f"asked: {_mcp_asked(call)}")
+    method = split_path(call.path)[0]
     for rank, near in enumerate(call.diagnosis, 1):
-        lines.append(f"#{rank} nearest: interaction {near['interaction']}: {near['request']}")
-        differences = near["differences"] or ["(same key; all its answers were used)"]
-        lines.extend(f"    differs: {d}" for d in differences)
+        request = recorded_call(near["request"]) if mcp else near["request"]
+        lines.append(f"#{rank} nearest: interaction {near['interaction']}: {request}")
+        differences = [mcp_difference(d, method) if mcp else d for d in near["differences"]]
+        lines.extend(f"    differs: {d}" for d in differences or ["(same key; all its answers were used)"])
     return lines
+
+
+def _mcp_asked(call: Call) -> str:
+    method, name = split_path(call.path)
+    arguments = call.request_body if call.request_body not in (None, "{}") else ""
+    return " ".join(part for part in (method, name or "", arguments or "") if part)

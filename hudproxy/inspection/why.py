@@ -1,4 +1,7 @@
-"""`inspect --why REQUEST.json`: would this request match, and if not, what differs from the nearest."""
+"""`inspect --why REQUEST.json`: would this request match, and if not, what differs from the nearest.
+
+The file holds an HTTP request, or an MCP call (`{"tool": ..., "arguments": {...}}` or a JSON-RPC message),
+which is matched as replay matches it (`hudproxy.inspection.mcp_why` words the answer for MCP)."""
 
 from __future__ import annotations
 
@@ -12,8 +15,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hudproxy.cassette.model import Cassette
 from hudproxy.errors import ConfigError
+from hudproxy.inspection.mcp_why import is_mcp_call_file, mcp_call_request
 from hudproxy.interaction.model import Interaction, Request
 from hudproxy.matching.index import NearMiss
+from hudproxy.mcp.exchange import is_mcp
 from hudproxy.replay.engine import ReplayEngine, policies_for
 from hudproxy.replay.state import ReplayState
 
@@ -45,15 +50,31 @@ class WhyResult:
     near: list[NearMiss] = field(default_factory=list)
 
 
-def load_request_file(path: Path, origin: str = "http://replay.invalid") -> Request:
-    """Read a request file; a bare path in `url` is resolved against `origin` (the cassette's recorded host)."""
+def _read_json(path: Path) -> Any:
     try:
-        data = json.loads(path.read_text())
-        spec = RequestFile.parse(data)
+        return json.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such request file; expected JSON like {EXAMPLE}") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); expected e.g. {EXAMPLE}") from None
+
+
+def load_request_file(path: Path, origin: str = "http://replay.invalid") -> Request:
+    """Read a request file; a bare path in `url` is resolved against `origin` (the cassette's recorded host)."""
+    return _http_request(path, _read_json(path), origin)
+
+
+def load_why_request(path: Path, cassette: Cassette) -> Request:
+    """The request a `--why` file describes: an MCP call as replay would see it, or an HTTP request."""
+    data = _read_json(path)
+    if is_mcp_call_file(data):
+        return mcp_call_request(data, cassette, str(path))
+    return _http_request(path, data, cassette_origin(cassette))
+
+
+def _http_request(path: Path, data: Any, origin: str) -> Request:
+    try:
+        spec = RequestFile.parse(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "request"
@@ -70,9 +91,11 @@ def load_request_file(path: Path, origin: str = "http://replay.invalid") -> Requ
 
 
 def cassette_origin(cassette: Cassette) -> str:
-    if not cassette.interactions:
+    """The first recorded HTTP origin (MCP exchanges, which may come first, have none)."""
+    first = next((i for i in cassette.interactions if not is_mcp(i)), None)
+    if first is None:
         return "http://replay.invalid"
-    parts = urlsplit(cassette.interactions[0].request.url)
+    parts = urlsplit(first.request.url)
     return f"{parts.scheme}://{parts.netloc}"
 
 

@@ -6,6 +6,8 @@ With `--stdio` the protocol owns stdout, so everything hudproxy says goes to std
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,47 +15,91 @@ import anyio
 
 from hudproxy.cli.common import console, err_console
 from hudproxy.errors import ConfigError
+from hudproxy.journal.writer import JournalWriter
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.record.modes import RecordMode
 from hudproxy.record.recorder import Recorder
 from hudproxy.scrub.policy import ScrubPolicy
 
-if TYPE_CHECKING:  # the SDK is imported only when an MCP command runs
+if TYPE_CHECKING:  # the SDK and mitmproxy are imported only when an MCP command runs
     from hudproxy.mcp.upstream import Upstream
+    from hudproxy.proxy.sidecar import HttpSidecar
+
+
+def open_recorder(
+    cassette: Path,
+    mode: RecordMode,
+    policy: MatchPolicy | None,
+    scrub: ScrubPolicy,
+    journal: Path | None,
+    target: str | None = None,
+    proxy_mode: str = "reverse",
+) -> Recorder:
+    """A Recorder journaling into `journal` (session `recording`; None: no journal), as both record paths use it."""
+    writer = JournalWriter(journal, scrub, source=str(cassette.resolve())) if journal is not None else None
+    try:
+        return Recorder(cassette, mode, policy, scrub, target, proxy_mode=proxy_mode, journal=writer)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        raise
 
 
 def record_mcp(
     cassette: Path,
     upstream: Upstream,
     mode: RecordMode,
-    policy: MatchPolicy,
+    policy: MatchPolicy | None,
     scrub: ScrubPolicy,
     host: str,
     port: int,
     stdio: bool,
     label: str | None = None,
+    journal: Path | None = None,
+    http: HttpSidecar | None = None,
 ) -> None:
-    """Record the MCP server `upstream` into `cassette`, serving agents over HTTP at /mcp or over stdio."""
+    """Record the MCP server `upstream` into `cassette`, serving agents over HTTP at /mcp or over stdio; with
+    `http`, also the HTTP the server sends to its own API, linked in the journal to the tool call that sent it."""
     from hudproxy.mcp.recorder import McpRecorder
     from hudproxy.mcp.serve import record_http, record_stdio
 
     say = err_console if stdio else console
-    recorder = Recorder(cassette, mode, policy, scrub)
+    target = http.target if http is not None else None
+    proxy_mode = "forward" if http is not None and http.forward else "reverse"
+    recorder = open_recorder(cassette, mode, policy, scrub, journal, target, proxy_mode)
+    if http is not None and upstream.command is not None:
+        upstream = dataclasses.replace(upstream, env={**upstream.env, **http.child_env()})
     proxy = McpRecorder(recorder, upstream, label)
     where = "stdio" if stdio else f"http://{host}:{port}/mcp"
     say.print(f"recording MCP server {upstream.describe()} → {cassette} at {where}  (Ctrl-C to stop)", markup=False)
     say.print(mode.explain(recorder.existed), markup=False)
     try:
-        if stdio:
-            anyio.run(record_stdio, proxy)
-        else:
-            asyncio.run(record_http(proxy, host, port))
+        with contextlib.ExitStack() as stack:
+            if http is not None:
+                url = stack.enter_context(http.running(recorder))
+                say.print(
+                    f"recording {http.describe()} (the MCP server's own HTTP) → {cassette} at {url}", markup=False
+                )
+                say.print(_sidecar_hint(http, upstream), markup=False)
+            if journal is not None:
+                say.print(f"journal: {journal} (session recording)", markup=False)
+            if stdio:
+                anyio.run(record_stdio, proxy)
+            else:
+                asyncio.run(record_http(proxy, host, port))
     except KeyboardInterrupt:
         pass
     finally:
         recorder.close()
         total = len(recorder.writer.cassette)
         say.print(f"stopped: {recorder.recorded} new exchanges, {total} in {cassette}", markup=False)
+
+
+def _sidecar_hint(http: HttpSidecar, upstream: Upstream) -> str:
+    """How the MCP server's HTTP reaches the recorder: set for a process hudproxy starts, to be set otherwise."""
+    if upstream.command is not None:
+        return f"  the MCP server process gets {http.describe_env()}"
+    return f"  start the MCP server at {upstream.describe()} with {http.describe_env()} (hudproxy does not start it)"
 
 
 def upstream_from_options(command: str | None, url: str | None, headers: list[str] | None) -> Upstream | None:

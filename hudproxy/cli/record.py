@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,7 +13,10 @@ from hudproxy.cli.common import ProxyMode, console, match_policy, scrub_policy, 
 from hudproxy.errors import ConfigError
 from hudproxy.netutil import ensure_port_free, validate_target
 from hudproxy.record.modes import RecordMode
-from hudproxy.record.recorder import Recorder
+from hudproxy.replay.server import DEFAULT_JOURNAL
+
+if TYPE_CHECKING:
+    from hudproxy.proxy.sidecar import HttpSidecar
 
 Opt = typer.Option
 
@@ -40,6 +43,11 @@ def record(
     mcp_header: Annotated[list[str] | None, Opt(help="MCP: header for --mcp-url, 'Name: value' (never stored)")] = None,
     mcp_name: Annotated[str | None, Opt(help="MCP: label for the server in the cassette (default: its name)")] = None,
     stdio: Annotated[bool, Opt(help="MCP: serve the agent over stdin/stdout instead of http://HOST:PORT/mcp")] = False,
+    http_port: Annotated[
+        int | None, Opt(help="MCP with --target or --mode forward: port recording the MCP server's HTTP (PORT+1)")
+    ] = None,
+    journal: Annotated[Path, Opt(help="SQLite journal of every recorded call (session `recording`)")] = DEFAULT_JOURNAL,
+    no_journal: Annotated[bool, Opt("--no-journal", help="Do not write a journal")] = False,
     verbose: Annotated[bool, Opt("--verbose", "-v", help="Log every recorded request")] = False,
 ) -> None:
     """Record traffic into CASSETTE through a reverse proxy (clients use http://HOST:PORT as if it were the
@@ -49,6 +57,8 @@ def record(
     Example: hudproxy record --mode forward --allow-host api.stripe.com --cassette cassettes/stripe.yaml
     Example: hudproxy record --mcp-command "python tools_server.py" --cassette c.yaml --port 8080  (MCP at /mcp)
     Example: hudproxy record --mcp-url http://127.0.0.1:9000/mcp --cassette c.yaml --stdio
+    Example: hudproxy record --mcp-command "python tools.py" --target https://api.example.com --cassette c.yaml
+    (MCP at http://127.0.0.1:8080/mcp; the server's own API calls recorded at $HUDPROXY_HTTP_URL, port 8081)
     Ctrl-C stops; the cassette on disk is complete at every moment.
     """
     from hudproxy.proxy.forward import record_options
@@ -57,28 +67,36 @@ def record(
 
     upstream = cli_mcp.upstream_from_options(mcp_command, mcp_url, mcp_header)
     setup_logging(verbose)
+    journal_path = None if no_journal else journal
+    forward = ProxyMode.parse(mode) is ProxyMode.FORWARD
     if upstream is not None or stdio:
         if upstream is None:
             raise ConfigError("--stdio records MCP: give --mcp-command 'python server.py' or --mcp-url URL.")
         if not stdio:
             ensure_port_free(host, port)
         scrub = scrub_policy(keep_secrets, scrub_header, scrub_query, scrub_json_field)
-        policy = match_policy(match_on, ignore_query, ignore_json_field, scrub)
+        sidecar = _http_sidecar(target, forward, allow_hosts=split_csv(allow_host), block_others=block_others,
+                                insecure=insecure, host=host, port=port, http_port=http_port, stdio=stdio)  # fmt: skip
+        policy = match_policy(match_on, ignore_query, ignore_json_field, scrub, forward=forward and sidecar is not None)
         mode_ = RecordMode.parse(record_mode)
-        cli_mcp.record_mcp(cassette, upstream, mode_, policy, scrub, host, port, stdio, mcp_name)
+        cli_mcp.record_mcp(cassette, upstream, mode_, policy, scrub, host, port, stdio, mcp_name, journal_path, sidecar)
         return
-    forward = ProxyMode.parse(mode) is ProxyMode.FORWARD
+    if http_port is not None:
+        raise ConfigError("--http-port is for MCP recording (--mcp-command/--mcp-url); HTTP recording uses --port.")
     if not forward:
         target = validate_target(target or "")
     record_mode_ = RecordMode.parse(record_mode)
     ensure_port_free(host, port)
     scrub = scrub_policy(keep_secrets, scrub_header, scrub_query, scrub_json_field)
     policy = match_policy(match_on, ignore_query, ignore_json_field, scrub, forward=forward)
-    recorder = Recorder(cassette, record_mode_, policy, scrub, target, proxy_mode="forward" if forward else "reverse")
+    proxy_mode_name = "forward" if forward else "reverse"
+    recorder = cli_mcp.open_recorder(cassette, record_mode_, policy, scrub, journal_path, target, proxy_mode_name)
     hosts = split_csv(allow_host)
     what = f"forward proxy for {', '.join(hosts) or 'all hosts'}" if forward else target
     console.print(f"recording {what} → {cassette} at http://{host}:{port}  (Ctrl-C to stop)")
     console.print(record_mode_.explain(recorder.existed))
+    if journal_path is not None:
+        console.print(f"journal: {journal_path} (session recording)", markup=False)
     if forward:
         addon, proxy_mode, options = (
             RecordAddon(recorder, hosts, block_others),
@@ -92,3 +110,36 @@ def record(
     finally:
         recorder.close()
         console.print(f"stopped: {recorder.recorded} new interactions, {len(recorder.writer.cassette)} in {cassette}")
+
+
+def _http_sidecar(
+    target: str | None,
+    forward: bool,
+    *,
+    allow_hosts: list[str],
+    block_others: bool,
+    insecure: bool,
+    host: str,
+    port: int,
+    http_port: int | None,
+    stdio: bool,
+) -> HttpSidecar | None:
+    """The HTTP recorder beside an MCP recording, when `--target` or `--mode forward` asks for one."""
+    from hudproxy.proxy.sidecar import HttpSidecar
+
+    if target is None and not forward:
+        if http_port is not None:
+            raise ConfigError("--http-port records the MCP server's HTTP: add --target URL or --mode forward.")
+        return None
+    if target is not None and forward:
+        raise ConfigError("--target is for reverse mode; with --mode forward name the hosts with --allow-host.")
+    http_port = port + 1 if http_port is None else http_port
+    if http_port == port and not stdio:
+        raise ConfigError(f"--http-port {http_port} is the MCP port (--port); choose another.")
+    try:
+        ensure_port_free(host, http_port)
+    except ConfigError:
+        message = f"cannot listen on {host}:{http_port} (the MCP server's HTTP); choose another --http-port."
+        raise ConfigError(message) from None
+    target = validate_target(target) if target is not None else None
+    return HttpSidecar(host, http_port, target, tuple(allow_hosts), block_others, insecure)

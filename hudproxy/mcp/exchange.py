@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -57,13 +58,17 @@ def match_body(method: str, params: dict[str, Any]) -> Any:
     return {k: v for k, v in params.items() if k != key}
 
 
+@lru_cache(maxsize=4096)
+def quoted(segment: str) -> str:
+    """One URL path segment; cached because server labels and tool names repeat on every call (replay's hot path)."""
+    return quote(segment, safe="")
+
+
 def request_for(server: str, method: str, params: dict[str, Any] | None) -> Request:
     clean = strip_meta(params)
     key = NAMED.get(method)
-    path = f"/{method}" + (f"/{quote(str(clean.get(key, '')), safe='')}" if key else "")
-    return Request(
-        METHOD, f"{SCHEME}://{quote(server, safe='')}{path}", JSON_HEADERS, canonical(match_body(method, clean))
-    )
+    path = f"/{method}" + (f"/{quoted(str(clean.get(key, '')))}" if key else "")
+    return Request(METHOD, f"{SCHEME}://{quoted(server)}{path}", JSON_HEADERS, canonical(match_body(method, clean)))
 
 
 def to_interaction(exchange: Exchange, index: int = 0, **meta: Any) -> Interaction:

@@ -41,7 +41,7 @@ from mcp_types.methods import is_input_required, serialize_server_result, valida
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from hudproxy.interaction.model import Interaction
-from hudproxy.mcp.replay_server import ANSWERED_SCOPE_KEY, Answered, McpReplayer, session_from_scope
+from hudproxy.mcp.replay_server import ANSWERED_SCOPE_KEY, SESSION_SCOPE_KEY, Answered, McpReplayer, pick_session
 from hudproxy.mcp.wire import served
 from hudproxy.replay.asgi import Receive, Scope, Send
 from hudproxy.replay.sessions import SESSION_HEADER
@@ -172,7 +172,9 @@ class FastPath:
             request = JSONRPCRequest.model_validate(decoded)
         except ValueError:
             return handover
-        routing = {h.decode(): v.decode("latin-1") for h, v in found.items() if h in (VERSION, METHOD, NAME)}
+        routing = {MCP_PROTOCOL_VERSION_HEADER: version, MCP_METHOD_HEADER: TOOLS_CALL}  # as checked above
+        if NAME in found:
+            routing[MCP_NAME_HEADER] = found[NAME].decode("latin-1")
         if isinstance(classify_inbound_request(decoded, headers=routing), InboundLadderRejection):
             return handover
         params = request.params or {}
@@ -184,7 +186,7 @@ class FastPath:
             self.params_type.model_validate(params, by_name=False)
         except Exception:  # the SDK answers invalid params (or whatever it raises) itself
             return handover
-        session_id = session_from_scope(scope, self.replayer.session)
+        session_id = pick_session(scope.get(SESSION_SCOPE_KEY), found.get(SESSION_HEADER), self.replayer.session)
         answered = await self.replayer.resolve(session_id, TOOLS_CALL, dict(params))
         tail = self.tail(answered, version)
         if tail is None:  # notifications to stream or an error to raise: the SDK frames it, nothing re-matched

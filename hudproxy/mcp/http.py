@@ -26,6 +26,7 @@ from hudproxy.replay.asgi import Receive, Scope, Send, lifespan
 from hudproxy.replay.sessions import split_session_path
 
 MCP_PATH = "/mcp"
+ROUTES_KEPT = 4096  # paths whose route is remembered (one per session prefix in use)
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
 
@@ -65,9 +66,21 @@ class McpHttpApp:
         }
         self.fast = {label: fast for label, s in servers.items() if (fast := FastPath.for_server(s, security))}
         self.default = next(iter(servers))
+        self._routes: dict[str, tuple[str | None, str] | None] = {}
 
     def handles(self, path: str) -> bool:
-        return mcp_route(path) is not None
+        return self.route(path) is not None
+
+    def route(self, path: str) -> tuple[str | None, str] | None:
+        """`mcp_route`, remembered: the host app asks first, then this app, for every request."""
+        try:
+            return self._routes[path]
+        except KeyError:
+            pass
+        if len(self._routes) >= ROUTES_KEPT:
+            self._routes.clear()
+        found = self._routes[path] = mcp_route(path)
+        return found
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -81,7 +94,7 @@ class McpHttpApp:
             async with self.running():
                 await lifespan(receive, send)
             return
-        route = mcp_route(scope["path"]) if scope["type"] == "http" else None
+        route = self.route(scope["path"]) if scope["type"] == "http" else None
         label = (route[1] or self.default) if route else ""
         manager = self.managers.get(label)
         if route is None or manager is None:

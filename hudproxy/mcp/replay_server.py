@@ -41,13 +41,18 @@ def session_of(ctx: ServerRequestContext[Any], default: str | None) -> str | Non
 
 
 def session_from_scope(scope: Mapping[str, Any], default: str | None) -> str | None:
-    """`session_of` for an ASGI scope, so the SDK handlers and the HTTP fast path pick the same session."""
-    if scope.get(SESSION_SCOPE_KEY):
-        return scope[SESSION_SCOPE_KEY]
-    for name, value in scope.get("headers", ()):
-        if name == SESSION_HEADER:
-            return value.decode("latin-1")
-    return default
+    """`session_of` for an ASGI scope."""
+    prefix = scope.get(SESSION_SCOPE_KEY)
+    header = None if prefix else next((v for k, v in scope.get("headers", ()) if k == SESSION_HEADER), None)
+    return pick_session(prefix, header, default)
+
+
+def pick_session(prefix: str | None, header: bytes | None, default: str | None) -> str | None:
+    """The one rule for the SDK handlers and the HTTP fast path: the `/s/<id>` prefix, else the session header's
+    first value, else the default."""
+    if prefix:
+        return prefix
+    return default if header is None else header.decode("latin-1")
 
 
 @dataclass

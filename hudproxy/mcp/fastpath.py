@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 import orjson
@@ -94,6 +95,7 @@ def encode_id(request_id: int | str) -> bytes:
     return str(request_id).encode() if type(request_id) is int else json.dumps(request_id).encode()
 
 
+@cache
 def default_middleware() -> tuple[type, ...]:
     """The middleware every SDK Server starts with (its OpenTelemetry span); anything added disables the path."""
     return tuple(type(m) for m in Server("probe").middleware)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -306,3 +307,25 @@ def test_the_recording_proxy_has_no_fast_path(tmp_path: Path) -> None:
     """Recording forwards every call upstream: nothing may answer from a cassette there."""
     server = RecordedServer(Identity({"name": "x", "version": "1"}, {"tools": {}}))
     assert McpHttpApp({"x": server}).fast == {}
+
+
+def test_a_body_in_pieces_is_read_whole_and_an_oversized_one_is_the_sdks_413(cassette: Path, tmp_path: Path) -> None:
+    body = call(1, "charge_card", {"amount": 100})
+
+    def pieces() -> Iterator[bytes]:  # chunked transfer: the server receives the body in several messages
+        yield body[:40]
+        time.sleep(0.05)
+        yield body[40:]
+
+    too_big = call(2, "charge_card", {"amount": 100, "pad": "x" * (4 * 1024 * 1024)})
+    answers = []
+    with both(cassette, tmp_path) as ((fast_base, fast_app), (sdk_base, _)):
+        for base in (fast_base, sdk_base):
+            chunked = httpx.post(f"{base}/mcp", headers=headers("charge_card"), content=pieces(), timeout=10)
+            big = httpx.post(f"{base}/mcp", headers=headers("charge_card"), content=too_big, timeout=30)
+            answers.append([(r.status_code, r.content) for r in (chunked, big)])
+        answered = fast_path(fast_app).answered
+    assert answers[0] == answers[1]
+    assert answers[0][0][0] == 200 and b"charged 100" in answers[0][0][1]
+    assert answers[0][1][0] == 413
+    assert answered == 1

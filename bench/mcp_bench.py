@@ -9,7 +9,8 @@ self-contained POST per call, no session. Steps:
 2. the live server answers each captured call once (checked, one printed), then wrk measures it;
 3. record: the same SDK client calls the tools through `hudproxy record --mcp-url ...`; the live server stops;
 4. `hudproxy replay CASSETTE --no-journal` (and with the journal) answers each call once with the live result
-   (checked, one printed), then wrk measures it.
+   (checked, one printed), then wrk measures it. These calls take hudproxy's MCP fast path
+   (hudproxy/mcp/fastpath.py), not the SDK's session manager and Server.
 
 wrk's Lua script POSTs the captured requests (ids renumbered) and counts every answer whose body lacks
 `"isError":false`: MCP errors come back as HTTP 200, which wrk's non-2xx count would not see. Servers on core 0,
@@ -181,6 +182,20 @@ class McpBench:
             run.ratio(replay, LIVE, "cpu")
         run.ratio(REPLAY_J, REPLAY_NJ, "rps", label="replay: journal on / off req/s @32")
         run.ratio(REPLAY_J, REPLAY_NJ, "cpu", label="replay: journal on / off CPU µs/req @32")
+        for replay in (REPLAY_NJ, REPLAY_J):
+            self.headline(replay)
+
+    def headline(self, replay: str) -> None:
+        """The issue's figure in one line: the req/s ratio @32 with the p50 @1 of both sides next to it."""
+        fast, live = self.run.row(replay, kit.HIGH), self.run.row(LIVE, kit.HIGH)
+        fast1, live1 = self.run.row(replay, kit.LOW), self.run.row(LIVE, kit.LOW)
+        if not (fast and live and fast1 and live1 and live["rps"]):
+            return
+        self.run.note(
+            f"{replay}: {fast['rps'] / live['rps']:.1f}x the live server's req/s @{kit.HIGH} "
+            f"({fast['rps']:,.0f} vs {live['rps']:,.0f}); p50 @{kit.LOW} {fast1['p50_ms']:.3f} ms "
+            f"(live {live1['p50_ms']:.3f} ms)"
+        )
 
     def capture(self, port: int) -> None:
         """The SDK client through the tap: the exact requests it sends for tools/call."""

@@ -72,11 +72,23 @@ async def agent_script(target: Any) -> list[str]:
         return seen
 
 
+def free_port_pair() -> int:
+    """A free port P with P+1 free too: the HTTP recorder's default port beside MCP's."""
+    while True:
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+
+
 @contextlib.contextmanager
 def hudproxy_record(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[tuple[int, list[str]]]:
     """`hudproxy record ARGS --port P` in the background until /mcp accepts; Ctrl-C at the end. Yields (P, output
     lines, filled once it stopped)."""
-    port = free_port()
+    port = free_port_pair()
     process = subprocess.Popen(
         [sys.executable, "-c", HUDPROXY_MAIN, "record", *args, "--port", str(port)],
         cwd=cwd,
@@ -110,6 +122,7 @@ class Recorded:
     seen: list[str]
     output: str
     api_hits: list[str]
+    port: int
 
     def calls(self) -> CallList:
         return read_calls(self.journal, session="recording")
@@ -131,7 +144,7 @@ def record_run(folder: Path, *mode_args: str, env: dict[str, str] | None = None)
         args = [a.replace("{api}", api_url) for a in args]
         with hudproxy_record(folder, *args, env=env) as (port, output):
             seen = anyio.run(agent_script, f"http://127.0.0.1:{port}/mcp")
-    return Recorded(folder, cassette, journal, seen, "\n".join(output), api.state.hits)
+    return Recorded(folder, cassette, journal, seen, "\n".join(output), api.state.hits, port)
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +203,7 @@ def test_one_cassette_holds_the_mcp_exchanges_and_the_http_they_caused(reverse: 
         "PATCH /orders/A1",
     ]
     assert any(is_mcp(i) and i.request.path == "/tools/call/ship_order" for i in interactions)
-    assert "HUDPROXY_HTTP_URL=http://127.0.0.1:" in reverse.output
+    assert f"HUDPROXY_HTTP_URL=http://127.0.0.1:{reverse.port + 1}" in reverse.output  # the default: PORT+1
     assert "stopped: " in reverse.output
 
 

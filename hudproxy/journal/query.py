@@ -140,6 +140,19 @@ def read_calls(
         db.close()
 
 
+def max_seq(path: str | Path, session: str) -> int:
+    """The highest seq `session` has in the journal (0 for none): where a later writer continues numbering."""
+    if not Path(path).exists():
+        return 0
+    db = open_journal(str(path))
+    try:
+        if CALLS not in db.table_names():
+            return 0
+        return db.execute(f"select max(seq) from {CALLS} where session = ?", [session]).fetchone()[0] or 0
+    finally:
+        db.close()
+
+
 def sessions_in(path: str | Path) -> list[dict[str, Any]]:
     """Per session: calls and unmatched counts, for `hudproxy journal` and the admin API."""
     if not Path(path).exists():

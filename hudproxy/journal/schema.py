@@ -2,7 +2,8 @@
 
 A file opened in plain sqlite3, sqlite-utils or datasette shows:
 - `calls`: one row per request the replay server (or the recorder) saw;
-- `responses`: the recorded responses served, once each per cassette (`source`) and interaction, so a replay
+- `responses`: the recorded responses served, once each per cassette and server run (`source`: the cassette's
+  path @ when the server started) and interaction, so a replay
   answered from the cassette does not copy the same body into every row;
 - `calls_full` (a view): `calls` with `response_body` filled from `responses` where it came from the cassette.
 """

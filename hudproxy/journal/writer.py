@@ -12,6 +12,7 @@ every batch it received.
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import logging
 import marshal
 import os
@@ -46,7 +47,9 @@ class JournalWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.scrub = scrub or ScrubPolicy.default()
         self.interval = interval
-        self.source = source
+        # recorded responses are stored once per (source, interaction): one per server run, since a cassette
+        # re-recorded at the same path numbers different responses the same
+        self.source = f"{source}@{dt.datetime.now(dt.UTC).isoformat(timespec='microseconds')}" if source else ""
         self._pending: collections.deque[bytes] = collections.deque()  # marshalled captured calls
         self._shipped: set[int] = set()  # interactions whose recorded response has gone to the writer
         self._write_lock = threading.Lock()

@@ -21,7 +21,7 @@ from hudproxy.cassette.model import FORMAT_VERSION, Cassette
 from hudproxy.cassette.writer import CassetteWriter
 from hudproxy.interaction.model import Chunk, Interaction, Request, Response
 from hudproxy.journal.entry import Pending
-from hudproxy.journal.query import read_calls
+from hudproxy.journal.query import max_seq
 from hudproxy.journal.writer import JournalWriter
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.record.modes import RecordMode
@@ -170,4 +170,4 @@ class Recorder:
 def last_seq(journal: JournalWriter, session: str) -> int:
     """The highest seq `session` already has in the journal, so a second recording into the same file continues
     the numbering and `parent` links stay unambiguous."""
-    return max((call.seq for call in read_calls(journal.path, session=session)), default=0)
+    return max_seq(journal.path, session)

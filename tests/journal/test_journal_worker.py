@@ -91,3 +91,18 @@ def test_calls_added_after_close_are_still_written(engine: ReplayEngine, tmp_pat
     writer.close()
     answer(engine, writer, "late", 2)  # a request that raced the shutdown
     assert [c.seq for c in read_calls(tmp_path / "j.db", session="late")] == [1, 2]
+
+
+def test_a_cassette_rerecorded_at_the_same_path_keeps_each_runs_own_response_bodies(tmp_path: Path) -> None:
+    """Responses are stored once per (source, interaction); a re-recorded file numbers new responses the same."""
+    bodies = []
+    for run, status in enumerate(("new", "shipped")):
+        order = make_interaction(make_request("GET", f"{API}/orders/A1"), make_response(json={"status": status}))
+        engine = ReplayEngine.from_cassette(make_cassette([order]))
+        writer = JournalWriter(tmp_path / "j.db", ScrubPolicy.default(), source=str(tmp_path / "shop.yaml"))
+        answer(engine, writer, f"run-{run}", 1)
+        writer.close()
+        bodies.append(writer.source)
+    assert bodies[0] != bodies[1] and all(b.startswith(str(tmp_path / "shop.yaml") + "@") for b in bodies)
+    by_session = {c.session: c.response_json for c in read_calls(tmp_path / "j.db")}
+    assert by_session == {"run-0": {"status": "new"}, "run-1": {"status": "shipped"}}

@@ -22,6 +22,15 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     return cache
 
 
+@pytest.fixture(autouse=True)
+def journal_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$HUDPROXY_JOURNAL for this test: a `hudproxy record|replay` run without --journal writes here, never into
+    the working folder's .hudproxy/."""
+    journal = tmp_path_factory.mktemp("hudproxy-journal") / "journal.db"
+    monkeypatch.setenv("HUDPROXY_JOURNAL", str(journal))
+    return journal
+
+
 @pytest.fixture
 def upstream() -> Iterator[Serve]:
     """Factory: `upstream(app)` serves an ASGI app on 127.0.0.1 in a thread and returns its base URL.

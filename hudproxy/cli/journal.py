@@ -19,7 +19,7 @@ from hudproxy.cli.common import console
 from hudproxy.errors import ConfigError
 from hudproxy.inspection.mcp_why import mcp_difference, recorded_call, split_path
 from hudproxy.journal.query import Call, CallList, read_calls
-from hudproxy.replay.server import DEFAULT_JOURNAL
+from hudproxy.replay.server import DEFAULT_JOURNAL, JOURNAL_ENV
 
 Opt = typer.Option
 COLUMNS: dict[str, JustifyMethod] = {
@@ -32,7 +32,9 @@ WIDE = "path"  # the one column that folds (and holds the diagnosis); the others
 
 
 def journal(
-    db: Annotated[Path, Opt(help="Journal written by `hudproxy replay` or `hudproxy record`")] = DEFAULT_JOURNAL,
+    db: Annotated[
+        Path, Opt(help="Journal written by `hudproxy replay` or `hudproxy record`", envvar=JOURNAL_ENV)
+    ] = DEFAULT_JOURNAL,
     session: Annotated[str | None, Opt(help="Only this session's calls")] = None,
     unmatched: Annotated[bool, Opt("--unmatched", help="Only unmatched calls, each with its diagnosis")] = False,
     as_json: Annotated[bool, Opt("--json", help="Machine-readable output")] = False,

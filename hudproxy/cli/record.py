@@ -13,7 +13,7 @@ from hudproxy.cli.common import ProxyMode, console, match_policy, scrub_policy, 
 from hudproxy.errors import ConfigError
 from hudproxy.netutil import ensure_port_free, validate_target
 from hudproxy.record.modes import RecordMode
-from hudproxy.replay.server import DEFAULT_JOURNAL
+from hudproxy.replay.server import DEFAULT_JOURNAL, JOURNAL_ENV
 
 if TYPE_CHECKING:
     from hudproxy.proxy.sidecar import HttpSidecar
@@ -46,7 +46,9 @@ def record(
     http_port: Annotated[
         int | None, Opt(help="MCP with --target or --mode forward: port recording the MCP server's HTTP (PORT+1)")
     ] = None,
-    journal: Annotated[Path, Opt(help="SQLite journal of every recorded call (session `recording`)")] = DEFAULT_JOURNAL,
+    journal: Annotated[
+        Path, Opt(help="SQLite journal of every recorded call (session `recording`)", envvar=JOURNAL_ENV)
+    ] = DEFAULT_JOURNAL,
     no_journal: Annotated[bool, Opt("--no-journal", help="Do not write a journal")] = False,
     verbose: Annotated[bool, Opt("--verbose", "-v", help="Log every recorded request")] = False,
 ) -> None:

@@ -11,7 +11,7 @@ from hudproxy.admin.auth import TOKEN_ENV
 from hudproxy.cli import mcp as cli_mcp
 from hudproxy.cli.common import ProxyMode, console, match_policy, scrub_policy, setup_logging
 from hudproxy.netutil import ensure_port_free
-from hudproxy.replay.server import DEFAULT_JOURNAL, build_service, create_replay_app
+from hudproxy.replay.server import DEFAULT_JOURNAL, JOURNAL_ENV, build_service, create_replay_app
 from hudproxy.replay.service import ReplayService
 from hudproxy.serving import serve_forever
 
@@ -30,7 +30,7 @@ def replay(
     ] = "error",
     target: Annotated[str | None, Opt(help="Real API for --unmatched passthrough")] = None,
     stream_timing: Annotated[bool, Opt(help="Replay streamed bodies with their recorded timing")] = False,
-    journal: Annotated[Path, Opt(help="SQLite journal of every call")] = DEFAULT_JOURNAL,
+    journal: Annotated[Path, Opt(help="SQLite journal of every call", envvar=JOURNAL_ENV)] = DEFAULT_JOURNAL,
     no_journal: Annotated[bool, Opt("--no-journal", help="Do not write a journal")] = False,
     idle_timeout: Annotated[float, Opt(help="Drop sessions idle this many seconds")] = 3600.0,
     admin_token: Annotated[

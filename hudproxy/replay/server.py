@@ -33,6 +33,7 @@ class Unmatched(Choice):
 
 
 DEFAULT_JOURNAL = Path(".hudproxy") / "journal.db"
+JOURNAL_ENV = "HUDPROXY_JOURNAL"  # the default of --journal / --db when set (a container, a CI job)
 
 
 def build_service(

@@ -40,9 +40,18 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def run(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+def run(workdir: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "HUDPROXY_JOURNAL"}  # the default location, unless given
+    env.update({"COLUMNS": "200", "NO_COLOR": "1", **extra_env})
     return subprocess.run([*CLI, "journal", *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_hudproxy_journal_env_sets_the_default_db(workdir: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run(elsewhere, "--json", HUDPROXY_JOURNAL=str(workdir / DEFAULT_JOURNAL))
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 3
 
 
 def test_table_lists_every_call_from_the_default_db(workdir: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -125,8 +126,10 @@ def texts(seen: dict[str, Any]) -> list[str]:
 
 
 def stdio(*args: str) -> StdioServerParameters:
-    """`hudproxy ARGS` as an MCP server over stdio (how an agent launches it)."""
-    return StdioServerParameters(command=sys.executable, args=["-c", HUDPROXY_MAIN, *args])
+    """`hudproxy ARGS` as an MCP server over stdio (how an agent launches it); HUDPROXY_* settings pass through
+    (the SDK gives a stdio server only a minimal environment), so its journal goes where the tests' does."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("HUDPROXY_")}
+    return StdioServerParameters(command=sys.executable, args=["-c", HUDPROXY_MAIN, *args], env=env or None)
 
 
 TOOLS = [

@@ -82,45 +82,32 @@ def body_text(headers: Headers, body: bytes) -> str | None:
 
 
 class RowBuilder:
-    """Builds rows cheaply: scrubbed header JSON once per distinct header set, URL parts once per URL (agents and
-    load tests repeat themselves); recorded responses go to `new_responses`, once per interaction."""
+    """Builds rows cheaply: the request's columns once per distinct request; recorded responses go to
+    `new_responses`, once per interaction."""
 
     def __init__(self, scrub: ScrubPolicy, source: str = "") -> None:
         self.scrub = scrub
         self.source = source
         self.new_responses: list[tuple[str, int, int, str | None]] = []
-        self._headers_json: dict[Headers, str] = {}
-        self._urls: dict[str, tuple[str, str, str]] = {}
-        self._bodies: dict[tuple[bytes, Headers], str | None] = {}
+        self._requests: dict[tuple[str, str, Headers, bytes], tuple[Any, ...]] = {}
 
     def take_responses(self) -> list[tuple[str, int, int, str | None]]:
         taken, self.new_responses = self.new_responses, []
         return taken
 
-    def headers_json(self, headers: Headers) -> str:
-        cached = self._headers_json.get(headers)
-        if cached is None:
-            scrubbed = scrub_headers(headers, self.scrub)
-            cached = _remember(self._headers_json, headers, json.dumps([list(h) for h in scrubbed]))
-        return cached
-
-    def url_parts(self, url: str) -> tuple[str, str, str]:
-        """(scrubbed URL, path, query of the scrubbed URL)."""
-        cached = self._urls.get(url)
+    def request_part(self, method: str, url: str, headers: Headers, body: bytes) -> tuple[Any, ...]:
+        """(method, scrubbed URL, path, query, scrubbed headers JSON, scrubbed body text): one memo lookup per
+        request shape, since agents and load tests send the same requests again and again."""
+        key = (method, url, headers, body)
+        cached = self._requests.get(key)
         if cached is None:
             scrubbed = scrub_url(url, self.scrub)
             parts = urlsplit(scrubbed)
-            cached = _remember(self._urls, url, (scrubbed, parts.path or "/", parts.query))
+            headers_json = json.dumps([list(h) for h in scrub_headers(headers, self.scrub)])
+            text = body_text(headers, scrub_body(body, headers, self.scrub)) if body else None
+            columns = (method, scrubbed, parts.path or "/", parts.query, headers_json, text)
+            cached = _remember(self._requests, key, columns)
         return cached
-
-    def request_text(self, body: bytes, headers: Headers) -> str | None:
-        if not body:
-            return None
-        key = (body, headers)
-        if key in self._bodies:
-            return self._bodies[key]
-        scrubbed = scrub_body(body, headers, self.scrub)
-        return _remember(self._bodies, key, body_text(headers, scrubbed))
 
     def response_text(self, call: Captured) -> str | None:
         """The body for the `calls` row: None when it is a recorded one (stored once in `responses`)."""
@@ -134,20 +121,14 @@ class RowBuilder:
 
     def row(self, call: Captured) -> tuple[Any, ...]:
         """The `calls` row, in ROW_COLUMNS order."""
-        url, path, query = self.url_parts(call.url)
         return (
             call.session,
             call.seq,
             iso_time(call.started),
             call.kind,
-            call.method,
-            url,
-            path,
-            query,
-            self.headers_json(call.headers),
-            self.request_text(call.body, call.headers),
+            *self.request_part(call.method, call.url, call.headers, call.body),
             call.status,
-            self.response_text(call),
+            self.response_text(call) if call.response is not None else None,
             int(call.matched),
             call.interaction,
             call.diagnosis,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-from hudproxy.journal.rows import ROW_COLUMNS, Captured, RowBuilder, body_text
+from hudproxy.journal.rows import ROW_COLUMNS, RowBuilder, body_text
 from hudproxy.replay.engine import Outcome
 from hudproxy.replay.unmatched import diagnosis_data
 from hudproxy.scrub.policy import ScrubPolicy
@@ -55,7 +55,7 @@ def capture(
 
 def to_row(pending: Pending, scrub: ScrubPolicy) -> dict[str, Any]:
     """One row as a dict keyed by column name, with the response body filled in (no journal file involved)."""
-    call = Captured._make(capture(*pending[:5], pending.kind, pending.parent, set()))
+    call = capture(*pending[:5], pending.kind, pending.parent, set())
     row = dict(zip(ROW_COLUMNS, RowBuilder(scrub).row(call), strict=True))
     response = pending.outcome.response
     row["response_body"] = body_text(response.headers, response.body)

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from hudproxy.journal.rows import ROW_COLUMNS, Captured, RowBuilder
+from hudproxy.journal.rows import ROW_COLUMNS, RowBuilder
 from hudproxy.journal.tables import CALLS, RESPONSES
 from hudproxy.scrub.policy import ScrubPolicy
 
@@ -37,8 +37,7 @@ class JournalStore:
         """Calls captured as plain tuples in `Captured` order (`entry.capture`)."""
         if not calls:
             return 0
-        make, row = Captured._make, self.rows.row
-        rows = [row(make(c)) for c in calls]
+        rows = [self.rows.row(c) for c in calls]
         db = self._connection()
         with db:
             db.executemany(INSERT_RESPONSE, self.rows.take_responses())

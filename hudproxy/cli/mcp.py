@@ -113,40 +113,109 @@ def upstream_from_options(command: str | None, url: str | None, headers: list[st
     return Upstream(command, url, parse_headers(headers))
 
 
-def attach(app: Any, host: str, port: int) -> None:
-    """Serve the cassette's MCP servers at /mcp beside HTTP replay, and say where."""
+PASSTHROUGH_OPTIONS = "--mcp-command 'python server.py' or --mcp-url URL"
+
+
+def http_unmatched(unmatched: str, target: str | None, upstream: Upstream | None, forward: bool = False) -> str:
+    """The --unmatched the HTTP side gets: without --target nothing HTTP passes through, so HTTP misses keep their
+    501 (`check_passthrough` then says what is missing, once the cassette shows what it holds)."""
+    from hudproxy.replay.server import Unmatched
+
+    passthrough = Unmatched.parse(unmatched) is Unmatched.PASSTHROUGH
+    if upstream is not None and not passthrough:
+        raise ConfigError(
+            "--mcp-command/--mcp-url in replay name where --unmatched passthrough forwards MCP calls: "
+            "add --unmatched passthrough (or drop them)."
+        )
+    if passthrough and target is None and not forward:
+        return "error"
+    return unmatched
+
+
+def check_passthrough(app: Any, unmatched: str, target: str | None, upstream: Upstream | None) -> None:
+    """`--unmatched passthrough` needs somewhere to forward: --target for HTTP; for a cassette of MCP exchanges
+    only, an MCP upstream."""
+    from hudproxy.mcp.exchange import is_mcp
+    from hudproxy.replay.server import Unmatched
+
+    if upstream is not None or Unmatched.parse(unmatched) is not Unmatched.PASSTHROUGH or app.cassette is None:
+        return
+    interactions = app.cassette.interactions
+    name = app.cassette.path or "the cassette"
+    if interactions and all(is_mcp(i) for i in interactions):
+        raise ConfigError(
+            f"--unmatched passthrough: {name} holds only MCP exchanges; give {PASSTHROUGH_OPTIONS} "
+            "(the MCP server to forward unmatched calls to)."
+        )
+    if target is None:
+        mcp = f"; for its MCP calls, {PASSTHROUGH_OPTIONS}" if any(is_mcp(i) for i in interactions) else ""
+        raise ConfigError(f"--unmatched passthrough needs --target URL (where to forward unmatched requests){mcp}.")
+
+
+def attach(app: Any, host: str, port: int, upstream: Upstream | None = None, label: str | None = None) -> None:
+    """Serve the cassette's MCP servers at /mcp beside HTTP replay, and say where; with `upstream`, MCP calls
+    nothing recorded matches are forwarded there and recorded (`--unmatched passthrough`)."""
     from hudproxy.mcp.exchange import is_mcp
 
-    if app.cassette is None or not any(is_mcp(i) for i in app.cassette.interactions):
+    if upstream is None and (app.cassette is None or not any(is_mcp(i) for i in app.cassette.interactions)):
         return  # an HTTP-only cassette: no MCP endpoint, and no SDK import
-    from hudproxy.mcp.http import attach_mcp
+    if upstream is not None:
+        from hudproxy.mcp.passthrough import attach_passthrough
 
-    mcp = attach_mcp(app, host)
+        mcp: Any = attach_passthrough(app, host, upstream, label)
+    else:
+        from hudproxy.mcp.http import attach_mcp
+
+        mcp = attach_mcp(app, host)
     if mcp is not None:
         servers = ", ".join(mcp.managers)
         console.print(
             f"MCP ({servers}): http://{host}:{port}/mcp  (sessions: /s/<id>/mcp; by server: /mcp/<name>)", markup=False
         )
+        if upstream is not None:
+            console.print(
+                f"unmatched MCP calls: forwarded to {upstream.describe()} (connected on the first miss) and recorded",
+                markup=False,
+            )
 
 
 def replay_stdio(
-    cassette: Path, policy: MatchPolicy, journal: Path | None, label: str | None, session: str | None
+    cassette: Path,
+    policy: MatchPolicy,
+    journal: Path | None,
+    label: str | None,
+    session: str | None,
+    upstream: Upstream | None = None,
 ) -> None:
-    """Serve one recorded MCP server on stdin/stdout (the first recorded, or `label`)."""
+    """Serve one recorded MCP server on stdin/stdout (the first recorded, or `label`); with `upstream`, its
+    unmatched calls are forwarded there and recorded."""
     from hudproxy.mcp.replay_server import build_servers
     from hudproxy.mcp.serve import serve_stdio
     from hudproxy.replay.server import build_service
 
     service = build_service(cassette, policy, journal=journal)
-    servers = build_servers(service, service.cassette, session)  # type: ignore[arg-type]
+    passthrough = None
+    if upstream is not None:
+        from hudproxy.mcp.passthrough import open_passthrough
+
+        passthrough = open_passthrough(service, cassette, upstream)
+    servers = build_servers(service, service.cassette, session, passthrough, label)  # type: ignore[arg-type]
     if not servers:
         raise ConfigError(f"{cassette}: holds no MCP exchanges; record some with `hudproxy record --mcp-command ...`.")
     if label is not None and label not in servers:
         raise ConfigError(f"--mcp-name {label!r}: {cassette} holds MCP servers {', '.join(servers)}.")
     chosen = label or next(iter(servers))
     err_console.print(f"replaying MCP server {chosen} from {cassette} on stdio", markup=False)
+
+    async def serve() -> None:
+        try:
+            await serve_stdio(servers[chosen])
+        finally:
+            if passthrough is not None:
+                await passthrough.aclose()
+
     try:
-        anyio.run(serve_stdio, servers[chosen])
+        anyio.run(serve)
     except KeyboardInterrupt:
         pass
     finally:

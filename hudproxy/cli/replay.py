@@ -26,9 +26,16 @@ def replay(
     ignore_query: Annotated[list[str] | None, Opt(help="Query parameters to ignore when matching")] = None,
     ignore_json_field: Annotated[list[str] | None, Opt(help="JSON body fields to ignore (name or a.b.c)")] = None,
     unmatched: Annotated[
-        str, Opt(help="error (default): answer 501; passthrough: forward to --target, record")
+        str, Opt(help="error (default): answer 501; passthrough: forward to --target / --mcp-*, record")
     ] = "error",
     target: Annotated[str | None, Opt(help="Real API for --unmatched passthrough")] = None,
+    mcp_command: Annotated[
+        str | None, Opt(help="MCP: real server (stdio command) for --unmatched passthrough of MCP calls")
+    ] = None,
+    mcp_url: Annotated[str | None, Opt(help="MCP: real server (streamable HTTP URL) for --unmatched passthrough")] = (
+        None
+    ),
+    mcp_header: Annotated[list[str] | None, Opt(help="MCP: 'Name: value' header for --mcp-url (repeatable)")] = None,
     stream_timing: Annotated[bool, Opt(help="Replay streamed bodies with their recorded timing")] = False,
     journal: Annotated[Path, Opt(help="SQLite journal of every call", envvar=JOURNAL_ENV)] = DEFAULT_JOURNAL,
     no_journal: Annotated[bool, Opt("--no-journal", help="Do not write a journal")] = False,
@@ -50,6 +57,9 @@ def replay(
 
     Example: hudproxy replay cassettes/tools.yaml --stdio  (an agent launches this as its MCP server command)
 
+    Example: hudproxy replay cassettes/tools.yaml --unmatched passthrough --mcp-command "python server.py"
+    (MCP calls nothing recorded matches go to that server and are appended to the cassette)
+
     Example: hudproxy replay cassettes/stripe.yaml --mode forward --port 8080  (clients: HTTPS_PROXY=http://run-7:@127.0.0.1:8080)
 
     Unmatched requests get 501 with a short JSON error; the terminal shows the nearest recordings and what differs.
@@ -57,13 +67,16 @@ def replay(
     from hudproxy.admin import attach_admin, require_token_off_loopback  # FastAPI loads only to serve
 
     setup_logging(verbose)
+    upstream = cli_mcp.upstream_from_options(mcp_command, mcp_url, mcp_header)
+    forward = ProxyMode.parse(mode) is ProxyMode.FORWARD
+    asked = unmatched
+    unmatched = cli_mcp.http_unmatched(unmatched, target, upstream, forward)
     if stdio:
         policy = match_policy(match_on, ignore_query, ignore_json_field, scrub_policy(False, None, None, None))
-        cli_mcp.replay_stdio(cassette, policy, None if no_journal else journal, mcp_name, session)
+        cli_mcp.replay_stdio(cassette, policy, None if no_journal else journal, mcp_name, session, upstream)
         return
     require_token_off_loopback(host, admin_token)
     ensure_port_free(host, port)
-    forward = ProxyMode.parse(mode) is ProxyMode.FORWARD
     policy = match_policy(match_on, ignore_query, ignore_json_field, scrub_policy(False, None, None, None), forward)
     journal_path = None if no_journal else journal
     if forward:
@@ -72,8 +85,9 @@ def replay(
         )
         return
     app = create_replay_app(cassette, policy, unmatched, target, stream_timing, journal_path, idle_timeout)
+    cli_mcp.check_passthrough(app, asked, target, upstream)
     attach_admin(app, admin_token)
-    cli_mcp.attach(app, host, port)
+    cli_mcp.attach(app, host, port, upstream, mcp_name)
     console.print(
         f"replaying {cassette} ({len(app.engine.index)} interactions, matching on "
         f"{', '.join(app.engine.index.policy.on)}) at http://{host}:{port}  (Ctrl-C to stop)"

@@ -17,7 +17,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,25 +183,14 @@ class McpRecorder:
         """Forward with params rebuilt from the agent's (no `_meta`: the upstream's era may differ)."""
         if self.gone is not None or self.client is None:
             raise self._gone_error(method, params)
-        spec = METHODS[method]
-        request = spec.request(params=spec.params.model_validate(params))
-
-        async def progress(value: float, total: float | None, message: str | None) -> None:
-            note = {"progress": value, "total": total, "message": message}
-            clean = {k: v for k, v in note.items() if v is not None}
-            await call.notify({"method": "notifications/progress", "params": clean})
-
         try:
-            result = await self.client.session.send_request(request, spec.result, progress_callback=progress)
-        except MCPError as exc:
-            if exc.error.code != CONNECTION_CLOSED:
+            data = await send_upstream(self.client, method, params, call.notify)
+        except Exception as exc:
+            reason = connection_lost(exc)
+            if reason is None:
                 raise
-            self.gone = exc.error.message
+            self.gone = reason
             raise self._gone_error(method, params) from exc
-        except (OSError, EOFError, anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:  # broken, not closed
-            self.gone = str(exc) or type(exc).__name__
-            raise self._gone_error(method, params) from exc
-        data = era_neutral(dump(result))
         if method == "tools/list":
             self.tools.update({t["name"]: t for t in data.get("tools", []) if isinstance(t, dict) and "name" in t})
         return data
@@ -217,20 +206,7 @@ class McpRecorder:
         return UpstreamGone(INTERNAL_ERROR, message)
 
     def _record(self, exchange: Exchange, clock: float) -> Interaction:
-        policy = self.recorder.scrub
-        exchange = Exchange(
-            exchange.server,
-            exchange.method,
-            scrub_json(exchange.params, policy),
-            # a tool's result may carry a token; a listing's schemas only name fields (`password: {type: string}`)
-            scrub_json(exchange.result, policy) if exchange.method == "tools/call" else exchange.result,
-            exchange.error,
-            exchange.notifications,
-        )
-        elapsed = (time.perf_counter() - clock) * 1000
-        recorded = self.recorder.writer.append(to_interaction(exchange, recorded_at=_now(), duration_ms=elapsed))
-        log.info("recorded #%d %s %s", recorded.index, exchange.method, exchange.name or "")
-        return recorded
+        return record_exchange(self.recorder, exchange, clock)
 
     async def _from_cassette(
         self,
@@ -267,6 +243,54 @@ class McpRecorder:
             await self.in_flight[-1].notify(note)
         else:
             log.debug("upstream log outside any call: %s", note["params"])
+
+
+Notify = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def send_upstream(client: Client, method: str, params: dict[str, Any], notify: Notify) -> dict[str, Any]:
+    """Send one call to a connected upstream and return its result as era-neutral wire JSON; shared by recording
+    and replay passthrough. Params are rebuilt (an old-era upstream rejects the agent's as-is) and the result is
+    taken through `send_request` so no output-schema check can reject it; progress goes to `notify`.
+    Raises the upstream's `MCPError`, or what `connection_lost` recognises."""
+    spec = METHODS[method]
+    request = spec.request(params=spec.params.model_validate(params))
+
+    async def progress(value: float, total: float | None, message: str | None) -> None:
+        note = {"progress": value, "total": total, "message": message}
+        clean = {k: v for k, v in note.items() if v is not None}
+        await notify({"method": "notifications/progress", "params": clean})
+
+    result = await client.session.send_request(request, spec.result, progress_callback=progress)
+    return era_neutral(dump(result))
+
+
+def connection_lost(exc: BaseException) -> str | None:
+    """Why the upstream connection is gone (closed, or broken), or None for any other error."""
+    if isinstance(exc, MCPError):
+        return exc.error.message if exc.error.code == CONNECTION_CLOSED else None
+    if isinstance(exc, (OSError, EOFError, anyio.ClosedResourceError, anyio.BrokenResourceError)):
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def record_exchange(recorder: Recorder, exchange: Exchange, clock: float) -> Interaction:
+    """Append a forwarded exchange through `recorder` (its scrub policy, its atomic writer); `clock` is
+    `time.perf_counter()` when the call started. Shared by recording and replay passthrough."""
+    policy = recorder.scrub
+    exchange = Exchange(
+        exchange.server,
+        exchange.method,
+        scrub_json(exchange.params, policy),
+        # a tool's result may carry a token; a listing's schemas only name fields (`password: {type: string}`)
+        scrub_json(exchange.result, policy) if exchange.method == "tools/call" else exchange.result,
+        exchange.error,
+        exchange.notifications,
+    )
+    elapsed = (time.perf_counter() - clock) * 1000
+    recorded = recorder.writer.append(to_interaction(exchange, recorded_at=_now(), duration_ms=elapsed))
+    log.info("recorded #%d %s %s", recorded.index, exchange.method, exchange.name or "")
+    return recorded
 
 
 def _json_response(status: int, payload: dict[str, Any]) -> Response:

@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.server import ServerRequestContext
 from mcp.shared.exceptions import MCPError
@@ -28,6 +28,9 @@ from hudproxy.mcp.wire import LISTS, served
 from hudproxy.replay.engine import Outcome
 from hudproxy.replay.service import ReplayService
 from hudproxy.replay.sessions import SESSION_HEADER, Session
+
+if TYPE_CHECKING:
+    from hudproxy.mcp.passthrough import McpPassthrough
 
 SESSION_SCOPE_KEY = "hudproxy.session"
 ANSWERED_SCOPE_KEY = "hudproxy.mcp.answered"  # a one-item list: an `Answered` the fast path hands to the SDK
@@ -76,12 +79,20 @@ class Answered:
 
 
 class McpReplayer:
-    """Answers one recorded server's methods from a ReplayService."""
+    """Answers one recorded server's methods from a ReplayService; with `passthrough`, a miss goes to the real
+    server and is recorded (`--unmatched passthrough --mcp-command/--mcp-url`)."""
 
-    def __init__(self, service: ReplayService, catalog: ServerCatalog, session: str | None = None) -> None:
+    def __init__(
+        self,
+        service: ReplayService,
+        catalog: ServerCatalog,
+        session: str | None = None,
+        passthrough: McpPassthrough | None = None,
+    ) -> None:
         self.service = service
         self.catalog = catalog
         self.session = session
+        self.passthrough = passthrough
 
     async def answer(self, ctx: ServerRequestContext[Any], method: str) -> dict[str, Any]:
         answered = take_answered(ctx)  # the fast path matched it already and handed it over
@@ -110,6 +121,8 @@ class McpReplayer:
         session, outcome = await self.service.answer(session_id, request)
         if outcome.interaction is not None:
             return Answered(session, outcome, started, clock, interaction=outcome.interaction)
+        if self.passthrough is not None:  # here, so the HTTP fast path's misses pass through too
+            return await self.passthrough.forward(session, outcome, self.catalog.label, method, params, started)
         result, error = self.missing(method, params)
         payload = {"error": error} if error else {"result": result}
         response = Response(UNMATCHED_STATUS, "", JSON_HEADERS, canonical(payload))
@@ -149,16 +162,34 @@ def unavailable_tool_result(name: str, arguments: dict[str, Any]) -> dict[str, A
     return {"content": [{"type": "text", "text": text}], "isError": True}
 
 
-def build_server(service: ReplayService, catalog: ServerCatalog, session: str | None = None) -> RecordedServer:
-    """An SDK Server answering `catalog`'s methods from `service` (`session`: the default session id)."""
+def build_server(
+    service: ReplayService,
+    catalog: ServerCatalog,
+    session: str | None = None,
+    passthrough: McpPassthrough | None = None,
+) -> RecordedServer:
+    """An SDK Server answering `catalog`'s methods from `service` (`session`: the default session id;
+    `passthrough`: where misses go, None to answer them as unavailable)."""
     identity = catalog.served_identity()
     server = RecordedServer(identity, get_tool_input_schema=catalog.input_schema)
-    replayer = McpReplayer(service, catalog, session)
+    replayer = McpReplayer(service, catalog, session, passthrough)
     register(server, served_methods(identity.capabilities, catalog.methods), replayer.answer)
     server.replayer = replayer  # the HTTP fast path answers common calls with it, beside the SDK
     return server
 
 
-def build_servers(service: ReplayService, cassette: Cassette, session: str | None = None) -> dict[str, RecordedServer]:
-    """One Server per recorded MCP server label (empty when the cassette holds no MCP exchanges)."""
-    return {label: build_server(service, catalog, session) for label, catalog in catalogs(cassette).items()}
+def build_servers(
+    service: ReplayService,
+    cassette: Cassette,
+    session: str | None = None,
+    passthrough: McpPassthrough | None = None,
+    label: str | None = None,
+) -> dict[str, RecordedServer]:
+    """One Server per recorded MCP server label (empty when the cassette holds no MCP exchanges); `passthrough`
+    serves the misses of one of them: `label`, or the first recorded (one upstream is one server)."""
+    found = catalogs(cassette)
+    chosen = label if label is not None else next(iter(found), None)
+    return {
+        name: build_server(service, catalog, session, passthrough if name == chosen else None)
+        for name, catalog in found.items()
+    }

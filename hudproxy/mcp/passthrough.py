@@ -165,9 +165,8 @@ class PassthroughMcpApp(McpHttpApp):
 def open_passthrough(service: ReplayService, cassette: str | Path, upstream: Upstream) -> McpPassthrough:
     """A passthrough recording into `cassette` in record mode new_episodes. When HTTP passthrough is on it
     shares that Recorder: two writers rewriting one file would each drop the other's new exchanges."""
-    shared = getattr(getattr(service.on_miss, "__self__", None), "recorder", None)
-    if isinstance(shared, Recorder):
-        return McpPassthrough(upstream, shared, owns_recorder=False)
+    if service.recorder is not None:
+        return McpPassthrough(upstream, service.recorder, owns_recorder=False)
     policy = service.engine.index.policy
     return McpPassthrough(upstream, Recorder(cassette, RecordMode.NEW_EPISODES, policy, policy.scrub))
 

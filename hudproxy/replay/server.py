@@ -50,7 +50,7 @@ def build_service(
     mode = Unmatched.parse(str(unmatched))
     policy = with_read_only_hints(policies_for(cassette, match, forward=forward), cassette)
     engine = ReplayEngine.from_cassette(cassette, policy)
-    on_miss = None
+    on_miss, recorder = None, None
     if mode is Unmatched.PASSTHROUGH:
         if forward:
             raise ConfigError("--unmatched passthrough is for reverse mode; in forward mode nothing is forwarded.")
@@ -62,7 +62,9 @@ def build_service(
     writer = JournalWriter(journal, engine.index.policy.scrub, source=source) if journal is not None else None
     gc.collect()
     gc.freeze()  # the cassette and index live as long as the server: keep them out of every later GC pass
-    return ReplayService(engine, SessionStore(idle_timeout), writer, on_miss, cassette=cassette)
+    service = ReplayService(engine, SessionStore(idle_timeout), writer, on_miss, cassette=cassette)
+    service.recorder = recorder
+    return service
 
 
 def create_replay_app(

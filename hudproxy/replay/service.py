@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.model import Request
 from hudproxy.journal.writer import JournalWriter
 from hudproxy.replay.engine import Outcome, ReplayEngine
 from hudproxy.replay.sessions import Session, SessionStore
+
+if TYPE_CHECKING:
+    from hudproxy.record.recorder import Recorder
 
 MissHandler = Callable[[Request], Awaitable[Outcome]]
 OutcomeHook = Callable[[str, Outcome], None]
@@ -35,6 +39,7 @@ class ReplayService:
         self.on_miss = on_miss
         self.on_outcome = on_outcome
         self.cassette = cassette
+        self.recorder: Recorder | None = None  # passthrough's recorder: every adapter that records shares it
 
     async def answer(self, session_id: str | None, request: Request) -> tuple[Session, Outcome]:
         session = self.sessions.get(session_id)

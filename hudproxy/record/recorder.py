@@ -52,7 +52,8 @@ class Recorder:
         self.journal = journal
         # HTTP (mitmproxy's thread) and MCP (the front's event loop) may record into one run: one lock, one seq.
         self._lock = threading.RLock()
-        self._seq = last_seq(journal, RECORDING_SESSION) if journal is not None else 0
+        # a second recording into the same journal continues the numbering, so `parent` links stay unambiguous
+        self._seq = max_seq(journal.path, RECORDING_SESSION) if journal is not None else 0
         self.cause: Cause | None = None  # who is running now (an MCP recorder's tool call), for `parent` links
         self.mode = RecordMode.parse(mode)
         self.scrub = scrub or ScrubPolicy.default()
@@ -166,8 +167,3 @@ class Recorder:
     def recorded(self) -> int:
         return len(self.writer.cassette.interactions) - self.known
 
-
-def last_seq(journal: JournalWriter, session: str) -> int:
-    """The highest seq `session` already has in the journal, so a second recording into the same file continues
-    the numbering and `parent` links stay unambiguous."""
-    return max_seq(journal.path, session)

@@ -27,7 +27,9 @@ class CassetteWriter:
     MCP exchange or the metadata must go in the middle of the file.
     """
 
-    def __init__(self, cassette: Cassette, path: str | Path) -> None:
+    def __init__(self, cassette: Cassette, path: str | Path, on_disk: int = 0) -> None:
+        """`on_disk`: how many of `cassette`'s interactions the file already holds (a cassette loaded from it), so
+        closing with nothing new leaves the file untouched."""
         self.cassette = cassette
         self.path = Path(path)
         self._lock = threading.Lock()
@@ -35,7 +37,7 @@ class CassetteWriter:
         self._io_lock = threading.Lock()
         self._dirty = False
         self._closed = False
-        self._written = 0  # interactions already on disk
+        self._written = on_disk  # interactions already on disk
         self._appendable = False  # the file on disk ends inside a non-empty block `interactions:` list
         self._thread = threading.Thread(target=self._run, name="hudproxy-cassette-writer", daemon=True)
         self._thread.start()

@@ -64,7 +64,7 @@ class Recorder:
         self.known = len(cassette.interactions)
         self.engine = ReplayEngine.from_cassette(cassette, self.match, context=f"record mode {self.mode.value}")
         self.state = ReplayState()
-        self.writer = CassetteWriter(cassette, self.path)
+        self.writer = CassetteWriter(cassette, self.path, on_disk=self.known)
         if not self.existed:
             self.writer.flush()
 

@@ -67,6 +67,8 @@ class ReplayService:
         return seq
 
     def close(self) -> None:
-        """Flush the journal (a clean stop loses nothing)."""
+        """Flush the journal and what passthrough recorded (a clean stop loses nothing)."""
         if self.journal is not None:
             self.journal.close()
+        if self.recorder is not None:
+            self.recorder.close()

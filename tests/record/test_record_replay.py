@@ -325,6 +325,21 @@ def test_passthrough_forwards_a_miss_to_the_live_upstream_and_appends_it(
     assert json.loads(interactions[-1].response.body) == live.json()
 
 
+def test_a_clean_stop_writes_what_passthrough_recorded_and_leaves_an_unchanged_cassette_alone(
+    traffic: Any, record: Any, replay: Any, cassette: Path
+) -> None:
+    with record(cassette, traffic.url) as client:
+        client.get("/json")
+    before = cassette.read_bytes()
+    with replay(cassette, unmatched="passthrough", target=traffic.url) as client:
+        assert client.get("/json").status_code == 200  # known: nothing new to write
+    assert cassette.read_bytes() == before  # not rewritten at stop
+    with replay(cassette, unmatched="passthrough", target=traffic.url) as client:
+        assert client.get("/items/7").status_code == 200
+    # the server has stopped: the new interaction is in the file now, without waiting for the writer's thread
+    assert [i.request.path for i in load_cassette(cassette).interactions][-1] == "/items/7"
+
+
 def wait_for_interactions(path: Path, count: int, timeout: float = 5.0) -> list[Any]:
     """The cassette writer flushes on its own thread: poll the file, bounded."""
     deadline = time.monotonic() + timeout

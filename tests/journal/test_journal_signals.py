@@ -26,7 +26,7 @@ from hudproxy.netutil import free_port, wait_for_port
 
 THREADS = 4
 PER_THREAD = 5000  # an upper bound: the signal comes long before
-LAST_BATCH = 0.15  # seconds: the writer's interval is 50 ms; allow for a slow last turn
+LAST_BATCH = 0.15  # seconds: the writer's interval is 5 ms; allow for a slow last turn on a busy machine
 
 
 @dataclass

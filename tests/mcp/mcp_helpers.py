@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -123,6 +124,37 @@ async def agent(target: Any, mode: str) -> dict[str, Any]:
 
 def texts(seen: dict[str, Any]) -> list[str]:
     return [call["content"][0]["text"] for call in seen["calls"]]
+
+
+@contextlib.contextmanager
+def hudproxy_cli(
+    *args: str, port: int, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """`hudproxy ARGS --port PORT` in the background until the port accepts; Ctrl-C (SIGINT) at the end. Yields
+    the process and its output lines (filled once it stopped)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HUDPROXY_MAIN, *args, "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    deadline = time.monotonic() + 30
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            break
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"hudproxy {' '.join(args)} did not start: {process.communicate()[0]}")
+        time.sleep(0.05)
+    try:
+        yield process, output
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+        output.extend(out.splitlines())
 
 
 def stdio(*args: str) -> StdioServerParameters:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from mcp_helpers import (
     HttpUpstream,
     agent,
     free_port,
+    hudproxy_cli,
     stdio,
     texts,
     wallet_exchanges,
@@ -32,38 +30,22 @@ EXPECTED = ["balance: 500", "charged 100, balance now 400", "balance: 400", "3 r
 
 
 @contextlib.contextmanager
-def hudproxy(*args: str) -> Iterator[tuple[int, subprocess.Popen[str]]]:
-    """`hudproxy ARGS --port P` in the background until its port accepts; Ctrl-C (SIGINT) at the end."""
+def hudproxy(*args: str) -> Iterator[tuple[int, list[str]]]:
+    """`hudproxy ARGS --port P` in the background until its port accepts; Ctrl-C (SIGINT) at the end. Yields (P,
+    output lines, filled once it stopped)."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", HUDPROXY_MAIN, *args, "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            break
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"hudproxy {' '.join(args)} did not start: {process.communicate()[0]}")
-        time.sleep(0.05)
-    try:
-        yield port, process
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(20)
+    with hudproxy_cli(*args, port=port) as (_, output):
+        yield port, output
 
 
 def test_record_over_http_then_replay_over_http(tmp_path: Path) -> None:
     cassette = tmp_path / "tools.yaml"
     with hudproxy("record", "--mcp-command", STDIO_COMMAND, "--cassette", str(cassette)) as (port, recorder):
         recorded = anyio.run(agent, f"http://127.0.0.1:{port}/mcp", "auto")
-    assert "stopped: 8 new exchanges" in (recorder.stdout.read() if recorder.stdout else "")
+    assert "stopped: 8 new exchanges" in "\n".join(recorder)
     with hudproxy("replay", str(cassette), "--no-journal") as (port, replayer):
         replayed = anyio.run(agent, f"http://127.0.0.1:{port}/mcp", "auto")
-    assert "MCP (wallet-tools): http://127.0.0.1" in (replayer.stdout.read() if replayer.stdout else "")
+    assert "MCP (wallet-tools): http://127.0.0.1" in "\n".join(replayer)
     assert texts(recorded) == EXPECTED
     assert replayed == recorded
 

@@ -11,11 +11,9 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +22,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp_helpers import HUDPROXY_MAIN, free_port, stdio
+from mcp_helpers import HUDPROXY_MAIN, free_port, hudproxy_cli, stdio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -89,29 +87,8 @@ def hudproxy_record(cwd: Path, *args: str, env: dict[str, str] | None = None) ->
     """`hudproxy record ARGS --port P` in the background until /mcp accepts; Ctrl-C at the end. Yields (P, output
     lines, filled once it stopped)."""
     port = free_port_pair()
-    process = subprocess.Popen(
-        [sys.executable, "-c", HUDPROXY_MAIN, "record", *args, "--port", str(port)],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    deadline = time.monotonic() + 30
-    while True:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            break
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"hudproxy record {' '.join(args)} did not start: {process.communicate()[0]}")
-        time.sleep(0.05)
-    try:
+    with hudproxy_cli("record", *args, port=port, cwd=cwd, env=env) as (_, output):
         yield port, output
-    finally:
-        process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=30)
-        output.extend(out.splitlines())
 
 
 @dataclass

@@ -15,6 +15,7 @@ from hudproxy.api.server import ReplayServer
 from hudproxy.journal.query import CallList
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.mcp.http import attach_mcp
+from hudproxy.mcp.passthrough_options import check_passthrough, http_unmatched, mcp_upstream
 from hudproxy.replay.asgi import ReplayApp
 from hudproxy.replay.server import Unmatched, create_replay_app
 
@@ -65,6 +66,8 @@ class Replay:
 
     The admin API is served beside it under `/_hudproxy` (loopback only).
     `journal=None` journals to a temporary file, deleted at exit unless `keep_journal=True`; a given path is kept.
+    With `unmatched="passthrough"`, HTTP misses go to `target` and MCP misses to `mcp_command` (a stdio server's
+    command line) or `mcp_url` (streamable HTTP); what they answer is appended to the cassette.
     """
 
     def __init__(
@@ -78,8 +81,11 @@ class Replay:
         journal: str | Path | None = None,
         keep_journal: bool = False,
         idle_timeout: float | None = 3600.0,
+        mcp_command: str | None = None,
+        mcp_url: str | None = None,
     ) -> None:
         self.cassette = Path(cassette)
+        self._mcp_upstream = (mcp_command, mcp_url)
         self._options: dict[str, Any] = {
             "match": match, "unmatched": unmatched, "target": target,
             "stream_timing": stream_timing, "idle_timeout": idle_timeout,
@@ -114,9 +120,19 @@ class Replay:
         if self._journal is None:
             self._tempdir = Path(tempfile.mkdtemp(prefix="hudproxy-"))
             self._journal = self._tempdir / "journal.db"
-        app = create_replay_app(self.cassette, journal=self._journal, **self._options)
+        options = dict(self._options)
+        upstream = mcp_upstream(*self._mcp_upstream)
+        asked = str(options["unmatched"])
+        options["unmatched"] = http_unmatched(asked, options["target"], upstream)
+        app = create_replay_app(self.cassette, journal=self._journal, **options)
+        check_passthrough(app, asked, options["target"], upstream)
         attach_admin(app)  # loopback only, so no token: `{base_url}/_hudproxy/docs`
-        attach_mcp(app)  # the cassette's MCP servers at /mcp and /s/<id>/mcp
+        if upstream is None:
+            attach_mcp(app)  # the cassette's MCP servers at /mcp and /s/<id>/mcp
+        else:
+            from hudproxy.mcp.passthrough import attach_passthrough
+
+            attach_passthrough(app, "127.0.0.1", upstream)  # the same, misses forwarded and recorded
         server = ReplayServer(app)
         server.start()
         self._server = server

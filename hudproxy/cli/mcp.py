@@ -113,45 +113,6 @@ def upstream_from_options(command: str | None, url: str | None, headers: list[st
     return Upstream(command, url, parse_headers(headers))
 
 
-PASSTHROUGH_OPTIONS = "--mcp-command 'python server.py' or --mcp-url URL"
-
-
-def http_unmatched(unmatched: str, target: str | None, upstream: Upstream | None, forward: bool = False) -> str:
-    """The --unmatched the HTTP side gets: without --target nothing HTTP passes through, so HTTP misses keep their
-    501 (`check_passthrough` then says what is missing, once the cassette shows what it holds)."""
-    from hudproxy.replay.server import Unmatched
-
-    passthrough = Unmatched.parse(unmatched) is Unmatched.PASSTHROUGH
-    if upstream is not None and not passthrough:
-        raise ConfigError(
-            "--mcp-command/--mcp-url in replay name where --unmatched passthrough forwards MCP calls: "
-            "add --unmatched passthrough (or drop them)."
-        )
-    if passthrough and target is None and not forward:
-        return "error"
-    return unmatched
-
-
-def check_passthrough(app: Any, unmatched: str, target: str | None, upstream: Upstream | None) -> None:
-    """`--unmatched passthrough` needs somewhere to forward: --target for HTTP; for a cassette of MCP exchanges
-    only, an MCP upstream."""
-    from hudproxy.mcp.exchange import is_mcp
-    from hudproxy.replay.server import Unmatched
-
-    if upstream is not None or Unmatched.parse(unmatched) is not Unmatched.PASSTHROUGH or app.cassette is None:
-        return
-    interactions = app.cassette.interactions
-    name = app.cassette.path or "the cassette"
-    if interactions and all(is_mcp(i) for i in interactions):
-        raise ConfigError(
-            f"--unmatched passthrough: {name} holds only MCP exchanges; give {PASSTHROUGH_OPTIONS} "
-            "(the MCP server to forward unmatched calls to)."
-        )
-    if target is None:
-        mcp = f"; for its MCP calls, {PASSTHROUGH_OPTIONS}" if any(is_mcp(i) for i in interactions) else ""
-        raise ConfigError(f"--unmatched passthrough needs --target URL (where to forward unmatched requests){mcp}.")
-
-
 def attach(app: Any, host: str, port: int, upstream: Upstream | None = None, label: str | None = None) -> None:
     """Serve the cassette's MCP servers at /mcp beside HTTP replay, and say where; with `upstream`, MCP calls
     nothing recorded matches are forwarded there and recorded (`--unmatched passthrough`)."""

@@ -10,6 +10,7 @@ import typer
 from hudproxy.admin.auth import TOKEN_ENV
 from hudproxy.cli import mcp as cli_mcp
 from hudproxy.cli.common import ProxyMode, console, match_policy, scrub_policy, setup_logging
+from hudproxy.mcp.passthrough_options import check_passthrough, http_unmatched
 from hudproxy.netutil import ensure_port_free
 from hudproxy.replay.server import DEFAULT_JOURNAL, JOURNAL_ENV, build_service, create_replay_app
 from hudproxy.replay.service import ReplayService
@@ -70,7 +71,7 @@ def replay(
     upstream = cli_mcp.upstream_from_options(mcp_command, mcp_url, mcp_header)
     forward = ProxyMode.parse(mode) is ProxyMode.FORWARD
     asked = unmatched
-    unmatched = cli_mcp.http_unmatched(unmatched, target, upstream, forward)
+    unmatched = http_unmatched(unmatched, target, upstream, forward)
     if stdio:
         policy = match_policy(match_on, ignore_query, ignore_json_field, scrub_policy(False, None, None, None))
         cli_mcp.replay_stdio(cassette, policy, None if no_journal else journal, mcp_name, session, upstream)
@@ -85,7 +86,7 @@ def replay(
         )
         return
     app = create_replay_app(cassette, policy, unmatched, target, stream_timing, journal_path, idle_timeout)
-    cli_mcp.check_passthrough(app, asked, target, upstream)
+    check_passthrough(app, asked, target, upstream)
     attach_admin(app, admin_token)
     cli_mcp.attach(app, host, port, upstream, mcp_name)
     console.print(

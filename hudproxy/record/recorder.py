@@ -166,4 +166,3 @@ class Recorder:
     @property
     def recorded(self) -> int:
         return len(self.writer.cassette.interactions) - self.known
-

@@ -12,10 +12,21 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp_helpers import ERAS, STDIO_COMMAND, HttpUpstream, recording, replaying, wallet_exchanges, write_cassette
+from mcp_helpers import (
+    ERAS,
+    STDIO_COMMAND,
+    HttpUpstream,
+    recording,
+    replaying,
+    stdio,
+    wallet_exchanges,
+    write_cassette,
+)
 
+from hudproxy import Replay
 from hudproxy.cassette.files import load_cassette
 from hudproxy.cli import main
+from hudproxy.errors import ConfigError
 from hudproxy.journal.query import read_calls
 from hudproxy.mcp.exchange import from_interaction, is_mcp
 from hudproxy.mcp.passthrough import attach_passthrough
@@ -112,3 +123,41 @@ def test_mcp_upstream_without_passthrough_is_refused(tmp_path: Path, capsys: pyt
     cassette = write_cassette(tmp_path / "wallet.yaml", wallet_exchanges())
     code, err = run_main(capsys, "replay", str(cassette), "--mcp-command", STDIO_COMMAND, "--no-journal")
     assert code == 2 and "--unmatched passthrough" in err
+
+
+def test_the_python_api_forwards_mcp_misses_and_records_them(tmp_path: Path) -> None:
+    cassette = write_cassette(tmp_path / "wallet.yaml", wallet_exchanges())
+    with Replay(cassette, unmatched="passthrough", mcp_command=STDIO_COMMAND) as proxy:
+        session = proxy.session("api")
+        script = [("get_balance", {}), ("charge_card", {"amount": 7})]
+        seen = anyio.run(calls, f"{session.base_url}/mcp", "auto", script)
+        assert seen == [(False, "balance: 500"), (False, "charged 7, balance now 493")]  # recorded, then live
+        session.assert_tool_called("charge_card", amount=7)
+    assert tool_calls(cassette)[-1] == ("charge_card", {"amount": 7})
+
+
+def test_the_python_api_refuses_an_mcp_upstream_without_passthrough(tmp_path: Path) -> None:
+    cassette = write_cassette(tmp_path / "wallet.yaml", wallet_exchanges())
+    with pytest.raises(ConfigError, match="unmatched='passthrough'"):
+        Replay(cassette, mcp_command=STDIO_COMMAND).start()
+    with pytest.raises(ConfigError, match=r"holds only MCP exchanges.*mcp_command="):
+        Replay(cassette, unmatched="passthrough").start()
+
+
+async def stdio_calls(cassette: Path, script: list[tuple[str, dict[str, Any]]]) -> list[tuple[bool, str]]:
+    """The tool calls of `script` through `hudproxy replay --stdio --unmatched passthrough`, launched as an agent
+    launches its MCP server."""
+    front = stdio("replay", str(cassette), "--stdio", "--unmatched", "passthrough", "--mcp-command", STDIO_COMMAND)
+    seen = []
+    async with Client(front, cache=None) as client:
+        for name, arguments in script:
+            result = await client.call_tool(name, arguments)
+            seen.append((bool(result.is_error), result.content[0].text))  # type: ignore[union-attr]
+    return seen
+
+
+def test_passthrough_over_a_stdio_front(tmp_path: Path) -> None:
+    cassette = write_cassette(tmp_path / "wallet.yaml", wallet_exchanges())
+    seen = anyio.run(stdio_calls, cassette, [("charge_card", {"amount": 100}), ("charge_card", {"amount": 8})])
+    assert seen == [(False, "charged 100"), (False, "charged 8, balance now 492")]  # recorded, then live
+    assert tool_calls(cassette)[-1] == ("charge_card", {"amount": 8})

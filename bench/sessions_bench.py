@@ -10,6 +10,11 @@
    paths carry 1,000 different session ids (`/s/<id>/items/...`), each session getting different recorded
    requests, vs the same request sequence under a single session id; with `--no-journal` and with the journal.
    Every request of both scripts is first checked (200 + recorded body).
+3. Journal on / off, paired: both servers run at once (pinned to core 0, one idle while the other is measured),
+   and `--pairs` rounds each measure one, then the other, alternating which goes first, at 32 connections with
+   the 1,000-session script. The figure is the median of the rounds' on/off ratios: drift of the machine
+   (another VM on the host, a busy neighbour process) hits both sides of a round alike, unlike cells measured
+   minutes apart.
 
     python bench/sessions_bench.py [--quick] [--runs 3] [--out bench/results-sessions.json]
 """
@@ -17,7 +22,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import statistics
 import gc
 import json
 import sqlite3
@@ -182,10 +189,11 @@ class SessionsBench:
         self.work = run.workdir
 
     def __call__(self, run: kit.Run) -> None:
-        memory_cassette = self.work / "memory.json"
-        small = write_cassette(memory_cassette, self.args.memory_requests)
-        counts = [1_000, 10_000]
-        run.attempt("memory", lambda: memory_section(run, memory_cassette, small, counts))
+        if not self.args.paired_only:
+            memory_cassette = self.work / "memory.json"
+            small = write_cassette(memory_cassette, self.args.memory_requests)
+            counts = [1_000, 10_000]
+            run.attempt("memory", lambda: memory_section(run, memory_cassette, small, counts))
 
         cassette = self.work / "sessions.json"
         interactions = write_cassette(cassette, self.args.requests)
@@ -200,6 +208,9 @@ class SessionsBench:
             "requests_in_script": len(rows),
             "distinct_recorded_requests": len(interactions),
         }
+        if self.args.paired_only:
+            run.attempt("journal on / off, paired", lambda: self.paired(cassette))
+            return
         journal = self.work / "journal.db"
         for variant, extra in ((NJ, ["--no-journal"]), (J, ["--journal", str(journal)])):
             run.attempt(f"hudproxy replay {variant}", lambda v=variant, e=extra: self.serve(cassette, v, e))
@@ -208,6 +219,31 @@ class SessionsBench:
             run.report["extra"]["journal_rows"] = rows_written
             print(f"journal: {rows_written:,} calls written", flush=True)
         self.ratios()
+        run.attempt("journal on / off, paired", lambda: self.paired(cassette))
+
+    def paired(self, cassette: Path) -> None:
+        """Section 3: the journal's cost as the median on/off ratio of back-to-back rounds."""
+        t = self.run.timing
+        with contextlib.ExitStack() as stack:
+            ports = {}
+            for variant, extra in ((NJ, ["--no-journal"]), (J, ["--journal", str(self.work / "paired.db")])):
+                port = ports[variant] = free_port()
+                log = self.work / f"hudproxy-paired-{variant.strip('-()')}.log"
+                stack.enter_context(running(hudproxy_argv(cassette, port, extra), port, log, self.args.ready_timeout))
+                verify(port, self.many)
+                kit.wrk_once(port, self.many_script, kit.HIGH, t.warmup_s)
+            rounds = []
+            for k in range(self.args.pairs):
+                order = (NJ, J) if k % 2 == 0 else (J, NJ)
+                rps = {v: kit.wrk_once(ports[v], self.many_script, kit.HIGH, t.duration_s)[0].rps for v in order}
+                rounds.append(rps[J] / rps[NJ])
+                print(f"  paired round {k + 1}: journal {rps[J]:,.0f} / off {rps[NJ]:,.0f} = {rounds[-1]:.3f}")
+        self.run.report["extra"]["paired_rounds"] = rounds
+        self.run.add_ratio(
+            f"journal on / off req/s @32, {self.args.sessions:,} sessions, paired (median of {len(rounds)} rounds)",
+            statistics.median(rounds),
+            target=">= 0.85",
+        )
 
     def name(self, variant: str, single: bool) -> str:
         who = "1 session" if single else f"{self.args.sessions:,} sessions"
@@ -303,8 +339,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--sessions", type=int, default=1000, help="sessions active at once in the wrk script (1,000)")
     p.add_argument("--per-session", type=int, default=2, help="different requests per session in the script (2)")
     p.add_argument("--requests", type=int, default=500, help="recorded requests for the throughput test (500)")
+    p.add_argument("--pairs", type=int, default=0, help="paired journal on/off rounds (default 6, quick 3)")
+    p.add_argument("--paired-only", action="store_true", help="only section 3, the paired journal on/off rounds")
     p.add_argument("--memory-requests", type=int, default=100, help="recorded requests for the memory test (100)")
     args = p.parse_args(argv)
+    args.pairs = args.pairs or (3 if args.quick else 6)
     t = kit.timing(args)
     run = kit.Run("sessions-bench", kit.config_dict(args, t), args.out, args.keep, t)
     return run.main(lambda r: SessionsBench(r, args)(r), tables=memory_table)

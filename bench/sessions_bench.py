@@ -24,10 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import statistics
 import gc
 import json
 import sqlite3
+import statistics
 import sys
 import time
 import tracemalloc

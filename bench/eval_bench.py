@@ -7,7 +7,7 @@
 
 Every measurement is one `hudproxy eval` process, as a user runs it, with results written to SQLite. The runs are
 half `update-order` (A1 → shipped), half `refund-order` (A2, 12.50 EUR, e-mail), played by
-`hudproxy.demo.shop_agents:scripted`; every run has its own RunContext, replay session and journal.
+`scripted` (envs/shop/agents.py); every run has its own RunContext, replay session and journal.
 
 - mode `replay`: the shop's tools answer from a hudproxy replay of cassettes/shop.yaml (HUDPROXY_SHOP_MODE=replay);
 - mode `in-process`: each run builds its own FastAPI shop (the shop's default; `create_app` dominates the cost).
@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOP = ROOT / "envs" / "shop"
-AGENT = "hudproxy.demo.shop_agents:scripted"
+AGENT = "scripted"
 
 
 def tasks_file(folder: Path, runs: int) -> Path:

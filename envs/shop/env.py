@@ -1,6 +1,7 @@
 """The shop as an environment (the "organized" layout): tools from the shop API, scenarios, setup, graders.
 
     env.py        the Environment: where the tools come from, which scenarios exist
+    agents.py     scripted plans per scenario (`--agent scripted`): what `hudproxy demo` and the eval bench run
     setup/        what runs before tools are used (a replay of the recorded shop) and mock services (a mailer)
     scenarios/    the tasks, one module per theme, each `register(env)`
     evaluate/     graders shared by the scenarios
@@ -16,9 +17,9 @@ from __future__ import annotations
 
 import os
 
-from hudproxy.demo.shop_agents import scripted
 from hudproxy.env import Environment
 
+from .agents import scripted
 from .scenarios import orders, refunds
 from .service import create_app
 from .setup import mailer

@@ -40,7 +40,7 @@ def eval_(
     """Run scenarios x arguments x repeats, each run isolated (own replay session, database, mocks, journal).
 
     Example: hudproxy eval envs/shop --scenario update-order --arg order_id=A1 --runs 1000 --concurrency 64
-    --agent hudproxy.demo.shop_agents:scripted --out results.db
+    --agent scripted --out results.db
 
     Example: hudproxy eval envs/shop --tasks tasks.yaml --agent openai:gpt-4o-mini --backend ray
 

@@ -15,7 +15,7 @@ from hudproxy import hub
 from hudproxy.evaluation import EvalSummary, run_eval
 from hudproxy.evaluation.progress import EvalProgress
 
-AGENT = "hudproxy.demo.shop_agents:scripted"
+AGENT = "scripted"  # the shop registers its scripted plans (envs/shop/agents.py) under this name
 TASKS = [
     {"scenario": "update-order", "args": {"order_id": "A1"}},
     {"scenario": "refund-order", "args": {"order_id": "A2", "amount": 12.5}},

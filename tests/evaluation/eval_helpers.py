@@ -11,7 +11,8 @@ import sqlite_utils
 HERE = Path(__file__).parent
 NOTES = HERE / "envs" / "notes"
 SHOP = HERE.parents[1] / "envs" / "shop"
-SHOP_AGENT = "hudproxy.demo.shop_agents:scripted"
+SHOP_AGENT = "scripted"  # registered by envs/shop/env.py
+SHOP_AGENT_PATH = "envs.shop.agents:scripted"  # the same, by module path (the checkout is on sys.path)
 SHOP_TASKS = [
     {"scenario": "update-order", "args": {"order_id": "A1"}},
     {"scenario": "update-order", "args": {"order_id": "A1", "status": "paid"}},  # never recorded: 0 in replay

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from eval_helpers import SHOP, SHOP_AGENT
+from eval_helpers import SHOP, SHOP_AGENT_PATH
 
 from hudproxy.env.loader import load_env
 from hudproxy.errors import ConfigError
@@ -95,6 +95,6 @@ def test_unknown_scenarios_and_bad_arguments_are_named_with_their_line(tmp_path:
 @pytest.mark.anyio
 async def test_run_eval_takes_a_task_file(tmp_path: Path) -> None:
     path = write(tmp_path, "tasks.yaml", YAML_TASKS)
-    summary = await run_eval(SHOP, path, SHOP_AGENT, runs=2, concurrency=4)
+    summary = await run_eval(SHOP, path, SHOP_AGENT_PATH, runs=2, concurrency=4)
     assert {name: stats.runs for name, stats in summary.scenarios.items()} == {"update-order": 3, "refund-order": 2}
     assert summary.planned == summary.finished == 5 and summary.mean_reward == 1.0

@@ -1,9 +1,9 @@
 """Scripted plans for the example shop's scenarios: what `hudproxy demo` and the eval bench run.
 
-    hudproxy eval envs/shop --scenario update-order --arg order_id=A1 --agent hudproxy.demo.shop_agents:scripted
+    hudproxy eval envs/shop --scenario update-order --arg order_id=A1 --agent scripted
 
-An environment can offer the same under a short name, `env.agent("scripted", scripted)`, so that
-`--agent scripted` finds it.
+`env.py` registers it under that short name (`env.agent("scripted", scripted)`); from a checkout, the module path
+`envs.shop.agents:scripted` names it too.
 """
 
 from __future__ import annotations

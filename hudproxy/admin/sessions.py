@@ -20,7 +20,7 @@ NOT_FOUND = {404: {"model": ErrorOut, "description": "No live session has this i
 def session_out(session: Session) -> SessionOut:
     return SessionOut(
         id=session.id,
-        calls=session.seq,
+        calls=session.calls,
         created=datetime.fromtimestamp(session.created, UTC),
         last_seen=datetime.fromtimestamp(session.last_seen, UTC),
     )

@@ -25,7 +25,6 @@ class ReplayServer:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.base_url = ""
         self.marks: dict[str, int] = {}  # session id -> last seq before its (re)start: calls() shows later ones
-        self._closed_seq: dict[str, int] = {}
         self._stack = contextlib.ExitStack()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -66,28 +65,20 @@ class ReplayServer:
             self.app.journal.flush()
 
     def open(self, session_id: str | None) -> str:
-        """(On the loop.) A fresh or reset session; a reopened id keeps counting, so old rows stay apart."""
-        store = self.app.sessions
-        session = store.find(session_id) if session_id else None
-        if session is None:
-            session = store.create(session_id)
-            session.seq = self._closed_seq.pop(session.id, 0)
-        session.state.reset()
-        self.marks[session.id] = session.seq
+        """(On the loop.) A fresh or reset session (the store keeps its numbering going, so old rows stay apart)."""
+        session = self.app.sessions.create(session_id)
+        self.marks[session.id] = session.since
         return session.id
 
     def reset(self, session_id: str) -> None:
         """(On the loop.) Forget the session's replay state; its journal view starts again."""
         session = self.app.sessions.get(session_id)
-        session.state.reset()
-        self.marks[session_id] = session.seq
+        session.reset()
+        self.marks[session_id] = session.since
 
     def close(self, session_id: str) -> None:
         """(On the loop.) Drop the session from the server; its journal rows stay readable."""
-        session = self.app.sessions.find(session_id)
-        if session is not None:
-            self._closed_seq[session_id] = session.seq
-            self.app.sessions.drop(session_id)
+        self.app.sessions.drop(session_id)
 
     def calls(self, session_id: str) -> CallList:
         self.settle()

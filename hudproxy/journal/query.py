@@ -140,15 +140,17 @@ def read_calls(
         db.close()
 
 
-def max_seq(path: str | Path, session: str) -> int:
-    """The highest seq `session` has in the journal (0 for none): where a later writer continues numbering."""
+def max_seq(path: str | Path, session: str | None = None) -> int:
+    """The highest seq `session` (any session with None) has in the journal, 0 for none: where a later writer
+    continues numbering."""
     if not Path(path).exists():
         return 0
     db = open_journal(str(path))
     try:
         if CALLS not in db.table_names():
             return 0
-        return db.execute(f"select max(seq) from {CALLS} where session = ?", [session]).fetchone()[0] or 0
+        where, args = ("where session = ?", [session]) if session is not None else ("", [])
+        return db.execute(f"select max(seq) from {CALLS} {where}", args).fetchone()[0] or 0
     finally:
         db.close()
 

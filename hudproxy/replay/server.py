@@ -8,6 +8,7 @@ from pathlib import Path
 from hudproxy.cassette.files import load_cassette
 from hudproxy.choices import Choice
 from hudproxy.errors import ConfigError
+from hudproxy.journal.query import max_seq
 from hudproxy.journal.writer import JournalWriter
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.mcp.catalog import with_read_only_hints
@@ -62,7 +63,8 @@ def build_service(
     writer = JournalWriter(journal, engine.index.policy.scrub, source=source) if journal is not None else None
     gc.collect()
     gc.freeze()  # the cassette and index live as long as the server: keep them out of every later GC pass
-    service = ReplayService(engine, SessionStore(idle_timeout), writer, on_miss, cassette=cassette)
+    first_seq = max_seq(journal) if journal is not None else 0  # this run's numbers follow the file's
+    service = ReplayService(engine, SessionStore(idle_timeout, first_seq), writer, on_miss, cassette=cassette)
     service.recorder = recorder
     return service
 

@@ -34,7 +34,7 @@ class ReplayService:
         cassette: Cassette | None = None,
     ) -> None:
         self.engine = engine
-        self.sessions = sessions or SessionStore()
+        self.sessions = sessions if sessions is not None else SessionStore()  # an empty store is falsy (len 0)
         self.journal = journal
         self.on_miss = on_miss
         self.on_outcome = on_outcome

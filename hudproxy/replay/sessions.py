@@ -4,6 +4,10 @@ A client picks its session with a path prefix `/s/<id>/...` (for code that can o
 header `X-Hudproxy-Session: <id>`; with neither it gets the default session. A session is created on first use
 (or explicitly), costs a few hundred bytes (two empty containers and counters: copy-on-write over the shared
 index, never a copy of the cassette), and is dropped after `idle_timeout` seconds without a request.
+
+A session's journal numbers (`seq`) never repeat within a journal file: a reset keeps counting (`since` marks
+where the new run starts), a dropped id that comes back continues where it stopped, and a new session starts
+after the highest number the journal already held when the server started (`first_seq`).
 """
 
 from __future__ import annotations
@@ -36,13 +40,18 @@ def split_session_path(path: str) -> tuple[str | None, str]:
 class Session:
     """One isolated run: its replay state and its journal sequence."""
 
-    __slots__ = ("created", "id", "last_seen", "seq", "state")
+    __slots__ = ("created", "id", "last_seen", "seq", "since", "state")
 
-    def __init__(self, session_id: str) -> None:
+    def __init__(self, session_id: str, seq: int = 0) -> None:
         self.id = session_id
         self.state = ReplayState()
-        self.seq = 0
+        self.seq = self.since = seq  # since: the last seq before this run (its calls are numbered after it)
         self.created = self.last_seen = time.time()
+
+    @property
+    def calls(self) -> int:
+        """Calls made since the session (re)started."""
+        return self.seq - self.since
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -50,23 +59,26 @@ class Session:
         return self.seq
 
     def reset(self) -> None:
+        """Fresh replay state; numbering goes on, so the journal rows of each run stay apart."""
         self.state.reset()
-        self.seq = 0
+        self.since = self.seq
 
 
 class SessionStore:
     """Session id → Session, created on first use; idle sessions are swept now and then."""
 
-    def __init__(self, idle_timeout: float | None = 3600.0) -> None:
+    def __init__(self, idle_timeout: float | None = 3600.0, first_seq: int = 0) -> None:
         self._sessions: dict[str, Session] = {}
+        self._ended: dict[str, int] = {}  # dropped session id -> its last seq, for an id that comes back
         self.idle_timeout = idle_timeout
+        self.first_seq = first_seq
         self._last_sweep = time.monotonic()
 
     def get(self, session_id: str | None) -> Session:
         key = session_id or DEFAULT_SESSION
         session = self._sessions.get(key)
         if session is None:
-            session = self._sessions[key] = Session(key)
+            session = self._sessions[key] = Session(key, self._ended.pop(key, self.first_seq))
             self._maybe_sweep()
         return session
 
@@ -88,7 +100,10 @@ class SessionStore:
         return session is not None
 
     def drop(self, session_id: str) -> bool:
-        return self._sessions.pop(session_id, None) is not None
+        session = self._sessions.pop(session_id, None)
+        if session is not None:
+            self._ended[session_id] = session.seq
+        return session is not None
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -101,7 +116,7 @@ class SessionStore:
 
     def _maybe_sweep(self) -> None:
         now = time.monotonic()
-        if self.idle_timeout is None or now - self._last_sweep < SWEEP_EVERY:
+        if self.idle_timeout is None or now - self._last_sweep < min(SWEEP_EVERY, self.idle_timeout / 2):
             return
         self._last_sweep = now
         self.sweep()
@@ -113,5 +128,5 @@ class SessionStore:
         cutoff = time.time() - self.idle_timeout
         stale = [k for k, s in self._sessions.items() if s.last_seen < cutoff and k != DEFAULT_SESSION]
         for key in stale:
-            del self._sessions[key]
+            self.drop(key)
         return len(stale)

@@ -99,3 +99,30 @@ def test_journal_endpoints_answer_409_when_the_journal_is_disabled(start: Start)
         response = server.client.get(url)
         assert response.status_code == 409
         assert response.json()["detail"].startswith("the journal is disabled")
+
+
+def test_numbers_never_repeat_after_a_reset_or_a_drop(server: Server) -> None:
+    """The audit's sequence: GET, PATCH, reset, GET, drop, GET: six calls, six numbers, in the order made."""
+    client = server.client
+    client.get("/s/alice/orders/A1")
+    client.patch("/s/alice/orders/A1", json={"status": "shipped"})
+    client.post("/_hudproxy/sessions/alice/reset")
+    client.get("/s/alice/orders/A1")
+    client.delete("/_hudproxy/sessions/alice")
+    client.get("/s/alice/orders/A1")
+    calls = journal(server, "alice")
+    assert [(c["seq"], c["method"]) for c in calls] == [(1, "GET"), (2, "PATCH"), (3, "GET"), (4, "GET")]
+    listed = {row["id"]: row["calls"] for row in client.get("/_hudproxy/sessions").json()}
+    assert listed["alice"] == 1  # calls since it came back
+
+
+def test_a_second_server_on_the_same_journal_numbers_after_the_first(start: Start) -> None:
+    first = start()
+    first.client.get("/s/alice/orders/A1")
+    first.client.get("/s/bob/orders/A1")
+    first.app.close()
+    second = start()
+    second.client.get("/s/alice/orders/A1")
+    second.client.get("/orders/A1")
+    assert [c["seq"] for c in journal(second, "alice")] == [1, 2]
+    assert [c["seq"] for c in journal(second, "default")] == [2]  # after the highest number in the file

@@ -4,6 +4,7 @@
     ├── CassetteError             a cassette file is missing, malformed or of an unknown version
     ├── ConfigError               an option, flag or record mode is invalid
     ├── RecordingError            recording could not proceed (upstream unreachable, mode forbids it)
+    ├── JournalError              a journal file cannot be opened, or is some other program's database
     └── DatabaseError             a per-run database could not be made or released (hudproxy.databases)
         ├── SqlScriptError        a .sql fixture failed: file, line and statement
         ├── FixtureError          a YAML/JSON row fixture is malformed: file and table
@@ -29,3 +30,7 @@ class ConfigError(HudproxyError):
 
 class RecordingError(HudproxyError):
     """Recording failed in a way the user must act on."""
+
+
+class JournalError(HudproxyError):
+    """A journal file cannot be created or read, or holds something else; the message names the file."""

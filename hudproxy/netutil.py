@@ -17,6 +17,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def ensure_port_free(host: str, port: int) -> None:
     """Fail before starting anything, with a message that says what to do."""
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"port {port} is out of range: a port is 1-65535; choose another --port.")
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

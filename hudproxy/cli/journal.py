@@ -18,7 +18,7 @@ from rich.text import Text
 from hudproxy.cli.common import console
 from hudproxy.errors import ConfigError
 from hudproxy.inspection.mcp_why import mcp_difference, recorded_call, split_path
-from hudproxy.journal.query import Call, CallList, read_calls
+from hudproxy.journal.query import Call, CallList, read_calls, sessions_in
 from hudproxy.replay.server import DEFAULT_JOURNAL, JOURNAL_ENV
 
 Opt = typer.Option
@@ -29,6 +29,8 @@ COLUMNS: dict[str, JustifyMethod] = {
 ONLY_IF_USED = {"parent"}  # shown when some call has one (a recording's HTTP linked to the MCP call that sent it)
 SAME_FOR_UNMATCHED = {"result", "interaction"}  # with --unmatched these say nothing: the room goes to the diagnosis
 WIDE = "path"  # the one column that folds (and holds the diagnosis); the others keep their values on one line
+WIDE_MIN = 24  # the path column never gets less (40 with diagnoses): on a narrow terminal others give way first
+DROP_FIRST = ("interaction", "time", "ms", "parent")  # what a narrow terminal hides, in this order
 
 
 def journal(
@@ -50,30 +52,57 @@ def journal(
     if as_json:
         console.print_json(json.dumps([dataclasses.asdict(c) for c in calls]))
         return
-    console.print(_table(db, calls, with_diagnosis=unmatched))
+    if not calls and session is not None:
+        known = [s["session"] for s in sessions_in(db)]
+        listed = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "") if known else "none"
+        console.print(f"{db}: no calls for session {session!r}; sessions in this journal: {listed}")
+        return
+    console.print(_table(db, calls, with_diagnosis=unmatched, width=console.width))
 
 
-def _table(db: Path, calls: CallList, with_diagnosis: bool) -> Table:
+def _table(db: Path, calls: CallList, with_diagnosis: bool, width: int) -> Table:
     used = {"parent"} if any(call.parent is not None for call in calls) else set()
     names = [
         name
         for name in COLUMNS
         if not (with_diagnosis and name in SAME_FOR_UNMATCHED) and (name not in ONLY_IF_USED or name in used)
     ]
-    table = Table(title=f"{db} — {len(calls)} calls", title_justify="left", box=box.SIMPLE_HEAD, expand=with_diagnosis)
+    rows = [_cells(call) for call in calls]
+    hidden = _fit(names, rows, width, WIDE_MIN + 16 if with_diagnosis else WIDE_MIN)
+    names = [name for name in names if name not in hidden]
+    caption = f"(hidden to fit {width} columns: {', '.join(hidden)}; widen the terminal or use --json)"
+    table = Table(
+        title=f"{db} — {len(calls)} calls", title_justify="left", box=box.SIMPLE_HEAD, expand=True,
+        caption=caption if hidden else None, caption_justify="left",
+    )  # fmt: skip
     for name in names:
         wide = name == WIDE
         table.add_column(
             name, justify=COLUMNS[name], no_wrap=not wide, overflow="fold", min_width=20 if wide else None,
             ratio=1 if wide else None,
         )  # fmt: skip
-    for call in calls:
-        cells = _cells(call)
+    for call, cells in zip(calls, rows, strict=True):
         table.add_row(*(Text(cells[name]) for name in names))
         if with_diagnosis:
             lines = Text("\n".join(_diagnosis_lines(call)), style="dim")
             table.add_row(*(lines if name == WIDE else Text("") for name in names))
     return table
+
+
+def _fit(names: list[str], rows: list[dict[str, str]], width: int, wide_min: int) -> list[str]:
+    """The columns to hide, in DROP_FIRST order, until the others fit on one line beside a readable path."""
+    def need(name: str) -> int:
+        return max([len(name), *(len(row[name]) for row in rows)]) + 2  # + the cell's padding
+
+    shown = [name for name in names if name != WIDE]
+    hidden: list[str] = []
+    for name in DROP_FIRST:
+        if sum(map(need, shown)) + wide_min + 2 <= width:
+            break
+        if name in shown:
+            shown.remove(name)
+            hidden.append(name)
+    return hidden
 
 
 def _cells(call: Call) -> dict[str, str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from hudproxy.journal.schema import CALLS, CALLS_FULL, open_journal
+from hudproxy.journal.schema import CALLS, CALLS_FULL, open_for_reading
 
 
 @dataclass(frozen=True)
@@ -120,9 +120,9 @@ def read_calls(
     kind: str | None = None,
 ) -> CallList:
     """Calls in (session, seq) order, filtered; the path filter takes globs and regexes."""
-    if not Path(path).exists():
+    db = open_for_reading(path)  # migrates a journal written by an older hudproxy
+    if db is None:
         return CallList()
-    db = open_journal(str(path))  # migrates a journal written by an older hudproxy
     try:
         clauses, args = [], []
         for column, value in (("session", session), ("method", method and method.upper()), ("kind", kind)):
@@ -143,12 +143,10 @@ def read_calls(
 def max_seq(path: str | Path, session: str | None = None) -> int:
     """The highest seq `session` (any session with None) has in the journal, 0 for none: where a later writer
     continues numbering."""
-    if not Path(path).exists():
+    db = open_for_reading(path)
+    if db is None:
         return 0
-    db = open_journal(str(path))
     try:
-        if CALLS not in db.table_names():
-            return 0
         where, args = ("where session = ?", [session]) if session is not None else ("", [])
         return db.execute(f"select max(seq) from {CALLS} {where}", args).fetchone()[0] or 0
     finally:
@@ -157,12 +155,10 @@ def max_seq(path: str | Path, session: str | None = None) -> int:
 
 def sessions_in(path: str | Path) -> list[dict[str, Any]]:
     """Per session: calls and unmatched counts, for `hudproxy journal` and the admin API."""
-    if not Path(path).exists():
+    db = open_for_reading(path)
+    if db is None:
         return []
-    db = open_journal(str(path), readonly=True)
     try:
-        if CALLS not in db.table_names():
-            return []
         sql = (
             f"select session, count(*) as calls, sum(1 - matched) as unmatched, min(time) as first, "
             f"max(time) as last from {CALLS} group by session order by first"

@@ -10,13 +10,16 @@ A file opened in plain sqlite3, sqlite-utils or datasette shows:
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 import sqlite_utils
 
+from hudproxy.errors import JournalError
 from hudproxy.journal.tables import CALLS, CALLS_FULL, RESPONSES
 
-__all__ = ["CALLS", "CALLS_FULL", "RESPONSES", "migrate", "open_journal"]
+__all__ = ["CALLS", "CALLS_FULL", "RESPONSES", "migrate", "open_for_reading", "open_journal"]
 
 CALL_COLUMNS: dict[str, type] = {
     "id": int,
@@ -92,14 +95,31 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 
 
 def open_journal(path: str, readonly: bool = False) -> sqlite_utils.Database:
-    """Open (and, unless read-only, migrate) a journal database in WAL mode."""
-    db = sqlite_utils.Database(path)
-    if readonly:
+    """Open (and, unless read-only, migrate) a journal database in WAL mode.
+
+    A file that is not SQLite, or a SQLite database of some other program's (tables, but no `calls`), is a
+    JournalError naming the file: hudproxy never adds its tables to someone else's database."""
+    if Path(path).is_dir():
+        raise JournalError(f"{path}: is a folder; give a journal file, e.g. {Path(path) / 'journal.db'}.")
+    try:
+        db = sqlite_utils.Database(path)
+        tables = db.table_names()
+        if tables and CALLS not in tables:
+            db.close()
+            shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+            raise JournalError(
+                f"{path}: a SQLite database, but not a hudproxy journal (its tables: {shown}); "
+                "give a new file or one hudproxy wrote."
+            )
+        if readonly:
+            return db
+        db.enable_wal()
+        db.execute("PRAGMA synchronous=NORMAL")
+        migrate(db)
         return db
-    db.enable_wal()
-    db.execute("PRAGMA synchronous=NORMAL")
-    migrate(db)
-    return db
+    except sqlite3.DatabaseError as exc:  # OperationalError (cannot open) included
+        message = f"{path}: cannot use it as a journal ({exc}); give a new file or one hudproxy wrote."
+        raise JournalError(message) from None
 
 
 def migrate(db: sqlite_utils.Database) -> None:
@@ -110,3 +130,17 @@ def migrate(db: sqlite_utils.Database) -> None:
             with db.conn:
                 step(db)
                 db.execute(f"PRAGMA user_version = {number}")
+
+
+def open_for_reading(path: str | Path) -> sqlite_utils.Database | None:
+    """A journal to read, or None when there is nothing to read (no file, or a file with no tables yet). Nothing
+    is written to the file, except migrating a journal an older hudproxy wrote."""
+    if not Path(path).exists():
+        return None
+    db = open_journal(str(path), readonly=True)
+    if CALLS not in db.table_names():
+        db.close()
+        return None
+    if db.execute("PRAGMA user_version").fetchone()[0] < len(MIGRATIONS):
+        migrate(db)
+    return db

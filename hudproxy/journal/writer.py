@@ -20,6 +20,7 @@ import os
 import threading
 from pathlib import Path
 
+from hudproxy.errors import JournalError
 from hudproxy.journal.entry import Pending, capture
 from hudproxy.journal.schema import open_journal
 from hudproxy.journal.store import JournalStore
@@ -50,7 +51,11 @@ class JournalWriter:
         worker: bool | None = None,
     ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            message = f"{self.path}: cannot create its folder ({exc.strerror}); give a writable path."
+            raise JournalError(message) from None
         self.scrub = scrub or ScrubPolicy.default()
         self.interval = interval
         # recorded responses are stored once per (source, interaction): one per server run, since a cassette

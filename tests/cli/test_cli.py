@@ -107,6 +107,10 @@ REPLAY = ["replay", "{good}", "--port", "{port}"]
         pytest.param([*REPLAY[:-1], "{busy}"], ["cannot listen on 127.0.0.1:{busy}"], id="port-in-use"),
         pytest.param([*REPLAY, "--unmatched", "passthrough"], ["passthrough", "--target"],
                      id="passthrough-without-target"),
+        pytest.param([*REPLAY[:-1], "99999"], ["port 99999 is out of range"], id="port-out-of-range"),
+        pytest.param([*REPLAY, "--journal", "/proc/nope/journal.db"], ["/proc/nope/journal.db", "cannot create"],
+                     id="journal-unwritable"),
+        pytest.param([*REPLAY, "--journal", "{bad}"], ["{bad}", "cannot use it as a journal"], id="journal-not-sqlite"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_on_stderr_and_exit_code_2(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -111,3 +113,49 @@ def test_help_has_an_example(tmp_path: Path) -> None:
     result = run(tmp_path, "--help")
     assert result.returncode == 0
     assert "Example: hudproxy journal" in result.stdout
+
+
+def test_a_narrow_terminal_hides_minor_columns_and_keeps_the_path(workdir: Path) -> None:
+    out = run(workdir, COLUMNS="80").stdout
+    rows = [line for line in out.splitlines() if "alice" in line or "bob" in line]
+    assert "/orders/A1?expand=items" in rows[0] and "unmatched" in rows[0]
+    assert "hidden to fit 80 columns: interaction" in out and "use --json" in out
+    assert "hidden" not in run(workdir).stdout  # 200 columns: everything shown
+
+
+def test_a_session_with_no_calls_names_the_sessions_there(workdir: Path) -> None:
+    result = run(workdir, "--session", "carol")
+    assert result.returncode == 0
+    assert "no calls for session 'carol'; sessions in this journal: alice, bob" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        pytest.param(lambda p: p.write_text("a: ["), "cannot use it as a journal (file is not a database)", id="yaml"),
+        pytest.param(lambda p: p.mkdir(), "is a folder; give a journal file", id="folder"),
+        pytest.param(
+            lambda p: sqlite3.connect(p).execute("create table users (name)").connection.commit(),
+            "a SQLite database, but not a hudproxy journal (its tables: users)",
+            id="other-sqlite",
+        ),
+    ],
+)
+def test_a_file_that_is_not_a_journal_is_one_line_and_untouched(
+    tmp_path: Path, make: Callable[[Path], object], message: str
+) -> None:
+    target = tmp_path / "x.db"
+    make(target)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = run(tmp_path, "--db", str(target))
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    if target.is_file() and target.stat().st_size and message.startswith("a SQLite"):
+        assert [r[0] for r in sqlite3.connect(target).execute("select name from sqlite_master")] == ["users"]
+
+
+def test_an_empty_file_reads_as_no_calls_and_stays_empty(tmp_path: Path) -> None:
+    (tmp_path / "empty.db").touch()
+    result = run(tmp_path, "--db", "empty.db")
+    assert result.returncode == 0 and "— 0 calls" in result.stdout
+    assert (tmp_path / "empty.db").stat().st_size == 0

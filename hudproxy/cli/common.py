@@ -47,9 +47,11 @@ def match_policy(
     ignore_json_field: list[str] | None,
     scrub: ScrubPolicy,
     forward: bool = False,
+    read_tool: list[str] | None = None,
+    write_tool: list[str] | None = None,
 ) -> MatchPolicy | None:
     """None when no matching option was given, so the cassette's recorded policy applies."""
-    if not (match_on or ignore_query or ignore_json_field):
+    if not (match_on or ignore_query or ignore_json_field or read_tool or write_tool):
         return None
     return MatchPolicy.build(
         on=split_csv(match_on) or None,
@@ -57,7 +59,13 @@ def match_policy(
         ignore_json_fields=split_csv(ignore_json_field),
         scrub=scrub,
         forward=forward,
+        read_tools=split_csv(read_tool),
+        write_tools=split_csv(write_tool),
     )
+
+
+READ_TOOL_HELP = "MCP: a tool state-aware replay counts as a read, whatever its name (repeatable)"
+WRITE_TOOL_HELP = "MCP: a tool counted as a write (its calls change what later reads answer; repeatable)"
 
 
 class ProxyMode(Choice):

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hudproxy.cli import mcp as cli_mcp
-from hudproxy.cli.common import ProxyMode, console, match_policy, scrub_policy, setup_logging, split_csv
+from hudproxy.cli.common import (
+    READ_TOOL_HELP,
+    WRITE_TOOL_HELP,
+    ProxyMode,
+    console,
+    match_policy,
+    scrub_policy,
+    setup_logging,
+    split_csv,
+)
 from hudproxy.errors import ConfigError
 from hudproxy.netutil import ensure_port_free, validate_target
 from hudproxy.record.modes import RecordMode
@@ -33,6 +42,8 @@ def record(
     match_on: Annotated[list[str] | None, Opt(help="Aspects that must match: method,path,query,body")] = None,
     ignore_query: Annotated[list[str] | None, Opt(help="Query parameters to ignore when matching")] = None,
     ignore_json_field: Annotated[list[str] | None, Opt(help="JSON body fields to ignore (name or a.b.c)")] = None,
+    read_tool: Annotated[list[str] | None, Opt(help=READ_TOOL_HELP + "; stored in the cassette")] = None,
+    write_tool: Annotated[list[str] | None, Opt(help=WRITE_TOOL_HELP)] = None,
     scrub_header: Annotated[list[str] | None, Opt(help="Extra header names to scrub")] = None,
     scrub_query: Annotated[list[str] | None, Opt(help="Extra query parameters to scrub")] = None,
     scrub_json_field: Annotated[list[str] | None, Opt(help="Extra JSON body fields to scrub")] = None,
@@ -79,7 +90,9 @@ def record(
         scrub = scrub_policy(keep_secrets, scrub_header, scrub_query, scrub_json_field)
         sidecar = _http_sidecar(target, forward, allow_hosts=split_csv(allow_host), block_others=block_others,
                                 insecure=insecure, host=host, port=port, http_port=http_port, stdio=stdio)  # fmt: skip
-        policy = match_policy(match_on, ignore_query, ignore_json_field, scrub, forward=forward and sidecar is not None)
+        policy = match_policy(
+            match_on, ignore_query, ignore_json_field, scrub, forward and sidecar is not None, read_tool, write_tool
+        )
         mode_ = RecordMode.parse(record_mode)
         cli_mcp.record_mcp(cassette, upstream, mode_, policy, scrub, host, port, stdio, mcp_name, journal_path, sidecar)
         return
@@ -90,7 +103,7 @@ def record(
     record_mode_ = RecordMode.parse(record_mode)
     ensure_port_free(host, port)
     scrub = scrub_policy(keep_secrets, scrub_header, scrub_query, scrub_json_field)
-    policy = match_policy(match_on, ignore_query, ignore_json_field, scrub, forward=forward)
+    policy = match_policy(match_on, ignore_query, ignore_json_field, scrub, forward, read_tool, write_tool)
     proxy_mode_name = "forward" if forward else "reverse"
     recorder = cli_mcp.open_recorder(cassette, record_mode_, policy, scrub, journal_path, target, proxy_mode_name)
     hosts = split_csv(allow_host)

@@ -9,7 +9,15 @@ import typer
 
 from hudproxy.admin.auth import TOKEN_ENV
 from hudproxy.cli import mcp as cli_mcp
-from hudproxy.cli.common import ProxyMode, console, match_policy, scrub_policy, setup_logging
+from hudproxy.cli.common import (
+    READ_TOOL_HELP,
+    WRITE_TOOL_HELP,
+    ProxyMode,
+    console,
+    match_policy,
+    scrub_policy,
+    setup_logging,
+)
 from hudproxy.mcp.passthrough_options import check_passthrough, http_unmatched
 from hudproxy.netutil import ensure_port_free
 from hudproxy.replay.server import DEFAULT_JOURNAL, JOURNAL_ENV, build_service, create_replay_app
@@ -26,6 +34,8 @@ def replay(
     match_on: Annotated[list[str] | None, Opt(help="Aspects that must match: method,path,query,body")] = None,
     ignore_query: Annotated[list[str] | None, Opt(help="Query parameters to ignore when matching")] = None,
     ignore_json_field: Annotated[list[str] | None, Opt(help="JSON body fields to ignore (name or a.b.c)")] = None,
+    read_tool: Annotated[list[str] | None, Opt(help=READ_TOOL_HELP)] = None,
+    write_tool: Annotated[list[str] | None, Opt(help=WRITE_TOOL_HELP)] = None,
     unmatched: Annotated[
         str, Opt(help="error (default): answer 501; passthrough: forward to --target / --mcp-*, record")
     ] = "error",
@@ -72,13 +82,13 @@ def replay(
     forward = ProxyMode.parse(mode) is ProxyMode.FORWARD
     asked = unmatched
     unmatched = http_unmatched(unmatched, target, upstream, forward)
+    scrub = scrub_policy(False, None, None, None)
+    policy = match_policy(match_on, ignore_query, ignore_json_field, scrub, forward, read_tool, write_tool)
     if stdio:
-        policy = match_policy(match_on, ignore_query, ignore_json_field, scrub_policy(False, None, None, None))
         cli_mcp.replay_stdio(cassette, policy, None if no_journal else journal, mcp_name, session, upstream)
         return
     require_token_off_loopback(host, admin_token)
     ensure_port_free(host, port)
-    policy = match_policy(match_on, ignore_query, ignore_json_field, scrub_policy(False, None, None, None), forward)
     journal_path = None if no_journal else journal
     if forward:
         replay_forward(

@@ -49,21 +49,35 @@ class MatchPolicy:
         ignore_json_fields: Iterable[str] = (),
         scrub: ScrubPolicy | None = None,
         forward: bool = False,
+        read_tools: Iterable[str] = (),
+        write_tools: Iterable[str] = (),
     ) -> MatchPolicy:
+        """`read_tools` / `write_tools`: MCP tools state-aware replay counts as reads / writes whatever their names
+        and annotations say (`hudproxy.matching.writes`)."""
         aspects = validate_aspects(on) if on else (FORWARD_DEFAULT if forward else REVERSE_DEFAULT)
+        reads, writes = frozenset(read_tools), frozenset(write_tools)
+        if reads & writes:
+            both = ", ".join(sorted(reads & writes))
+            raise ConfigError(f"{both}: named both a read tool and a write tool; give each tool one of them.")
         return cls(
             on=aspects,
             ignore_query=frozenset(ignore_query),
             ignore_json_fields=frozenset(ignore_json_fields),
             scrub=scrub or ScrubPolicy.default(),
+            writes=WriteRule(read_tools=reads, write_tools=writes),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "on": list(self.on),
             "ignore_query": sorted(self.ignore_query),
             "ignore_json_fields": sorted(self.ignore_json_fields),
         }
+        if self.writes.read_tools:  # only when set: cassettes without them stay as they were
+            data["read_tools"] = sorted(self.writes.read_tools)
+        if self.writes.write_tools:
+            data["write_tools"] = sorted(self.writes.write_tools)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], scrub: ScrubPolicy | None = None) -> MatchPolicy:
@@ -72,4 +86,6 @@ class MatchPolicy:
             ignore_query=data.get("ignore_query", ()),
             ignore_json_fields=data.get("ignore_json_fields", ()),
             scrub=scrub,
+            read_tools=data.get("read_tools", ()),
+            write_tools=data.get("write_tools", ()),
         )

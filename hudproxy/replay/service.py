@@ -14,7 +14,8 @@ from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.model import Request
 from hudproxy.journal.writer import JournalWriter
 from hudproxy.replay.engine import Outcome, ReplayEngine
-from hudproxy.replay.sessions import Session, SessionStore
+from hudproxy.replay.sessions import INVALID_SESSION, InvalidSessionId, Session, SessionStore
+from hudproxy.replay.unmatched import invalid_session_response
 
 if TYPE_CHECKING:
     from hudproxy.record.recorder import Recorder
@@ -39,10 +40,14 @@ class ReplayService:
         self.on_miss = on_miss
         self.on_outcome = on_outcome
         self.cassette = cassette
+        self.refused = Session(INVALID_SESSION)  # numbers the refused requests; not in the store, never listed
         self.recorder: Recorder | None = None  # passthrough's recorder: every adapter that records shares it
 
     async def answer(self, session_id: str | None, request: Request) -> tuple[Session, Outcome]:
-        session = self.sessions.get(session_id)
+        try:
+            session = self.sessions.get(session_id)
+        except InvalidSessionId as exc:  # answered (400) and journaled under INVALID_SESSION, never stored
+            return self.refused, Outcome(request, invalid_session_response(str(exc)), None, [])
         outcome = self.engine.handle(request, session.state)
         if not outcome.matched and self.on_miss is not None and not request.url.startswith("mcp://"):
             outcome = await self.on_miss(request)

@@ -20,6 +20,7 @@ from hudproxy.errors import ConfigError
 from hudproxy.replay.state import ReplayState
 
 DEFAULT_SESSION = "default"
+INVALID_SESSION = "invalid-session-id"  # where the journal puts requests whose session id was refused
 SESSION_HEADER = b"x-hudproxy-session"
 PREFIX = "/s/"
 VALID_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
@@ -64,6 +65,15 @@ class Session:
         self.since = self.seq
 
 
+class InvalidSessionId(ConfigError):
+    """A request named a session id outside VALID_ID (from its path prefix or header)."""
+
+
+def id_rule(session_id: str) -> str:
+    shown = session_id if len(session_id) <= 40 else session_id[:40] + "..."
+    return f"session id {shown!r} must be 1-128 of letters, digits, '_', '.', ':', '-'."
+
+
 class SessionStore:
     """Session id → Session, created on first use; idle sessions are swept now and then."""
 
@@ -78,6 +88,8 @@ class SessionStore:
         key = session_id or DEFAULT_SESSION
         session = self._sessions.get(key)
         if session is None:
+            if not VALID_ID.fullmatch(key):  # only when a session is made: a known id was checked then
+                raise InvalidSessionId(id_rule(key))
             session = self._sessions[key] = Session(key, self._ended.pop(key, self.first_seq))
             self._maybe_sweep()
         return session
@@ -85,7 +97,7 @@ class SessionStore:
     def create(self, session_id: str | None = None) -> Session:
         """An explicit, fresh session (a random id unless one is given); an existing id is reset."""
         if session_id is not None and not VALID_ID.fullmatch(session_id):
-            raise ConfigError(f"session id {session_id!r} must be 1-128 of letters, digits, '_', '.', ':', '-'.")
+            raise InvalidSessionId(id_rule(session_id))
         session = self.get(session_id or secrets.token_hex(8))
         session.reset()
         return session

@@ -60,3 +60,10 @@ def diagnosis_data(near: list[NearMiss]) -> list[dict[str, object]]:
         }
         for m in near
     ]
+
+
+def invalid_session_response(message: str) -> Response:
+    """A request whose session id (path prefix `/s/<id>/` or header) breaks the id rule: a 400 saying so."""
+    body = json.dumps({"error": "invalid_session", "message": message}).encode("utf-8")
+    headers = (("Content-Type", "application/json"), ("Content-Length", str(len(body))))
+    return Response(400, "Bad Request", headers, body)

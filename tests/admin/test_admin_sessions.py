@@ -83,3 +83,18 @@ def test_unknown_ids_are_json_404s(server: Server) -> None:
     ):
         assert response.status_code == 404
         assert response.json() == {"detail": "no live session 'ghost'; GET /_hudproxy/sessions lists them."}
+
+
+def test_a_request_with_an_invalid_session_id_gets_a_400_and_makes_no_session(server: Server) -> None:
+    long_id = "x" * 500
+    for response in (
+        server.client.get("/s/run%2017/orders/A1"),
+        server.client.get("/orders/A1", headers={"X-Hudproxy-Session": long_id}),
+    ):
+        assert response.status_code == 400
+        assert response.json()["error"] == "invalid_session"
+        assert "must be 1-128 of letters" in response.json()["message"]
+    assert long_id not in response.text  # the message shows the start of a long id only
+    assert [row["id"] for row in server.client.get("/_hudproxy/sessions").json()] == []
+    journal = server.client.get("/_hudproxy/sessions/invalid-session-id/journal").json()
+    assert [(c["seq"], c["status"], c["path"]) for c in journal] == [(1, 400, "/orders/A1"), (2, 400, "/orders/A1")]

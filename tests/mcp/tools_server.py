@@ -53,6 +53,18 @@ def terms() -> str:
     return "No refunds after 30 days."
 
 
+@server.resource("wallet://statements/{month}", mime_type="text/plain")
+def statement(month: str) -> str:
+    """A monthly statement (a resource template)."""
+    return f"Statement for {month}: balance {state['balance']}."
+
+
+@server.resource("wallet://config", mime_type="text/plain")
+def config() -> str:
+    """Whether the server was given an API key in its environment (never the key itself)."""
+    return f"api key configured: {'yes' if os.environ.get('API_KEY') else 'no'}"
+
+
 @server.prompt()
 def refund_letter(customer: str) -> str:
     """A refund letter to a customer."""

@@ -123,5 +123,5 @@ def _print_mcp_why(result: WhyResult, cassette: Cassette, as_json: bool) -> None
         recorded = mcp_summary(result.matched)["target"]
         console.print(f"matches interaction {result.matched.index}: {recorded}", markup=False, highlight=False)
         return
-    lines = mcp_diagnosis_lines(result.request, result.near, cassette)
+    lines = mcp_diagnosis_lines(result.request, result.near, cassette.interactions)
     console.print("\n".join(lines), markup=False, highlight=False)

@@ -2,20 +2,22 @@
 that tool and which arguments differ, rather than the synthetic `MCP mcp://<server>/tools/call/<tool>` request
 the matcher sees (`body.amount` becomes `arguments.amount`, a differing path becomes a differing tool).
 
-Used by `hudproxy inspect --why` (a call written in a file, checked against the cassette) and by
-`hudproxy journal --unmatched` (the diagnosis the replay server stored for a call it could not answer).
+Used by `hudproxy inspect --why` (a call written in a file, checked against the cassette), by
+`hudproxy journal --unmatched` (the diagnosis the replay server stored for a call it could not answer) and by the
+replay server's log line for an unmatched MCP call.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote
 
 from hudproxy.cassette.model import Cassette
 from hudproxy.errors import ConfigError
-from hudproxy.interaction.model import Request
+from hudproxy.interaction.model import Interaction, Request
 from hudproxy.matching.index import NearMiss
 from hudproxy.mcp.catalog import catalogs
 from hudproxy.mcp.exchange import METHOD, NAMED, is_mcp, request_for, strip_meta
@@ -125,14 +127,14 @@ def mcp_difference(difference: str, method: str) -> str:
     return difference
 
 
-def mcp_diagnosis_lines(request: Request, near: list[NearMiss], cassette: Cassette) -> list[str]:
+def mcp_diagnosis_lines(request: Request, near: list[NearMiss], interactions: Sequence[Interaction]) -> list[str]:
     """`inspect --why` for an MCP call: what was asked, whether that tool was ever called in the recording, the
     nearest recorded calls (with their arguments and result) and the arguments that differ."""
     method, name = split_path(request.path)
     server = unquote(request.parts.netloc)
     lines = [f"unmatched: {describe_call(request)} (MCP server {server})"]
     if name is not None and method in NOUNS:
-        called = recorded_names(cassette, server, method)
+        called = recorded_names(interactions, server, method)
         if name not in called:
             others = ", ".join(sorted(called)) or "none"
             lines.append(f"  {NOUNS[method]} {name} was never called in this recording (called: {others})")
@@ -148,10 +150,10 @@ def mcp_diagnosis_lines(request: Request, near: list[NearMiss], cassette: Casset
     return lines
 
 
-def recorded_names(cassette: Cassette, server: str, method: str) -> set[str]:
+def recorded_names(interactions: Sequence[Interaction], server: str, method: str) -> set[str]:
     """The tools (prompts, resources) `server` was asked for in the recording."""
     found = set()
-    for interaction in cassette.interactions:
+    for interaction in interactions:
         request = interaction.request
         if is_mcp(interaction) and unquote(request.parts.netloc) == server:
             their_method, their_name = split_path(request.path)

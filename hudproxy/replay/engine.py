@@ -80,5 +80,6 @@ class ReplayEngine:
 
     def unmatched(self, request: Request) -> Outcome:
         near = self.index.nearest(request)
-        log.warning("%s", diagnosis(scrub_request(request, self.index.policy.scrub), near, self.context))
+        scrubbed = scrub_request(request, self.index.policy.scrub)
+        log.warning("%s", diagnosis(scrubbed, near, self.context, self.index.interactions))
         return Outcome(request, unmatched_response(request, self.index.policy.scrub), None, near)

@@ -8,8 +8,9 @@ Status 501 (Not Implemented): not 2xx, so no client mistakes it for success; not
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from hudproxy.interaction.model import Request, Response
+from hudproxy.interaction.model import Interaction, Request, Response
 from hudproxy.matching.index import NearMiss
 from hudproxy.scrub.policy import ScrubPolicy
 from hudproxy.scrub.scrubber import scrub_url
@@ -37,8 +38,16 @@ def unmatched_response(request: Request, scrub: ScrubPolicy | None = None) -> Re
     return Response(UNMATCHED_STATUS, "Not Implemented", headers, body)
 
 
-def diagnosis(request: Request, near: list[NearMiss], context: str = "") -> str:
-    """What the developer sees (log, `inspect --why`, journal): the nearest recordings and what differs."""
+def diagnosis(
+    request: Request, near: list[NearMiss], context: str = "", interactions: Sequence[Interaction] = ()
+) -> str:
+    """What the developer sees (log, `inspect --why`, journal): the nearest recordings and what differs. An MCP
+    call is worded as the agent made it (tool, arguments; `interactions` says which tools were ever called)."""
+    if request.url.startswith("mcp://"):
+        from hudproxy.inspection.mcp_why import mcp_diagnosis_lines  # MCP wording loads on an MCP miss only
+
+        lines = mcp_diagnosis_lines(request, near, interactions)
+        return "\n".join([lines[0] + (f" ({context})" if context else ""), *lines[1:]])
     lines = [f"unmatched: {request.describe()}" + (f" ({context})" if context else "")]
     if not near:
         lines.append("  the cassette has no interactions to compare with")

@@ -204,11 +204,13 @@ def test_unmatched_call_is_diagnosed_in_the_log_not_answered(tmp_path: Path, era
     assert "charge_card" in text and "250" in text and "not available" in text
     assert "charged" not in text  # never the near miss's recorded answer ("charged 100")
     log = texts_of(out)
-    assert "unmatched" in log and "/tools/call/charge_card" in log
+    # worded as the agent made the call, as `inspect --why` and `hudproxy journal --unmatched` word it
+    assert 'unmatched: tools/call charge_card {"amount":250} (MCP server wallet)' in log
     diagnosis = log[log.index("unmatched") :]
-    assert "#1 nearest: interaction 3" in diagnosis  # the recorded charge_card {"amount": 100}
-    assert "amount: 250 (recorded 100)" in diagnosis
-    assert "amount: 250 (recorded 99999)" in diagnosis  # the other recorded charge is near too
+    assert '#1 nearest: interaction 3: tools/call charge_card {"amount":100}' in diagnosis
+    assert "differs: arguments.amount: 250 (recorded 100)" in diagnosis
+    assert "arguments.amount: 250 (recorded 99999)" in diagnosis  # the other recorded charge is near too
+    assert "/tools/call/" not in diagnosis  # not the synthetic request the matcher sees
 
 
 # ---------------------------------------------------------------- 5. secrets

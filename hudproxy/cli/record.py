@@ -11,6 +11,7 @@ import typer
 from hudproxy.cli import mcp as cli_mcp
 from hudproxy.cli.common import (
     READ_TOOL_HELP,
+    STORED,
     WRITE_TOOL_HELP,
     ProxyMode,
     console,
@@ -42,8 +43,8 @@ def record(
     match_on: Annotated[list[str] | None, Opt(help="Aspects that must match: method,path,query,body")] = None,
     ignore_query: Annotated[list[str] | None, Opt(help="Query parameters to ignore when matching")] = None,
     ignore_json_field: Annotated[list[str] | None, Opt(help="JSON body fields to ignore (name or a.b.c)")] = None,
-    read_tool: Annotated[list[str] | None, Opt(help=READ_TOOL_HELP + "; stored in the cassette")] = None,
-    write_tool: Annotated[list[str] | None, Opt(help=WRITE_TOOL_HELP)] = None,
+    read_tool: Annotated[list[str] | None, Opt(help=READ_TOOL_HELP + STORED)] = None,
+    write_tool: Annotated[list[str] | None, Opt(help=WRITE_TOOL_HELP + STORED)] = None,
     scrub_header: Annotated[list[str] | None, Opt(help="Extra header names to scrub")] = None,
     scrub_query: Annotated[list[str] | None, Opt(help="Extra query parameters to scrub")] = None,
     scrub_json_field: Annotated[list[str] | None, Opt(help="Extra JSON body fields to scrub")] = None,

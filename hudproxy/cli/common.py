@@ -66,7 +66,7 @@ def match_policy(
 
 READ_TOOL_HELP = "MCP: a tool state-aware replay counts as a read, whatever its name (repeatable)"
 WRITE_TOOL_HELP = "MCP: a tool counted as a write: its calls change what later reads answer (repeatable)"
-STORED = "; `record` stores it in the cassette"
+STORED = "; stored in the cassette"
 
 
 class ProxyMode(Choice):

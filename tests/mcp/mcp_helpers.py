@@ -157,6 +157,17 @@ def hudproxy_cli(
         output.extend(out.splitlines())
 
 
+def inspect_output(cassette: Path) -> str:
+    """What `hudproxy inspect CASSETTE` prints on a 200-column terminal."""
+    return subprocess.run(
+        [sys.executable, "-c", HUDPROXY_MAIN, "inspect", str(cassette)],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": ""},
+        check=True,
+    ).stdout
+
+
 def stdio(*args: str) -> StdioServerParameters:
     """`hudproxy ARGS` as an MCP server over stdio (how an agent launches it); HUDPROXY_* settings pass through
     (the SDK gives a stdio server only a minimal environment), so its journal goes where the tests' does."""

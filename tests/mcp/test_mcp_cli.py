@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
 import pytest
 from mcp_helpers import (
-    HUDPROXY_MAIN,
     STDIO_COMMAND,
     HttpUpstream,
     agent,
     free_port,
     hudproxy_cli,
+    inspect_output,
     stdio,
     texts,
     wallet_exchanges,
@@ -90,13 +88,7 @@ def test_headers_and_secret_arguments_never_reach_the_cassette(tmp_path: Path, h
 
 def test_inspect_shows_tool_calls_with_arguments_and_results(tmp_path: Path) -> None:
     cassette = write_cassette(tmp_path / "wallet.yaml", wallet_exchanges())
-    shown = subprocess.run(
-        [sys.executable, "-c", HUDPROXY_MAIN, "inspect", str(cassette)],
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "200", "PATH": ""},
-        check=True,
-    ).stdout
+    shown = inspect_output(cassette)
     assert 'tools/call charge_card {"amount":100} → charged 100' in shown
     assert "tools/list → 3 tools" in shown
     assert 'tools/call charge_card {"amount":99999} → error -32603: card declined' in shown

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,13 +18,13 @@ import yaml
 from mcp import Client
 from mcp_helpers import (
     ERAS,
-    HUDPROXY_MAIN,
     STDIO_COMMAND,
     TOOLS,
     HttpUpstream,
     call,
     free_port,
     hudproxy_cli,
+    inspect_output,
     recording,
     replaying,
     wallet_exchanges,
@@ -260,13 +258,7 @@ def table_rows(shown: str) -> list[tuple[str, str, str]]:
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
 def test_inspect_lists_http_and_mcp_rows_of_a_mixed_cassette(tmp_path: Path, fmt: str) -> None:
     path = mixed_cassette(tmp_path / f"mixed.{fmt}")
-    shown = subprocess.run(
-        [sys.executable, "-c", HUDPROXY_MAIN, "inspect", str(path)],
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "200", "PATH": ""},
-        check=True,
-    ).stdout
+    shown = inspect_output(path)
     assert "8 of 8 interactions" in shown
     assert table_rows(shown) == [
         ("GET", "http://api.test/orders/A1", "200"),

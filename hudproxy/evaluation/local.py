@@ -23,9 +23,13 @@ async def run_local(
 ) -> bool:  # fmt: skip
     """Run every spec (True), or until `stop` is set (False)."""
 
+    stopped = False  # a worker left a spec untaken: the eval is not complete even if every worker has ended
+
     async def worker() -> None:
+        nonlocal stopped
         for spec in specs:  # one shared iterator: each worker takes the next run
             if stop is not None and stop.is_set():
+                stopped = True
                 return
             accept(await execute(env, spec, agents, timeout))
 
@@ -36,9 +40,9 @@ async def run_local(
         waiting.append(asyncio.ensure_future(stop.wait()))
     try:
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        if everything.done():
+        if everything.done():  # also when the workers saw `stop` before its waiter woke `wait`
             everything.result()  # a failure to accept (the results file) surfaces here
-            return True
+            return not stopped
         return False
     finally:
         for task in [*workers, *waiting[1:]]:

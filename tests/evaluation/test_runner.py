@@ -116,6 +116,16 @@ async def test_stop_ends_the_eval_early_and_keeps_what_finished(tmp_path: Path) 
     assert next(iter(db["evals"].rows))["status"] == "interrupted"
 
 
+async def test_a_stop_the_workers_see_first_is_still_an_interruption(tmp_path: Path) -> None:
+    """Set before anything runs, `stop` ends every worker before its own waiter wakes: the eval is interrupted,
+    not finished (a Ctrl-C race once reported exit 0 with 4,984 runs never started)."""
+    stop = asyncio.Event()
+    stop.set()
+    summary = await run_eval(NOTES, {"scenario": "slow", "args": {"ms": 20}}, "scripted", runs=50, concurrency=4,
+                             out=tmp_path / "results.db", stop=stop)  # fmt: skip
+    assert summary.interrupted and summary.finished == 0
+
+
 async def test_a_run_over_its_timeout_is_cancelled_and_recorded(tmp_path: Path) -> None:
     tasks = [{"scenario": "slow", "args": {"ms": 5000}}, {"scenario": "slow", "args": {"ms": 1}}]
     summary = await run_eval(NOTES, tasks, "scripted", timeout=0.2, out=tmp_path / "results.db")

@@ -40,7 +40,8 @@ class ReplayService:
         self.on_miss = on_miss
         self.on_outcome = on_outcome
         self.cassette = cassette
-        self.refused = Session(INVALID_SESSION)  # numbers the refused requests; not in the store, never listed
+        # numbers the refused requests (after the journal's highest seq, as every session); never in the store
+        self.refused = Session(INVALID_SESSION, self.sessions.first_seq)
         self.recorder: Recorder | None = None  # passthrough's recorder: every adapter that records shares it
 
     async def answer(self, session_id: str | None, request: Request) -> tuple[Session, Outcome]:

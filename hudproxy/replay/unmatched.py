@@ -3,6 +3,8 @@ the developer. The client's never contains a recorded response, not even a near 
 
 Status 501 (Not Implemented): not 2xx, so no client mistakes it for success; not 404, so it is never read as
 "that resource does not exist"; and unlike 502/503/504 it does not invite retries.
+
+Beside them, the one other answer replay gives without a recording: a 400 for a session id it refuses.
 """
 
 from __future__ import annotations

@@ -126,3 +126,12 @@ def test_a_second_server_on_the_same_journal_numbers_after_the_first(start: Star
     second.client.get("/orders/A1")
     assert [c["seq"] for c in journal(second, "alice")] == [1, 2]
     assert [c["seq"] for c in journal(second, "default")] == [2]  # after the highest number in the file
+
+
+def test_refused_session_ids_are_numbered_on_across_server_runs(start: Start) -> None:
+    first = start()
+    first.client.get("/orders/A1", headers={"X-Hudproxy-Session": "bad id"})
+    first.app.close()
+    second = start()
+    second.client.get("/orders/A1", headers={"X-Hudproxy-Session": "bad id"})
+    assert [c["seq"] for c in journal(second, "invalid-session-id")] == [1, 2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-from hudproxy.journal.rows import ROW_COLUMNS, RowBuilder, body_text
+from hudproxy.journal.rows import ROW_COLUMNS, body_text, iso_time, request_part
 from hudproxy.replay.engine import Outcome
 from hudproxy.replay.unmatched import diagnosis_data
 from hudproxy.scrub.policy import ScrubPolicy
@@ -54,9 +54,14 @@ def capture(
 
 
 def to_row(pending: Pending, scrub: ScrubPolicy) -> dict[str, Any]:
-    """One row as a dict keyed by column name, with the response body filled in (no journal file involved)."""
-    call = capture(*pending[:5], pending.kind, pending.parent, set())
-    row = dict(zip(ROW_COLUMNS, RowBuilder(scrub).row(call), strict=True))
-    response = pending.outcome.response
-    row["response_body"] = body_text(response.headers, response.body)
-    return row
+    """One call as a reader sees it (the `calls` view's columns), built without a journal file."""
+    session, seq, started, duration_ms, outcome, kind, parent = pending
+    live, response = outcome.request, outcome.response
+    diagnosis = None if outcome.matched else json.dumps(diagnosis_data(outcome.near_misses))
+    request = request_part(scrub, live.method, live.url, live.headers, live.body)
+    values = (
+        session, seq, iso_time(started), kind, *request, response.status, body_text(response.headers, response.body),
+        int(outcome.matched), outcome.interaction.index if outcome.interaction is not None else None, diagnosis,
+        round(duration_ms, 3), "", parent,
+    )  # fmt: skip
+    return dict(zip(ROW_COLUMNS, values, strict=True))

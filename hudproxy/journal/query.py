@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from hudproxy.journal.schema import CALLS, CALLS_FULL, open_for_reading
+from hudproxy.journal.schema import CALL_LOG, CALLS, ISO_TIME_SQL, open_for_reading
 
 
 @dataclass(frozen=True)
@@ -132,9 +132,9 @@ def read_calls(
         if unmatched is not None:
             clauses.append("matched = ?")
             args.append(0 if unmatched else 1)
-        if CALLS_FULL not in db.view_names():
+        if CALLS not in db.view_names():
             return CallList()
-        rows = db[CALLS_FULL].rows_where(" and ".join(clauses) or None, args, order_by="session, seq, id")
+        rows = db[CALLS].rows_where(" and ".join(clauses) or None, args, order_by="session, seq, id")
         return CallList(c for c in map(Call.from_row, rows) if path_matches(path_pattern, c.path))
     finally:
         db.close()
@@ -148,7 +148,7 @@ def max_seq(path: str | Path, session: str | None = None) -> int:
         return 0
     try:
         where, args = ("where session = ?", [session]) if session is not None else ("", [])
-        return db.execute(f"select max(seq) from {CALLS} {where}", args).fetchone()[0] or 0
+        return db.execute(f"select max(seq) from {CALL_LOG} {where}", args).fetchone()[0] or 0
     finally:
         db.close()
 
@@ -159,9 +159,10 @@ def sessions_in(path: str | Path) -> list[dict[str, Any]]:
     if db is None:
         return []
     try:
+        first, last = (ISO_TIME_SQL.replace("c.started", f"{edge}(c.started)") for edge in ("min", "max"))
         sql = (
-            f"select session, count(*) as calls, sum(1 - matched) as unmatched, min(time) as first, "
-            f"max(time) as last from {CALLS} group by session order by first"
+            f"select session, count(*) as calls, sum(1 - matched) as unmatched, {first} as first, {last} as last "
+            f"from {CALL_LOG} c group by session order by min(c.started)"
         )
         return [dict(zip(("session", "calls", "unmatched", "first", "last"), r, strict=True)) for r in db.execute(sql)]
     finally:

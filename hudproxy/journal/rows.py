@@ -1,4 +1,4 @@
-"""Turning a captured call into a `calls` row: scrubbing, decoding and JSON, memoised.
+"""Turning captured calls into `call_log` rows: scrubbing, decoding and JSON, memoised.
 
 Runs where the rows are written (the journal's worker process, or the writer thread when there is none), never
 on the request path. Imports stay light: the worker process starts with nothing but this and `store`.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -20,10 +21,22 @@ from hudproxy.scrub.scrubber import scrub_body, scrub_headers, scrub_url
 MAX_BODY = 256 * 1024  # bodies above this are stored truncated, with a note
 MEMO_LIMIT = 10_000
 
+# What a reader sees of a call: the columns of the `calls` view.
 ROW_COLUMNS = (
     "session", "seq", "time", "kind", "method", "url", "path", "query", "request_headers", "request_body",
     "status", "response_body", "matched", "interaction", "diagnosis", "duration_ms", "source", "parent",
 )  # fmt: skip
+REQUEST_COLUMNS = ("run", "method", "url", "path", "query", "request_headers", "request_body")
+LOG_COLUMNS = (
+    "session", "seq", "started", "kind", "request", "status", "response_body", "matched", "interaction",
+    "diagnosis", "duration_ms", "run", "parent",
+)  # fmt: skip
+# Most calls are an HTTP request answered from the cassette with a response already stored: their row binds
+# only these (kind and matched take their column defaults, the rest stay NULL), a third of the cost of a full one.
+HOT_COLUMNS = ("session", "seq", "started", "request", "status", "interaction", "duration_ms", "run")
+
+RequestKey = tuple[str, str, Headers, bytes]
+StoreRequest = Callable[[tuple[Any, ...]], int]  # a `requests` row (REQUEST_COLUMNS) in, its id out
 
 
 class Captured(NamedTuple):
@@ -50,13 +63,6 @@ class Captured(NamedTuple):
     diagnosis: str | None
 
 
-def _remember(memo: dict[Any, Any], key: Any, value: Any) -> Any:
-    if len(memo) >= MEMO_LIMIT:
-        memo.clear()
-    memo[key] = value
-    return value
-
-
 def iso_time(started: float, _cache: dict[int, str] = {}) -> str:  # noqa: B006 - a deliberate per-second cache
     """`2026-11-25T01:25:25.123+00:00`: the date part is formatted once per second, not once per call."""
     second = int(started)
@@ -81,59 +87,65 @@ def body_text(headers: Headers, body: bytes) -> str | None:
     return text + note
 
 
+def request_part(scrub: ScrubPolicy, method: str, url: str, headers: Headers, body: bytes) -> tuple[Any, ...]:
+    """(method, scrubbed URL, path, query, scrubbed headers JSON, scrubbed body text)."""
+    scrubbed = scrub_url(url, scrub)
+    parts = urlsplit(scrubbed)
+    headers_json = json.dumps([list(h) for h in scrub_headers(headers, scrub)])
+    text = body_text(headers, scrub_body(body, headers, scrub)) if body else None
+    return (method, scrubbed, parts.path or "/", parts.query, headers_json, text)
+
+
 class RowBuilder:
-    """Builds rows cheaply: the request's columns once per distinct request; recorded responses go to
-    `new_responses`, once per interaction."""
+    """Builds `call_log` rows cheaply: each distinct request is scrubbed and stored once (`store_request`), each
+    recorded response once per interaction (`new_responses`); a row holds their ids."""
 
-    def __init__(self, scrub: ScrubPolicy, source: str = "") -> None:
+    def __init__(self, scrub: ScrubPolicy, run: int | None, store_request: StoreRequest) -> None:
         self.scrub = scrub
-        self.source = source
-        self.new_responses: list[tuple[str, int, int, str | None]] = []
-        self._requests: dict[tuple[str, str, Headers, bytes], tuple[Any, ...]] = {}
+        self.run = run
+        self.store_request = store_request
+        self.new_responses: list[tuple[int | None, int, int, str | None]] = []
+        self._requests: dict[RequestKey, int] = {}
 
-    def take_responses(self) -> list[tuple[str, int, int, str | None]]:
+    def take_responses(self) -> list[tuple[int | None, int, int, str | None]]:
         taken, self.new_responses = self.new_responses, []
         return taken
 
-    def request_part(self, method: str, url: str, headers: Headers, body: bytes) -> tuple[Any, ...]:
-        """(method, scrubbed URL, path, query, scrubbed headers JSON, scrubbed body text): one memo lookup per
-        request shape, since agents and load tests send the same requests again and again."""
-        key = (method, url, headers, body)
-        cached = self._requests.get(key)
-        if cached is None:
-            scrubbed = scrub_url(url, self.scrub)
-            parts = urlsplit(scrubbed)
-            headers_json = json.dumps([list(h) for h in scrub_headers(headers, self.scrub)])
-            text = body_text(headers, scrub_body(body, headers, self.scrub)) if body else None
-            columns = (method, scrubbed, parts.path or "/", parts.query, headers_json, text)
-            cached = _remember(self._requests, key, columns)
-        return cached
+    def forget(self) -> None:
+        """After a failed transaction: the ids handed out in it were rolled back with it."""
+        self._requests.clear()
+        self.new_responses = []
+
+    def request_id(self, key: RequestKey) -> int:
+        """The `requests` id of this request, stored the first time it is seen."""
+        found = self._requests.get(key)
+        if found is None:
+            if len(self._requests) >= MEMO_LIMIT:
+                self._requests.clear()
+            found = self._requests[key] = self.store_request((self.run, *request_part(self.scrub, *key)))
+        return found
+
+    def rows(self, calls: Iterable[tuple[Any, ...]]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """(HOT_COLUMNS rows, LOG_COLUMNS rows) from calls in `Captured` order (plain tuples or Captured:
+        unpacking costs the worker half a microsecond less than building a NamedTuple per row)."""
+        hot, full = [], []
+        ids, run = self._requests, self.run
+        for (session, seq, started, duration_ms, kind, parent, method, url, headers, body, status, matched,
+             interaction, response, diagnosis) in calls:  # fmt: skip
+            key = (method, url, headers, body)
+            request = ids.get(key) or self.request_id(key)
+            text = self.response_text(interaction, status, response) if response is not None else None
+            if text is None and matched and diagnosis is None and parent is None and kind == "http":
+                hot.append((session, seq, started, request, status, interaction, duration_ms, run))
+            else:
+                full.append((session, seq, started, kind, request, status, text, int(matched), interaction,
+                             diagnosis, duration_ms, run, parent))  # fmt: skip
+        return hot, full
 
     def response_text(self, interaction: int | None, status: int, response: tuple[Headers, bytes]) -> str | None:
-        """The body for the `calls` row: None when it is a recorded one (stored once in `responses`)."""
+        """The body for the row: None when it is a recorded one (stored once in `responses`)."""
         text = body_text(*response)
         if interaction is None:
             return text
-        self.new_responses.append((self.source, interaction, status, text))
+        self.new_responses.append((self.run, interaction, status, text))
         return None
-
-    def row(self, call: tuple[Any, ...]) -> tuple[Any, ...]:
-        """The `calls` row, in ROW_COLUMNS order, from a call in `Captured` order (a plain tuple or a Captured:
-        unpacking costs the worker half a microsecond less than building a NamedTuple per row)."""
-        (session, seq, started, duration_ms, kind, parent, method, url, headers, body, status, matched, interaction,
-         response, diagnosis) = call  # fmt: skip
-        return (
-            session,
-            seq,
-            iso_time(started),
-            kind,
-            *self.request_part(method, url, headers, body),
-            status,
-            self.response_text(interaction, status, response) if response is not None else None,
-            int(matched),
-            interaction,
-            diagnosis,
-            round(duration_ms, 3),
-            self.source,
-            parent,
-        )

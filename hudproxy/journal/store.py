@@ -1,7 +1,8 @@
 """Writing captured calls into the journal file: one transaction per batch, on a plain sqlite3 connection.
 
-The file is created and migrated (`schema.open_journal`) by the writer before anything is stored here, so this
-side needs no sqlite-utils: it is what the journal's worker process runs.
+The file is created and migrated (`schema.open_journal`) and the run registered (`schema.start_run`) by the
+writer before anything is stored here, so this side needs no sqlite-utils: it is what the journal's worker
+process runs.
 """
 
 from __future__ import annotations
@@ -10,20 +11,27 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from hudproxy.journal.rows import ROW_COLUMNS, RowBuilder
-from hudproxy.journal.tables import CALLS, RESPONSES
+from hudproxy.journal.rows import HOT_COLUMNS, LOG_COLUMNS, REQUEST_COLUMNS, RowBuilder
+from hudproxy.journal.tables import CALL_LOG, REQUESTS, RESPONSES
 from hudproxy.scrub.policy import ScrubPolicy
 
-INSERT_RESPONSE = f"insert or ignore into {RESPONSES} (source, interaction, status, response_body) values (?, ?, ?, ?)"
-INSERT = f"insert into {CALLS} ({', '.join(ROW_COLUMNS)}) values ({', '.join('?' * len(ROW_COLUMNS))})"
+
+def _insert(table: str, columns: Sequence[str], verb: str = "insert") -> str:
+    return f"{verb} into {table} ({', '.join(columns)}) values ({', '.join('?' * len(columns))})"
+
+
+INSERT_RESPONSE = _insert(RESPONSES, ("run", "interaction", "status", "response_body"), "insert or ignore")
+INSERT_REQUEST = _insert(REQUESTS, REQUEST_COLUMNS)
+INSERT_HOT = _insert(CALL_LOG, HOT_COLUMNS)
+INSERT_FULL = _insert(CALL_LOG, LOG_COLUMNS)
 
 
 class JournalStore:
-    """Rows into one journal file; `write` is one transaction, so a batch is all there or not at all."""
+    """Rows into one journal file, for one run; `write` is one transaction, so a batch is all there or not at all."""
 
-    def __init__(self, path: str, scrub: ScrubPolicy, source: str = "") -> None:
+    def __init__(self, path: str, scrub: ScrubPolicy, run: int | None = None) -> None:
         self.path = path
-        self.rows = RowBuilder(scrub, source)
+        self.rows = RowBuilder(scrub, run, self._store_request)
         self.written = 0
         self._db: sqlite3.Connection | None = None
 
@@ -33,17 +41,25 @@ class JournalStore:
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL (set on the file by open_journal): safe and fast
         return self._db
 
+    def _store_request(self, row: tuple[Any, ...]) -> int:
+        return self._connection().execute(INSERT_REQUEST, row).lastrowid or 0
+
     def write(self, calls: Sequence[tuple[Any, ...]]) -> int:
         """Calls captured as plain tuples in `Captured` order (`entry.capture`)."""
         if not calls:
             return 0
-        rows = [self.rows.row(c) for c in calls]
         db = self._connection()
-        with db:
-            db.executemany(INSERT_RESPONSE, self.rows.take_responses())
-            db.executemany(INSERT, rows)
-        self.written += len(rows)
-        return len(rows)
+        try:
+            with db:  # the requests a batch stores first are in the same transaction as its rows
+                hot, full = self.rows.rows(calls)
+                db.executemany(INSERT_RESPONSE, self.rows.take_responses())
+                db.executemany(INSERT_HOT, hot)
+                db.executemany(INSERT_FULL, full)
+        except BaseException:
+            self.rows.forget()
+            raise
+        self.written += len(calls)
+        return len(calls)
 
     def close(self) -> None:
         if self._db is not None:

@@ -4,7 +4,7 @@ Row building (scrubbing, JSON, decoding) and SQLite inserts cost more than answe
 the serving thread they took a third of its throughput. The writer ships each batch here, pickled, over a pipe
 (`python -m hudproxy.journal.worker`, no fork of the server). Frames are `kind (1 byte) + length (8) + payload`:
 
-- CONFIG (first): pickled (journal path, scrub policy, source);
+- CONFIG (first): pickled (journal path, scrub policy, run id);
 - ROWS: a marshalled list of marshalled captured calls (plain tuples in `Captured` order, marshalled one by one
   on the request path so the backlog is bytes the garbage collector never traverses), written in one
   transaction; marshal, not pickle: both ends are the same interpreter, and it ships a row in 0.5 us, not 2-4;
@@ -73,7 +73,7 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> int:
 class WorkerProcess:
     """The serving side's handle on a worker: ship batches, flush with an answer, close."""
 
-    def __init__(self, path: str, scrub: Any, source: str) -> None:
+    def __init__(self, path: str, scrub: Any, run: int) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "hudproxy.journal.worker"],
             stdin=subprocess.PIPE,
@@ -83,7 +83,7 @@ class WorkerProcess:
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         self._inbox, self._answers = self.process.stdin.fileno(), self.process.stdout
-        self._send(CONFIG, pickle.dumps((path, scrub, source), pickle.HIGHEST_PROTOCOL))
+        self._send(CONFIG, pickle.dumps((path, scrub, run), pickle.HIGHEST_PROTOCOL))
 
     def ship(self, batch: list[bytes]) -> None:
         """Marshalled captured calls (`marshal.dumps(call, 2)`: version 2 has no back-references, the fastest)."""

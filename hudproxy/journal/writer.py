@@ -22,7 +22,7 @@ from pathlib import Path
 
 from hudproxy.errors import JournalError
 from hudproxy.journal.entry import Pending, capture
-from hudproxy.journal.schema import open_journal
+from hudproxy.journal.schema import open_journal, start_run
 from hudproxy.journal.store import JournalStore
 from hudproxy.journal.worker import WorkerGone, WorkerProcess
 from hudproxy.replay.engine import Outcome
@@ -58,16 +58,21 @@ class JournalWriter:
             raise JournalError(message) from None
         self.scrub = scrub or ScrubPolicy.default()
         self.interval = interval
-        # recorded responses are stored once per (source, interaction): one per server run, since a cassette
-        # re-recorded at the same path numbers different responses the same
-        self.source = f"{source}@{dt.datetime.now(dt.UTC).isoformat(timespec='microseconds')}" if source else ""
+        # each writer is a run of its own: recorded responses are stored once per (run, interaction), since a
+        # cassette re-recorded at the same path numbers different responses the same
+        started = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+        self.source = f"{source}@{started}" if source else ""
         self._pending: collections.deque[bytes] = collections.deque()  # marshalled captured calls
         self._shipped: set[int] = set()  # interactions whose recorded response has gone to the writer
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._work = threading.Event()  # set when a call arrives in an empty queue: an idle writer sleeps
         self._closed = False  # a plain attribute: read on every request, cheaper than Event.is_set()
-        open_journal(str(self.path)).close()  # create and migrate before the first request
+        db = open_journal(str(self.path))  # create and migrate before the first request
+        try:
+            self.run = start_run(db, self.source, started)
+        finally:
+            db.close()
         self._store: JournalStore | None = None
         self._worker = self._start_worker() if (worker_wanted() if worker is None else worker) else None
         self._thread = threading.Thread(target=self._run, name="hudproxy-journal", daemon=True)
@@ -152,12 +157,12 @@ class JournalWriter:
                 self._worker = None
                 self._shipped.clear()  # recorded responses the worker may not have stored travel again
         if self._store is None:
-            self._store = JournalStore(str(self.path), self.scrub, self.source)
+            self._store = JournalStore(str(self.path), self.scrub, self.run)
         self._store.write([marshal.loads(call) for call in batch])
 
     def _start_worker(self) -> WorkerProcess | None:
         try:
-            return WorkerProcess(str(self.path), self.scrub, self.source)
+            return WorkerProcess(str(self.path), self.scrub, self.run)
         except (OSError, WorkerGone) as exc:
             log.warning("journal worker did not start (%s): writing the journal from the server process", exc)
             return None

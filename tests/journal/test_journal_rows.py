@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,13 +40,30 @@ def test_rows_read_with_sqlite_utils_and_plain_sqlite3(journaled: Any) -> None:
     sent = send(journaled)
     path = journaled.stop()
     db = sqlite_utils.Database(path)
-    assert "calls" in db.table_names()
+    assert "calls" in db.view_names() and {"call_log", "requests", "responses", "runs"} <= set(db.table_names())
     assert {s: db["calls"].count_where("session = ?", [s]) for s in sent} == sent
     with sqlite3.connect(path) as conn:
         rows = conn.execute("select session, count(*) from calls group by session").fetchall()
         first = conn.execute("select method, path, status, matched from calls where session = 'bob' order by seq")
         assert first.fetchone() == ("GET", "/orders/A1", 200, 1)
     assert dict(rows) == sent
+
+
+def test_a_repeated_request_is_stored_once_and_every_row_reads_whole(journaled: Any, journal_cassette: Path) -> None:
+    send(journaled)
+    path = journaled.stop()
+    with sqlite3.connect(path) as conn:
+        distinct = conn.execute("select count(*) from requests").fetchone()[0]
+        alice = conn.execute(
+            "select seq, time, method, path, request_body, response_body, source from calls "
+            "where session = 'alice' order by seq"
+        ).fetchall()
+    assert distinct == 4  # alice's GET (three times) and PATCH, bob's GET (twice), the token POST
+    assert [row[2:4] for row in alice] == [("GET", "/orders/A1")] * 3 + [("PATCH", "/orders/A1")]
+    assert json.loads(alice[3][4]) == {"status": "shipped"}
+    assert [json.loads(row[5])["status"] for row in alice] == ["new"] * 3 + ["shipped"]  # from `responses`
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", row[1]) for row in alice)
+    assert {row[6] for row in alice} == {alice[0][6]} and alice[0][6].startswith(f"{journal_cassette.resolve()}@")
 
 
 def test_secrets_in_live_request_headers_are_scrubbed(journaled: Any) -> None:

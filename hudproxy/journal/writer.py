@@ -31,8 +31,8 @@ from hudproxy.scrub.policy import ScrubPolicy
 log = logging.getLogger("hudproxy.journal")
 WORKER_ENV = "HUDPROXY_JOURNAL_WORKER"
 # Short batches: each fits the pipe's buffer (64 KiB) and the worker's bursts stay short. Measured on 2 cores,
-# 1,000 sessions (bench/sessions_bench.py): replay at 0.86-0.87 of --no-journal with 5 ms batches, 0.79-0.82
-# with 50 ms.
+# 1,000 sessions (bench/sessions_bench.py, paired rounds): replay at 0.91 of --no-journal with 5 ms batches,
+# 0.87-0.89 with 10-20 ms (the server idles while the worker's longer bursts hold wrk's core), 0.90 with 2.5 ms.
 BATCH_INTERVAL = 0.005
 IDLE_CHECK = 1.0  # an idle writer wakes this often at most (a call added in a race with a shipment waits this long)
 

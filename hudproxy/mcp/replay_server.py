@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcp.server import ServerRequestContext
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS
+from mcp_types import INVALID_PARAMS, INVALID_REQUEST
 
 from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.model import Interaction, Response
@@ -119,6 +119,9 @@ class McpReplayer:
         params = strip_meta(params)
         request = request_for(self.catalog.label, method, params)
         session, outcome = await self.service.answer(session_id, request)
+        if session is self.service.refused:  # the client's mistake, said as one: not "unavailable here"
+            message = json.loads(outcome.response.body)["message"]
+            return Answered(session, outcome, started, clock, None, {"code": INVALID_REQUEST, "message": message})
         if outcome.interaction is not None:
             return Answered(session, outcome, started, clock, interaction=outcome.interaction)
         if self.passthrough is not None:  # here, so the HTTP fast path's misses pass through too

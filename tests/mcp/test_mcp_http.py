@@ -11,6 +11,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 from mcp_helpers import ERAS, replaying, wallet_exchanges, write_cassette
 
 from hudproxy.journal.query import read_calls
@@ -124,3 +125,28 @@ def test_the_session_header_picks_the_session_too(cassette: Path) -> None:
         anyio.run(main, base)
         assert app.sessions.find("dora") is not None and app.sessions.find("dora").seq >= 1  # type: ignore[union-attr]
         assert app.sessions.find("default") is None
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_an_invalid_session_id_is_an_error_naming_the_rule(cassette: Path, tmp_path: Path, era: str) -> None:
+    """A session id that breaks the id rule is the client's mistake: an error saying so, not "unavailable here",
+    no session made, the call journaled under `invalid-session-id`."""
+    journal = tmp_path / "journal.db"
+
+    async def main(base: str) -> str:
+        http = httpx2.AsyncClient(headers={"X-Hudproxy-Session": "run 7!"})
+        try:
+            async with Client(streamable_http_client(f"{base}/mcp", http_client=http), mode=era, cache=None) as client:
+                with pytest.raises(MCPError) as raised:
+                    await client.call_tool("charge_card", {"amount": 100})
+                return f"{raised.value.error.code}: {raised.value.error.message}"
+        finally:
+            await http.aclose()
+
+    with replaying(cassette, journal) as (base, app):
+        said = anyio.run(main, base)
+        assert all(app.sessions.find(s) is None for s in ("run 7!", "default"))
+    app.close()
+    assert said.startswith("-32600: ") and "session id 'run 7!' must be 1-128 of letters" in said
+    (call,) = [c for c in read_calls(journal, session="invalid-session-id") if c.path == "/tools/call/charge_card"]
+    assert (call.kind, call.status, call.matched) == ("mcp", 400, False)

@@ -46,7 +46,12 @@ RUN useradd --uid 10001 --user-group --create-home --home-dir /home/hudproxy --s
     && mkdir -p /cassettes /var/lib/hudproxy \
     && chown hudproxy:hudproxy /var/lib/hudproxy
 COPY --from=build /opt/hudproxy /opt/hudproxy
+# The bundled examples, so `docker run IMAGE demo` and `docker run IMAGE replay /cassettes/shop.yaml` work as
+# they do from a clone (a cassette folder mounted at /cassettes takes the example's place).
+COPY envs/ /opt/hudproxy/envs/
+COPY cassettes/ /cassettes/
 ENV PATH=/opt/hudproxy/bin:$PATH \
+    HUDPROXY_HUB=/opt/hudproxy/envs \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
 USER 10001:10001

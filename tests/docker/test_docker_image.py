@@ -134,6 +134,18 @@ def test_documented_docker_run_form_is_healthy_with_the_token_on_the_command_lin
         assert f"GET http://127.0.0.1:{port}/_hudproxy/health -> 200" in probes[-1]["Output"]
 
 
+def test_the_bundled_examples_are_in_the_image(docker_client: DockerClient, hudproxy_image: str):
+    """`docker run IMAGE demo` records, replays and evals the example shop as from a clone, and the example
+    cassette is at /cassettes/shop.yaml."""
+    out = docker_client.containers.run(
+        hudproxy_image, ["demo", "--runs", "20"], network_mode="host", remove=True, environment={"COLUMNS": "160"}
+    ).decode()
+    assert "every replayed answer equals the recorded one" in out
+    assert "done: 20/20 runs" in out and "mean reward 1.000, 0 errors" in out
+    listed = docker_client.containers.run(hudproxy_image, ["inspect", "/cassettes/shop.yaml"], remove=True).decode()
+    assert "14 of 14 interactions" in listed and "/orders/A1" in listed
+
+
 def test_container_is_removed_when_the_caller_fails(docker_client: DockerClient, hudproxy_image: str, cassette: Path):
     with pytest.raises(RuntimeError), replay_container(docker_client, cassette, image=hudproxy_image) as replay:
         name = replay.running.name

@@ -15,6 +15,7 @@ A file opened in plain sqlite3, sqlite-utils or datasette shows:
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -169,6 +170,9 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 ]
 
 
+LOCK_TIMEOUT = 30.0  # seconds another process's migration or batch may hold the file's write lock
+
+
 def is_journal(tables: list[str]) -> bool:
     """A hudproxy journal of any version: `calls` was a table before version 6, `call_log` holds the rows since."""
     return CALL_LOG in tables or CALLS in tables
@@ -180,6 +184,22 @@ def start_run(db: sqlite_utils.Database, source: str, started: str) -> int:
         return db.execute(f"insert into {RUNS} (source, started) values (?, ?)", [source, started]).lastrowid or 0
 
 
+def _prepare(db: sqlite_utils.Database) -> None:
+    """WAL mode and migrations. Two processes switching one new file to WAL at once can deadlock on its locks,
+    which SQLite breaks by failing one of them at once ("database is locked", no wait): that one tries again."""
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    while True:
+        try:
+            db.enable_wal()
+            db.execute("PRAGMA synchronous=NORMAL")
+            migrate(db)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def open_journal(path: str, readonly: bool = False) -> sqlite_utils.Database:
     """Open (and, unless read-only, migrate) a journal database in WAL mode.
 
@@ -188,7 +208,7 @@ def open_journal(path: str, readonly: bool = False) -> sqlite_utils.Database:
     if Path(path).is_dir():
         raise JournalError(f"{path}: is a folder; give a journal file, e.g. {Path(path) / 'journal.db'}.")
     try:
-        db = sqlite_utils.Database(path)
+        db = sqlite_utils.Database(sqlite3.connect(path, timeout=LOCK_TIMEOUT))
         tables = db.table_names()
         if tables and not is_journal(tables):
             db.close()
@@ -199,23 +219,34 @@ def open_journal(path: str, readonly: bool = False) -> sqlite_utils.Database:
             )
         if readonly:
             return db
-        db.enable_wal()
-        db.execute("PRAGMA synchronous=NORMAL")
-        migrate(db)
+        _prepare(db)
         return db
     except sqlite3.DatabaseError as exc:  # OperationalError (cannot open) included
         message = f"{path}: cannot use it as a journal ({exc}); give a new file or one hudproxy wrote."
         raise JournalError(message) from None
 
 
+def _version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
 def migrate(db: sqlite_utils.Database) -> None:
-    """Apply the named migrations not yet applied; `PRAGMA user_version` counts them."""
-    applied = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, (_name, step) in enumerate(MIGRATIONS, start=1):
-        if number > applied:
-            with db.conn:
+    """Apply the named migrations not yet applied (`PRAGMA user_version` counts them) in one transaction that
+    takes the write lock first: servers started together on one new (or old) file migrate it once, the others
+    wait and find it done."""
+    if _version(db) >= len(MIGRATIONS):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        applied = _version(db)
+        for number, (_name, step) in enumerate(MIGRATIONS, start=1):
+            if number > applied:
                 step(db)
-                db.execute(f"PRAGMA user_version = {number}")
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
 
 
 def open_for_reading(path: str | Path) -> sqlite_utils.Database | None:
@@ -227,6 +258,5 @@ def open_for_reading(path: str | Path) -> sqlite_utils.Database | None:
     if not is_journal(db.table_names()):
         db.close()
         return None
-    if db.execute("PRAGMA user_version").fetchone()[0] < len(MIGRATIONS):
-        migrate(db)
+    migrate(db)  # a journal an older hudproxy wrote; nothing to do for a current one
     return db

@@ -36,28 +36,16 @@ __all__ = [
     "start_run",
 ]  # fmt: skip
 
+# Migrations run on the raw connection, inside the one transaction `migrate` opens (sqlite-utils' helpers may
+# commit on their own, which would split it).
+Connection = sqlite3.Connection
+
 # The `calls` table of versions 1-5 (version 6 moves its rows to `call_log` and the tables beside it).
-CALL_COLUMNS: dict[str, type] = {
-    "id": int,
-    "session": str,
-    "seq": int,
-    "time": str,
-    "kind": str,
-    "method": str,
-    "url": str,
-    "path": str,
-    "query": str,
-    "request_headers": str,
-    "request_body": str,
-    "status": int,
-    "response_body": str,
-    "matched": int,
-    "interaction": int,
-    "diagnosis": str,
-    "duration_ms": float,
-}
-
-
+CALLS_V1_SQL = (
+    f"create table {CALLS} (id integer primary key, session text not null, seq integer not null, time text, "
+    "kind text not null, method text, url text, path text, query text, request_headers text, request_body text, "
+    "status integer, response_body text, matched integer, interaction integer, diagnosis text, duration_ms float)"
+)
 CALLS_FULL_SQL = (
     f"create view {CALLS_FULL} as select c.id, c.session, c.seq, c.time, c.kind, c.method, c.url, c.path, "
     "c.query, c.request_headers, c.request_body, c.status, "
@@ -67,36 +55,37 @@ CALLS_FULL_SQL = (
 )
 
 
-def _create_calls(db: sqlite_utils.Database) -> None:
-    db[CALLS].create(CALL_COLUMNS, pk="id", not_null={"session", "seq", "kind"})  # type: ignore[union-attr]
-    db[CALLS].create_index(["session", "seq"])  # type: ignore[union-attr]
-    db[CALLS].create_index(["matched"])  # type: ignore[union-attr]
+def _create_calls(db: Connection) -> None:
+    db.execute(CALLS_V1_SQL)
+    db.execute(f"create index idx_calls_session_seq on {CALLS} (session, seq)")
+    db.execute(f"create index idx_calls_matched on {CALLS} (matched)")
 
 
-def _dedupe_responses(db: sqlite_utils.Database) -> None:
-    db[CALLS].add_column("source", str)  # type: ignore[union-attr]
-    db[RESPONSES].create(  # type: ignore[union-attr]
-        {"source": str, "interaction": int, "status": int, "response_body": str}, pk=("source", "interaction")
+def _dedupe_responses(db: Connection) -> None:
+    db.execute(f"alter table {CALLS} add column source text")
+    db.execute(
+        f"create table {RESPONSES} (source text, interaction integer, status integer, response_body text, "
+        "primary key (source, interaction))"
     )
     db.execute(CALLS_FULL_SQL.replace(", c.parent from", " from"))
 
 
-def _drop_matched_index(db: sqlite_utils.Database) -> None:
+def _drop_matched_index(db: Connection) -> None:
     """Two values do not need an index, and each index costs every insert on the request-heavy path."""
     db.execute("drop index if exists idx_calls_matched")
 
 
-def _drop_session_index(db: sqlite_utils.Database) -> None:
+def _drop_session_index(db: Connection) -> None:
     """With a thousand sessions interleaving, keeping (session, seq) indexed tripled the cost of every insert
     (measured: 3.2 -> 7.9 us a row). Writes are the hot path; reads by session scan, which is fast at the sizes
     the Python API and pytest read, and fine for the admin API and `hudproxy journal`."""
     db.execute("drop index if exists idx_calls_session_seq")
 
 
-def _add_parent(db: sqlite_utils.Database) -> None:
+def _add_parent(db: Connection) -> None:
     """`parent`: the seq (same session) of the call that caused this one, e.g. the MCP tool call whose upstream
     made this HTTP request through hudproxy. NULL for calls the client made itself."""
-    db[CALLS].add_column("parent", int)  # type: ignore[union-attr]
+    db.execute(f"alter table {CALLS} add column parent integer")
     db.execute(f"drop view if exists {CALLS_FULL}")
     db.execute(CALLS_FULL_SQL)
 
@@ -109,10 +98,14 @@ COMPACT_TABLES_SQL = (
     f"kind text not null default 'http', request integer references {REQUESTS}(id), status integer, "
     "response_body text, matched integer not null default 1, interaction integer, diagnosis text, "
     f"duration_ms real, run integer references {RUNS}(id), parent integer)",
-    f"create table new_{RESPONSES} (run integer references {RUNS}(id), interaction integer, status integer, "
+    f"create table {RESPONSES} (run integer references {RUNS}(id), interaction integer, status integer, "
     "response_body text, primary key (run, interaction))",
 )
-ISO_TIME_SQL = "strftime('%Y-%m-%dT%H:%M:%f', c.started, 'unixepoch') || '+00:00'"
+# The time as `iso_time` writes it (rows.py): whole seconds formatted, milliseconds truncated, not rounded.
+ISO_TIME_SQL = (
+    "strftime('%Y-%m-%dT%H:%M:%S', cast(c.started as integer), 'unixepoch') || "
+    "printf('.%03d+00:00', cast((c.started - cast(c.started as integer)) * 1000 as integer))"
+)
 # Formatting (the time as ISO text, the duration to the microsecond) happens here, when a row is read, not on
 # every write.
 CALLS_VIEW_SQL = (
@@ -123,21 +116,30 @@ CALLS_VIEW_SQL = (
     f"left join {REQUESTS} q on q.id = c.request left join {RUNS} u on u.id = c.run "
     f"left join {RESPONSES} r on r.run = c.run and r.interaction = c.interaction"
 )
-UNIX_TIME_SQL = "(julianday(c.time) - 2440587.5) * 86400.0"  # an ISO text time as unix seconds
+# An old row's ISO text time (`iso_time`'s format, milliseconds truncated) as unix seconds, mid-millisecond so that
+# truncating it again gives the same text.
+UNIX_TIME_SQL = "cast(strftime('%s', c.time) as real) + (cast(substr(c.time, 21, 3) as integer) + 0.5) / 1000.0"
+OLD_RESPONSES = f"v5_{RESPONSES}"
 
 
-def _compact_calls(db: sqlite_utils.Database) -> None:
+def _compact_calls(db: Connection) -> None:
     """Each call's row shrinks to what differs per call: binding and storing the request's text, the time as
     text and the cassette's name in every row cost the journal's writer about 3 us a row (measured: 3.1 -> 1.0
     us with the small row), on a 2-core machine CPU the replay server loses. Rows already written move over
-    unchanged, and `calls` becomes the view that shows them as before."""
+    unchanged, and `calls` becomes the view that shows them as before (so a user's own views on `calls` work on).
+    Rows from before version 2 have no source: no run, as their bodies were stored in the row."""
+    db.execute("PRAGMA legacy_alter_table = ON")  # rename without rewriting (and re-checking) anyone's views
+    try:
+        db.execute(f"alter table {RESPONSES} rename to {OLD_RESPONSES}")
+    finally:
+        db.execute("PRAGMA legacy_alter_table = OFF")
     for sql in COMPACT_TABLES_SQL:
         db.execute(sql)
     db.execute(
-        f"insert into {RUNS} (source) select coalesce(source, '') from {CALLS} union "
-        f"select coalesce(source, '') from {RESPONSES}"
+        f"insert into {RUNS} (source) select source from {CALLS} where source is not null union "
+        f"select source from {OLD_RESPONSES} where source is not null"
     )
-    runs = f"left join {RUNS} u on u.source = coalesce(c.source, '')"
+    runs = f"left join {RUNS} u on u.source = c.source"
     db.execute(
         f"insert into {REQUESTS} (id, run, method, url, path, query, request_headers, request_body) "
         f"select c.id, u.id, c.method, c.url, c.path, c.query, c.request_headers, c.request_body from {CALLS} c {runs}"
@@ -149,18 +151,20 @@ def _compact_calls(db: sqlite_utils.Database) -> None:
         f"c.parent from {CALLS} c {runs}"
     )
     db.execute(
-        f"insert into new_{RESPONSES} (run, interaction, status, response_body) select u.id, c.interaction, "
-        f"c.status, c.response_body from {RESPONSES} c {runs}"
+        f"insert into {RESPONSES} (run, interaction, status, response_body) select u.id, c.interaction, "
+        f"c.status, c.response_body from {OLD_RESPONSES} c join {RUNS} u on u.source = c.source"
     )
-    db.execute(f"drop view if exists {CALLS_FULL}")
-    db.execute(f"drop table {CALLS}")
-    db.execute(f"drop table {RESPONSES}")
-    db.execute(f"alter table new_{RESPONSES} rename to {RESPONSES}")
-    db.execute(CALLS_VIEW_SQL)
-    db.execute(f"create view {CALLS_FULL} as select * from {CALLS}")
+    for statement in (
+        f"drop view if exists {CALLS_FULL}",
+        f"drop table {CALLS}",
+        f"drop table {OLD_RESPONSES}",
+        CALLS_VIEW_SQL,
+        f"create view {CALLS_FULL} as select * from {CALLS}",
+    ):
+        db.execute(statement)
 
 
-MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("create_calls", _create_calls),
     ("dedupe_responses", _dedupe_responses),
     ("drop_matched_index", _drop_matched_index),
@@ -173,15 +177,19 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 LOCK_TIMEOUT = 30.0  # seconds another process's migration or batch may hold the file's write lock
 
 
-def is_journal(tables: list[str]) -> bool:
-    """A hudproxy journal of any version: `calls` was a table before version 6, `call_log` holds the rows since."""
-    return CALL_LOG in tables or CALLS in tables
+def is_journal(db: sqlite_utils.Database) -> bool:
+    """A hudproxy journal of any version: `call_log` holds the rows since version 6, a `calls` table before; an
+    eval results file has a `calls` table too, but keyed by `run_id`, and is not one."""
+    tables = db.table_names()
+    if CALL_LOG in tables:
+        return True
+    return CALLS in tables and "run_id" not in db[CALLS].columns_dict
 
 
 def start_run(db: sqlite_utils.Database, source: str, started: str) -> int:
     """A new `runs` row for a writer that is about to write: its id goes into every row it writes."""
     with db.conn:
-        return db.execute(f"insert into {RUNS} (source, started) values (?, ?)", [source, started]).lastrowid or 0
+        return db.conn.execute(f"insert into {RUNS} (source, started) values (?, ?)", [source, started]).lastrowid or 0
 
 
 def _prepare(db: sqlite_utils.Database) -> None:
@@ -203,14 +211,14 @@ def _prepare(db: sqlite_utils.Database) -> None:
 def open_journal(path: str, readonly: bool = False) -> sqlite_utils.Database:
     """Open (and, unless read-only, migrate) a journal database in WAL mode.
 
-    A file that is not SQLite, or a SQLite database of some other program's (tables, but no `calls`), is a
+    A file that is not SQLite, or a SQLite database of some other program's (tables, but no journal's), is a
     JournalError naming the file: hudproxy never adds its tables to someone else's database."""
     if Path(path).is_dir():
         raise JournalError(f"{path}: is a folder; give a journal file, e.g. {Path(path) / 'journal.db'}.")
     try:
         db = sqlite_utils.Database(sqlite3.connect(path, timeout=LOCK_TIMEOUT))
         tables = db.table_names()
-        if tables and not is_journal(tables):
+        if tables and not is_journal(db):
             db.close()
             shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
             raise JournalError(
@@ -227,26 +235,27 @@ def open_journal(path: str, readonly: bool = False) -> sqlite_utils.Database:
 
 
 def _version(db: sqlite_utils.Database) -> int:
-    return int(db.execute("PRAGMA user_version").fetchone()[0])
+    return int(db.conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 def migrate(db: sqlite_utils.Database) -> None:
     """Apply the named migrations not yet applied (`PRAGMA user_version` counts them) in one transaction that
     takes the write lock first: servers started together on one new (or old) file migrate it once, the others
-    wait and find it done."""
+    wait and find it done; a migration that fails leaves the file as it was."""
     if _version(db) >= len(MIGRATIONS):
         return
-    db.execute("BEGIN IMMEDIATE")
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
     try:
         applied = _version(db)
         for number, (_name, step) in enumerate(MIGRATIONS, start=1):
             if number > applied:
-                step(db)
-        db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+                step(conn)
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
     except BaseException:
-        db.conn.rollback()
+        conn.rollback()
         raise
-    db.conn.commit()
+    conn.commit()
 
 
 def open_for_reading(path: str | Path) -> sqlite_utils.Database | None:
@@ -255,8 +264,15 @@ def open_for_reading(path: str | Path) -> sqlite_utils.Database | None:
     if not Path(path).exists():
         return None
     db = open_journal(str(path), readonly=True)
-    if not is_journal(db.table_names()):
+    if not is_journal(db):
         db.close()
         return None
-    migrate(db)  # a journal an older hudproxy wrote; nothing to do for a current one
+    try:
+        migrate(db)  # a journal an older hudproxy wrote; nothing to do for a current one
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise JournalError(
+            f"{path}: written by an older hudproxy; reading it needs a one-time upgrade that writes to the file, "
+            f"which failed ({exc}). Open it once where it is writable, or read a copy (cp {path} /tmp/)."
+        ) from None
     return db

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -73,3 +78,59 @@ def test_a_server_run_on_an_old_journal_numbers_after_its_rows(tmp_path: Path, j
     with sqlite3.connect(path) as conn:
         runs = conn.execute("select id, source from runs order by id").fetchall()
     assert runs[0] == (1, SOURCE) and runs[1][1].startswith(f"{journal_cassette.resolve()}@") and len(runs) == 2
+
+
+def test_a_users_own_view_on_calls_survives_the_migration(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old_journal(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("create view misses as select session, seq, path from calls where matched = 0")
+    assert [c.seq for c in read_calls(path, unmatched=True)] == [2]  # migrates
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("select * from misses").fetchall() == [("alice", 2, "/orders/A1")]
+
+
+def test_rows_from_before_sources_never_borrow_a_recorded_body(tmp_path: Path) -> None:
+    """Version-1 rows have no source and kept their bodies in the row: a 204 with none stays without one."""
+    path = tmp_path / "old.db"
+    old_journal(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "insert into calls (session, seq, time, kind, method, url, path, status, matched, interaction) "
+            "values ('early', 1, '2026-11-01T00:00:00.000+00:00', 'http', 'DELETE', 'http://x/o/1', '/o/1', 204, 1, 0)"
+        )
+        conn.execute("insert into responses values ('', 0, 200, '{\"other\": true}')")
+    (early,) = read_calls(path, session="early")
+    assert (early.status, early.response_body) == (204, None)
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """The file as on a read-only mount: immutable for root (who ignores modes), mode 0444 for anyone else."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+    else:
+        path.chmod(0o444)
+    try:
+        yield
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        else:
+            path.chmod(0o644)
+
+
+def test_an_old_journal_that_cannot_be_written_is_one_line_saying_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old_journal(path)
+    with read_only(path):
+        result = subprocess.run(
+            [sys.executable, "-c", "from hudproxy.cli import main; main()", "journal", "--db", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    said = (result.stdout + result.stderr).strip()
+    assert result.returncode != 0 and "Traceback" not in said, said
+    assert f"{path}: written by an older hudproxy" in said and "cp " in said
+    assert len(read_calls(path)) == len(OLD_ROWS)  # writable again: it migrates and reads

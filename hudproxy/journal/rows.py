@@ -112,9 +112,8 @@ class RowBuilder:
         return taken
 
     def forget(self) -> None:
-        """After a failed transaction: the ids handed out in it were rolled back with it."""
+        """After a failed transaction: the request ids handed out in it were rolled back with it."""
         self._requests.clear()
-        self.new_responses = []
 
     def request_id(self, key: RequestKey) -> int:
         """The `requests` id of this request, stored the first time it is seen."""

@@ -7,6 +7,7 @@ process runs.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +20,8 @@ from hudproxy.scrub.policy import ScrubPolicy
 def _insert(table: str, columns: Sequence[str], verb: str = "insert") -> str:
     return f"{verb} into {table} ({', '.join(columns)}) values ({', '.join('?' * len(columns))})"
 
+
+log = logging.getLogger("hudproxy.journal")
 
 INSERT_RESPONSE = _insert(RESPONSES, ("run", "interaction", "status", "response_body"), "insert or ignore")
 INSERT_REQUEST = _insert(REQUESTS, REQUEST_COLUMNS)
@@ -33,6 +36,7 @@ class JournalStore:
         self.path = path
         self.rows = RowBuilder(scrub, run, self._store_request)
         self.written = 0
+        self.lost = 0  # calls in batches SQLite refused
         self._db: sqlite3.Connection | None = None
 
     def _connection(self) -> sqlite3.Connection:
@@ -45,19 +49,30 @@ class JournalStore:
         return self._connection().execute(INSERT_REQUEST, row).lastrowid or 0
 
     def write(self, calls: Sequence[tuple[Any, ...]]) -> int:
-        """Calls captured as plain tuples in `Captured` order (`entry.capture`)."""
+        """Calls captured as plain tuples in `Captured` order (`entry.capture`); returns how many were written.
+
+        A batch SQLite refuses (disk full, a lock held past the timeout) is logged and dropped, and the journal
+        goes on with the next one; the recorded responses it carried are stored with the next batch, since the
+        serving side sends each only once."""
         if not calls:
             return 0
         db = self._connection()
+        taken: list[tuple[int | None, int, int, str | None]] = []
         try:
             with db:  # the requests a batch stores first are in the same transaction as its rows
                 hot, full = self.rows.rows(calls)
-                db.executemany(INSERT_RESPONSE, self.rows.take_responses())
+                taken = self.rows.take_responses()
+                db.executemany(INSERT_RESPONSE, taken)
                 db.executemany(INSERT_HOT, hot)
                 db.executemany(INSERT_FULL, full)
-        except BaseException:
+        except BaseException as exc:
             self.rows.forget()
-            raise
+            self.rows.new_responses[:0] = taken
+            if not isinstance(exc, sqlite3.Error):
+                raise
+            self.lost += len(calls)
+            log.error("journal %s: %d calls not written (%s); %d lost so far", self.path, len(calls), exc, self.lost)
+            return 0
         self.written += len(calls)
         return len(calls)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
@@ -106,3 +107,31 @@ def test_a_cassette_rerecorded_at_the_same_path_keeps_each_runs_own_response_bod
     assert bodies[0] != bodies[1] and all(b.startswith(str(tmp_path / "shop.yaml") + "@") for b in bodies)
     by_session = {c.session: c.response_json for c in read_calls(tmp_path / "j.db")}
     assert by_session == {"run-0": {"status": "new"}, "run-1": {"status": "shipped"}}
+
+
+@pytest.mark.parametrize("worker", [True, False], ids=["worker", "in-process"])
+def test_a_batch_sqlite_refuses_is_dropped_and_the_journal_goes_on(
+    engine: ReplayEngine, tmp_path: Path, worker: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refused batch (here a trigger on the file, as a full disk would) loses only its own calls: the writer
+    keeps going, and the recorded response that batch carried is stored with the next one."""
+    path = tmp_path / "j.db"
+    writer = JournalWriter(path, ScrubPolicy.default(), worker=worker)
+    try:
+        with sqlite3.connect(path) as conn:
+            conn.execute(
+                "create trigger refuse before insert on call_log when new.session = 'doomed' "
+                "begin select raise(abort, 'refused by the test'); end"
+            )
+        answer(engine, writer, "doomed", 1)  # the first call of interaction 0: its recorded response travels here
+        writer.flush()
+        for seq in (1, 2):
+            answer(engine, writer, "after", seq)
+        writer.flush()
+    finally:
+        writer.close()
+    assert read_calls(path, session="doomed") == []
+    after = read_calls(path, session="after")
+    assert [c.seq for c in after] == [1, 2] and all(c.response_json == {"id": "A1"} for c in after)
+    if not worker:  # the worker logs to the server's stderr, beside it
+        assert "1 calls not written (refused by the test)" in caplog.text

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from hudproxy.journal.schema import CALL_LOG, CALLS, ISO_TIME_SQL, open_for_reading
+from hudproxy.journal.migrations import ISO_TIME_SQL
+from hudproxy.journal.schema import CALL_LOG, CALLS, open_for_reading
 
 
 @dataclass(frozen=True)

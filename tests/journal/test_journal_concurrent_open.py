@@ -6,7 +6,8 @@ import multiprocessing
 import sqlite3
 from pathlib import Path
 
-from hudproxy.journal.schema import MIGRATIONS, open_journal
+from hudproxy.journal.migrations import MIGRATIONS
+from hudproxy.journal.schema import open_journal
 
 OPENERS = 8
 

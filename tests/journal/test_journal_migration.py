@@ -14,8 +14,8 @@ import httpx
 import sqlite_utils
 
 from hudproxy.journal import read_calls, sessions_in
+from hudproxy.journal.migrations import MIGRATIONS
 from hudproxy.journal.query import max_seq
-from hudproxy.journal.schema import MIGRATIONS
 from hudproxy.replay.server import create_replay_app
 from hudproxy.serving import serve_in_thread
 
@@ -32,7 +32,7 @@ def old_journal(path: Path) -> None:
     db = sqlite_utils.Database(path)
     db.enable_wal()
     for number, (_name, step) in enumerate(MIGRATIONS[:5], start=1):
-        step(db)
+        step(db.conn)
         db.execute(f"PRAGMA user_version = {number}")
     for session, seq, time, method, target, status, body, matched, interaction, diagnosis, parent in OLD_ROWS:
         db["calls"].insert({  # type: ignore[union-attr]

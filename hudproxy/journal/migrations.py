@@ -78,15 +78,18 @@ COMPACT_TABLES_SQL = (
     f"create table {RESPONSES} (run integer references {RUNS}(id), interaction integer, status integer, "
     "response_body text, primary key (run, interaction))",
 )
-# The time as `iso_time` writes it (rows.py): whole seconds formatted, milliseconds truncated, not rounded.
-ISO_TIME_SQL = (
-    "strftime('%Y-%m-%dT%H:%M:%S', cast(c.started as integer), 'unixepoch') || "
-    "printf('.%03d+00:00', cast((c.started - cast(c.started as integer)) * 1000 as integer))"
-)
+def iso_time_sql(started: str = "c.started") -> str:
+    """SQL for a unix time as `iso_time` writes it (rows.py): whole seconds formatted, milliseconds truncated."""
+    return (
+        f"strftime('%Y-%m-%dT%H:%M:%S', cast({started} as integer), 'unixepoch') || "
+        f"printf('.%03d+00:00', cast(({started} - cast({started} as integer)) * 1000 as integer))"
+    )
+
+
 # Formatting (the time as ISO text, the duration to the microsecond) happens here, when a row is read, not on
 # every write.
 CALLS_VIEW_SQL = (
-    f"create view {CALLS} as select c.id, c.session, c.seq, {ISO_TIME_SQL} as time, c.kind, q.method, q.url, "
+    f"create view {CALLS} as select c.id, c.session, c.seq, {iso_time_sql()} as time, c.kind, q.method, q.url, "
     "q.path, q.query, q.request_headers, q.request_body, c.status, "
     "coalesce(c.response_body, r.response_body) as response_body, c.matched, c.interaction, c.diagnosis, "
     f"round(c.duration_ms, 3) as duration_ms, u.source, c.parent from {CALL_LOG} c "

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from hudproxy.journal.migrations import ISO_TIME_SQL
-from hudproxy.journal.schema import CALL_LOG, CALLS, open_for_reading
+from hudproxy.journal.migrations import iso_time_sql
+from hudproxy.journal.schema import open_for_reading
+from hudproxy.journal.tables import CALL_LOG, CALLS
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def sessions_in(path: str | Path) -> list[dict[str, Any]]:
     if db is None:
         return []
     try:
-        first, last = (ISO_TIME_SQL.replace("c.started", f"{edge}(c.started)") for edge in ("min", "max"))
+        first, last = iso_time_sql("min(c.started)"), iso_time_sql("max(c.started)")
         sql = (
             f"select session, count(*) as calls, sum(1 - matched) as unmatched, {first} as first, {last} as last "
             f"from {CALL_LOG} c group by session order by min(c.started)"

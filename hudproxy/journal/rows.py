@@ -111,9 +111,11 @@ class RowBuilder:
         taken, self.new_responses = self.new_responses, []
         return taken
 
-    def forget(self) -> None:
-        """After a failed transaction: the request ids handed out in it were rolled back with it."""
+    def forget(self, taken: list[tuple[int | None, int, int, str | None]]) -> None:
+        """After a failed transaction: the request ids handed out in it were rolled back with it; the recorded
+        responses it took wait for the next one (the serving side sends each only once)."""
         self._requests.clear()
+        self.new_responses[:0] = taken
 
     def request_id(self, key: RequestKey) -> int:
         """The `requests` id of this request, stored the first time it is seen."""

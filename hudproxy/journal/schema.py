@@ -24,18 +24,9 @@ import sqlite_utils
 
 from hudproxy.errors import JournalError
 from hudproxy.journal.migrations import migrate
-from hudproxy.journal.tables import CALL_LOG, CALLS, CALLS_FULL, RESPONSES, RUNS
+from hudproxy.journal.tables import CALL_LOG, CALLS, RUNS
 
-__all__ = [
-    "CALLS",
-    "CALLS_FULL",
-    "CALL_LOG",
-    "RESPONSES",
-    "migrate",
-    "open_for_reading",
-    "open_journal",
-    "start_run",
-]  # fmt: skip
+__all__ = ["is_journal", "migrate", "open_for_reading", "open_journal", "start_run"]
 
 LOCK_TIMEOUT = 30.0  # seconds another process's migration or batch may hold the file's write lock
 

@@ -66,8 +66,7 @@ class JournalStore:
                 db.executemany(INSERT_HOT, hot)
                 db.executemany(INSERT_FULL, full)
         except BaseException as exc:
-            self.rows.forget()
-            self.rows.new_responses[:0] = taken
+            self.rows.forget(taken)
             if not isinstance(exc, sqlite3.Error):
                 raise
             self.lost += len(calls)

@@ -16,6 +16,7 @@ from hudproxy.journal.query import CallList
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.mcp.http import attach_mcp
 from hudproxy.mcp.passthrough_options import check_passthrough, http_unmatched, mcp_upstream
+from hudproxy.record.misses import record_misses
 from hudproxy.replay.asgi import ReplayApp
 from hudproxy.replay.server import Unmatched, create_replay_app
 
@@ -124,7 +125,7 @@ class Replay:
         upstream = mcp_upstream(*self._mcp_upstream)
         asked = str(options["unmatched"])
         options["unmatched"] = http_unmatched(asked, options["target"], upstream)
-        app = create_replay_app(self.cassette, journal=self._journal, **options)
+        app = create_replay_app(self.cassette, journal=self._journal, record_misses=record_misses, **options)
         check_passthrough(app, asked, options["target"], upstream)
         attach_admin(app)  # loopback only, so no token: `{base_url}/_hudproxy/docs`
         if upstream is None:

@@ -131,7 +131,7 @@ def _upgrade_meta(path: Path, text: bytes, data: dict[str, Any]) -> dict[str, An
 
 def cassette_to_data(cassette: Cassette, binary_as_base64: bool) -> dict[str, Any]:
     meta = {"format": FORMAT_VERSION, **{k: v for k, v in cassette.meta.items() if k != "format"}}
-    from hudproxy.mcp.exchange import is_mcp
+    from hudproxy.interaction.mcp import is_mcp
 
     http = [i for i in cassette.interactions if not is_mcp(i)]
     mcp = [i for i in cassette.interactions if is_mcp(i)]

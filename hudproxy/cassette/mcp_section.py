@@ -6,12 +6,12 @@ from dataclasses import replace
 from typing import Any
 
 from hudproxy.cassette.convert import Malformed
+from hudproxy.interaction.mcp import Exchange, from_interaction, to_interaction
 from hudproxy.interaction.model import Interaction
-from hudproxy.mcp.exchange import Exchange, from_interaction, to_interaction
 
 
 def mcp_from_dict(item: Any, position: int) -> Interaction:
-    """An entry of the `mcp` section → its synthetic Interaction (see hudproxy.mcp.exchange)."""
+    """An entry of the `mcp` section → its synthetic Interaction (see hudproxy.interaction.mcp)."""
     try:
         meta = item.get("hudproxy") or {}
         exchange = Exchange(

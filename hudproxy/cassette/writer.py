@@ -14,8 +14,8 @@ from pathlib import Path
 
 from hudproxy.cassette.files import dumps_yaml_items, is_json_path, save_cassette
 from hudproxy.cassette.model import Cassette
+from hudproxy.interaction.mcp import is_mcp
 from hudproxy.interaction.model import Interaction
-from hudproxy.mcp.exchange import is_mcp
 
 
 class CassetteWriter:

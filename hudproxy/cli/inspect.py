@@ -14,11 +14,12 @@ from hudproxy.cassette.model import Cassette
 from hudproxy.cli.common import console, split_csv
 from hudproxy.errors import ConfigError
 from hudproxy.inspection import InteractionFilter, detail, explain_request, load_why_request, summarize
-from hudproxy.inspection.mcp_why import mcp_diagnosis_data, mcp_diagnosis_lines
 from hudproxy.inspection.why import WhyResult
+from hudproxy.matching.outcome import diagnosis_data
 from hudproxy.mcp.exchange import SCHEME
 from hudproxy.mcp.summary import mcp_summary
-from hudproxy.replay.unmatched import diagnosis, diagnosis_data
+from hudproxy.mcp.why import mcp_diagnosis_data, mcp_diagnosis_lines
+from hudproxy.replay.unmatched import diagnosis
 
 Opt = typer.Option
 

@@ -17,8 +17,8 @@ from rich.text import Text
 
 from hudproxy.cli.common import console
 from hudproxy.errors import ConfigError
-from hudproxy.inspection.mcp_why import mcp_difference, recorded_call, split_path
 from hudproxy.journal.query import Call, CallList, read_calls, sessions_in
+from hudproxy.mcp.why import mcp_difference, recorded_call, split_path
 from hudproxy.replay.server import DEFAULT_JOURNAL, JOURNAL_ENV
 
 Opt = typer.Option

@@ -20,6 +20,7 @@ from hudproxy.cli.common import (
 )
 from hudproxy.mcp.passthrough_options import check_passthrough, http_unmatched
 from hudproxy.netutil import ensure_port_free
+from hudproxy.record.misses import record_misses
 from hudproxy.replay.server import DEFAULT_JOURNAL, JOURNAL_ENV, build_service, create_replay_app
 from hudproxy.replay.service import ReplayService
 from hudproxy.serving import serve_forever
@@ -95,7 +96,9 @@ def replay(
             build_service(cassette, policy, unmatched, target, journal_path, idle_timeout, forward=True), host, port
         )
         return
-    app = create_replay_app(cassette, policy, unmatched, target, stream_timing, journal_path, idle_timeout)
+    app = create_replay_app(
+        cassette, policy, unmatched, target, stream_timing, journal_path, idle_timeout, record_misses=record_misses
+    )
     check_passthrough(app, asked, target, upstream)
     attach_admin(app, admin_token)
     cli_mcp.attach(app, host, port, upstream, mcp_name)

@@ -284,12 +284,6 @@ class Environment:
             current_run.reset(token)
             await context.aclose()
 
-    async def eval(self, tasks: Any, agent: Any, /, **options: Any) -> Any:
-        """Many isolated runs (scenario, arguments, repeats) at once: `hudproxy.evaluation.run_eval(self, ...)`."""
-        from hudproxy.evaluation import run_eval
-
-        return await run_eval(self, tasks, agent, **options)
-
     # -- serving and reloading -------------------------------------------------------------------------------
     def server(self) -> Any:
         """This environment as an MCP server (the SDK's low-level Server): tools, and scenarios as prompts."""

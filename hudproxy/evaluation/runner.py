@@ -2,7 +2,7 @@
 
     summary = await run_eval("envs/shop", [{"scenario": "update-order", "args": {"order_id": "A1"}}],
                              "scripted", runs=1000, concurrency=64, out="results.db")
-    summary = await env.eval("tasks.yaml", my_agent_factory, seed=1)         # the same, on a loaded env
+    summary = await run_eval(env, "tasks.yaml", my_agent_factory, seed=1)    # the same, on a loaded env
 
 Every run has its own RunContext: its replay session (`run-000042`, the same in every eval of a freshly loaded
 environment, so two evals give identical journals), its journal, mock services and databases. The same tasks,

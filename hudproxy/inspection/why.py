@@ -1,7 +1,7 @@
 """`inspect --why REQUEST.json`: would this request match, and if not, what differs from the nearest.
 
 The file holds an HTTP request, or an MCP call (`{"tool": ..., "arguments": {...}}` or a JSON-RPC message),
-which is matched as replay matches it (`hudproxy.inspection.mcp_why` words the answer for MCP)."""
+which is matched as replay matches it (`hudproxy.mcp.why` words the answer for MCP)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hudproxy.cassette.model import Cassette
 from hudproxy.errors import ConfigError
-from hudproxy.inspection.mcp_why import is_mcp_call_file, mcp_call_request
 from hudproxy.interaction.model import Interaction, Request
 from hudproxy.matching.index import NearMiss
 from hudproxy.mcp.exchange import is_mcp
+from hudproxy.mcp.why import is_mcp_call_file, mcp_call_request
 from hudproxy.replay.engine import ReplayEngine, policies_for
 from hudproxy.replay.state import ReplayState
 

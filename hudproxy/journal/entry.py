@@ -6,8 +6,7 @@ import json
 from typing import Any, NamedTuple
 
 from hudproxy.journal.rows import ROW_COLUMNS, body_text, iso_time, request_part
-from hudproxy.replay.engine import Outcome
-from hudproxy.replay.unmatched import diagnosis_data
+from hudproxy.matching.outcome import Outcome, diagnosis_data
 from hudproxy.scrub.policy import ScrubPolicy
 
 

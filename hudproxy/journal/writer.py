@@ -25,7 +25,7 @@ from hudproxy.journal.entry import Pending, capture
 from hudproxy.journal.schema import open_journal, start_run
 from hudproxy.journal.store import JournalStore
 from hudproxy.journal.worker import WorkerGone, WorkerProcess
-from hudproxy.replay.engine import Outcome
+from hudproxy.matching.outcome import Outcome
 from hudproxy.scrub.policy import ScrubPolicy
 
 log = logging.getLogger("hudproxy.journal")

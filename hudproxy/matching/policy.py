@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hudproxy.errors import ConfigError
-from hudproxy.matching.writes import WriteRule
+from hudproxy.interaction.model import Interaction
+from hudproxy.matching.writes import WriteRule, read_only_hints
 from hudproxy.scrub.policy import ScrubPolicy
 
 ASPECTS = ("method", "scheme", "host", "port", "path", "query", "body")
@@ -89,3 +90,12 @@ class MatchPolicy:
             read_tools=data.get("read_tools", ()),
             write_tools=data.get("write_tools", ()),
         )
+
+
+def with_read_only_hints(policy: MatchPolicy, interactions: Iterable[Interaction]) -> MatchPolicy:
+    """The policy with tools the recorded listings mark `readOnlyHint` counted as reads for state-aware replay."""
+    hints = read_only_hints(interactions)
+    if not hints:
+        return policy
+    writes = replace(policy.writes, read_only_hints=policy.writes.read_only_hints | hints)
+    return replace(policy, writes=writes)

@@ -10,10 +10,12 @@ resources/read, prompts/get, initialize, ...) is a read.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from hudproxy.interaction.model import Request
+from hudproxy.interaction.mcp import from_interaction, is_mcp
+from hudproxy.interaction.model import Interaction, Request
 
 READ_VERBS = re.compile(
     r"^(get|list|search|find|read|fetch|query|lookup|describe|show|count|check|view|inspect|browse|peek)([_\-.A-Z]|$)"
@@ -40,3 +42,20 @@ class WriteRule:
         if tool in self.read_tools or tool in self.read_only_hints:
             return False
         return READ_VERBS.match(tool) is None
+
+
+def read_only_hints(interactions: Iterable[Interaction]) -> frozenset[str]:
+    """The tools every recorded `tools/list` marks `readOnlyHint: true` (any server)."""
+    found: set[str] = set()
+    for interaction in interactions:
+        if not is_mcp(interaction) or not interaction.request.path.startswith("/tools/list"):
+            continue
+        result = from_interaction(interaction).result
+        for tool in (result.get("tools") if isinstance(result, dict) else None) or []:
+            if (
+                isinstance(tool, dict)
+                and "name" in tool
+                and (tool.get("annotations") or {}).get("readOnlyHint") is True
+            ):
+                found.add(tool["name"])
+    return frozenset(found)

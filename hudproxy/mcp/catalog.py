@@ -9,13 +9,12 @@ then derived from the methods it holds.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from hudproxy.cassette.model import Cassette
+from hudproxy.interaction.mcp import Exchange, from_interaction, is_mcp
 from hudproxy.interaction.model import Interaction
-from hudproxy.matching.policy import MatchPolicy
-from hudproxy.mcp.exchange import Exchange, from_interaction, is_mcp
 from hudproxy.mcp.wire import CAPABILITY, IDENTITY_METHODS, LISTS, SERVER_INFO_META
 
 
@@ -71,11 +70,6 @@ class ServerCatalog:
         found = self.tools.get(tool)
         return found.get("inputSchema") if found else None
 
-    def read_only_tools(self) -> set[str]:
-        return {
-            name for name, tool in self.tools.items() if (tool.get("annotations") or {}).get("readOnlyHint") is True
-        }
-
 
 def mcp_exchanges(interactions: Iterable[Interaction]) -> list[Exchange]:
     return [from_interaction(i) for i in interactions if is_mcp(i)]
@@ -87,12 +81,3 @@ def catalogs(cassette: Cassette) -> dict[str, ServerCatalog]:
     for exchange in mcp_exchanges(cassette.interactions):
         found.setdefault(exchange.server, ServerCatalog(exchange.server)).add(exchange)
     return found
-
-
-def with_read_only_hints(policy: MatchPolicy, cassette: Cassette) -> MatchPolicy:
-    """The policy with tools the recorded listings mark `readOnlyHint` counted as reads for state-aware replay."""
-    hints = set().union(*(c.read_only_tools() for c in catalogs(cassette).values()))
-    if not hints:
-        return policy
-    writes = replace(policy.writes, read_only_hints=policy.writes.read_only_hints | frozenset(hints))
-    return replace(policy, writes=writes)

@@ -165,7 +165,7 @@ class PassthroughMcpApp(McpHttpApp):
 def open_passthrough(service: ReplayService, cassette: str | Path, upstream: Upstream) -> McpPassthrough:
     """A passthrough recording into `cassette` in record mode new_episodes. When HTTP passthrough is on it
     shares that Recorder: two writers rewriting one file would each drop the other's new exchanges."""
-    if service.recorder is not None:
+    if isinstance(service.recorder, Recorder):
         return McpPassthrough(upstream, service.recorder, owns_recorder=False)
     policy = service.engine.index.policy
     return McpPassthrough(upstream, Recorder(cassette, RecordMode.NEW_EPISODES, policy, policy.scrub))

@@ -43,6 +43,7 @@ from hudproxy.mcp.front import RecordedServer, emit, register, served_methods
 from hudproxy.mcp.methods import METHODS, dump
 from hudproxy.mcp.replay_server import UNMATCHED_STATUS, unavailable_tool_result
 from hudproxy.mcp.upstream import Upstream
+from hudproxy.mcp.why import describe_miss
 from hudproxy.mcp.wire import era_neutral, served
 from hudproxy.record.recorder import Recorder
 from hudproxy.replay.engine import Outcome
@@ -83,6 +84,7 @@ class McpRecorder:
         self.tools: dict[str, dict[str, Any]] = {}
         self.gone: str | None = None
         recorder.cause = self.cause  # HTTP recorded into the same run links to the tool call that caused it
+        recorder.engine.describe = describe_miss  # a refused call (mode none) is logged as the agent made it
 
     def cause(self) -> int | None:
         """The seq of the one call running the upstream's code now (a tool call, resource read or prompt); None

@@ -4,7 +4,7 @@ Each call becomes the synthetic `MCP mcp://<server>/<method>[/<name>]` request, 
 sessions and journal as HTTP replay (journal kind `mcp`), and the recorded result goes back through the SDK.
 What nobody recorded gets an answer an agent can read and no developer mistakes for data: a known tool's call
 is a `CallToolResult` with `isError: true` naming the call; an unknown tool is the protocol's invalid-params
-error. The engine logs the developer's diagnosis (nearest recordings and what differs).
+error. The engine logs the developer's diagnosis (nearest recordings and what differs), in MCP terms.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from hudproxy.interaction.model import Interaction, Response
 from hudproxy.mcp.catalog import ServerCatalog, catalogs
 from hudproxy.mcp.exchange import JSON_HEADERS, Exchange, canonical, from_interaction, request_for, strip_meta
 from hudproxy.mcp.front import RecordedServer, emit, register, served_methods
+from hudproxy.mcp.why import describe_miss
 from hudproxy.mcp.wire import LISTS, served
 from hudproxy.replay.engine import Outcome
 from hudproxy.replay.service import ReplayService
@@ -118,7 +119,7 @@ class McpReplayer:
         started, clock = time.time(), time.perf_counter()
         params = strip_meta(params)
         request = request_for(self.catalog.label, method, params)
-        session, outcome = await self.service.answer(session_id, request)
+        session, outcome = await self.service.answer(session_id, request, forward_miss=False)
         if session is self.service.refused:  # the client's mistake, said as one: not "unavailable here"
             message = json.loads(outcome.response.body)["message"]
             return Answered(session, outcome, started, clock, None, {"code": INVALID_REQUEST, "message": message})
@@ -191,6 +192,8 @@ def build_servers(
     """One Server per recorded MCP server label (empty when the cassette holds no MCP exchanges); `passthrough`
     serves the misses of one of them: `label`, or the first recorded (one upstream is one server)."""
     found = catalogs(cassette)
+    if found:
+        service.engine.describe = describe_miss  # a missed call is logged as the agent made it (tool, arguments)
     chosen = label if label is not None else next(iter(found), None)
     return {
         name: build_server(service, catalog, session, passthrough if name == chosen else None)

@@ -7,11 +7,12 @@ proxy and MCP) converts at its edge and calls this.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 
 from hudproxy.cassette.model import Cassette
-from hudproxy.interaction.model import Interaction, Request, Response
+from hudproxy.interaction.model import Interaction, Request
 from hudproxy.matching.index import CassetteIndex, NearMiss
+from hudproxy.matching.outcome import Outcome
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.replay.state import ReplayState
 from hudproxy.replay.unmatched import diagnosis, unmatched_response
@@ -19,20 +20,8 @@ from hudproxy.scrub.policy import ScrubPolicy
 from hudproxy.scrub.scrubber import scrub_request
 
 log = logging.getLogger("hudproxy.replay")
-
-
-@dataclass
-class Outcome:
-    """The answer to one request, and what the journal needs to know about it."""
-
-    request: Request
-    response: Response
-    interaction: Interaction | None = None
-    near_misses: list[NearMiss] = field(default_factory=list)
-
-    @property
-    def matched(self) -> bool:
-        return self.interaction is not None
+# (scrubbed request, near misses, context, the cassette's interactions) -> the developer's log line
+Describe = Callable[[Request, list[NearMiss], str, Sequence[Interaction]], str]
 
 
 def policies_for(
@@ -51,11 +40,16 @@ def policies_for(
 
 
 class ReplayEngine:
-    """Answers requests from one cassette's index; all per-run state lives in the ReplayState passed in."""
+    """Answers requests from one cassette's index; all per-run state lives in the ReplayState passed in.
+
+    `describe` words the log line for a miss; an adapter that knows a protocol better (MCP: the tool and its
+    arguments) sets its own when it composes the server, so this core never imports it.
+    """
 
     def __init__(self, index: CassetteIndex, context: str = "replay") -> None:
         self.index = index
         self.context = context
+        self.describe: Describe = diagnosis
 
     @classmethod
     def from_cassette(
@@ -81,5 +75,5 @@ class ReplayEngine:
     def unmatched(self, request: Request) -> Outcome:
         near = self.index.nearest(request)
         scrubbed = scrub_request(request, self.index.policy.scrub)
-        log.warning("%s", diagnosis(scrubbed, near, self.context, self.index.interactions))
+        log.warning("%s", self.describe(scrubbed, near, self.context, self.index.interactions))
         return Outcome(request, unmatched_response(request, self.index.policy.scrub), None, near)

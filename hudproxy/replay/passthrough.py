@@ -6,21 +6,37 @@ Off by default: an unmatched request never reaches a real server unless the user
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
 
-from hudproxy.interaction.model import Request, Response
-from hudproxy.record.recorder import Recorder
-from hudproxy.replay.engine import Outcome
+from hudproxy.interaction.model import Interaction, Request, Response
+from hudproxy.matching.outcome import Outcome
+from hudproxy.matching.policy import MatchPolicy
 
 DROP_REQUEST_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding"})
+
+
+class MissRecorder(Protocol):
+    """What passthrough records a forwarded miss with: `hudproxy.record.Recorder` in mode new_episodes, which
+    the adapter (CLI, Python API) hands in, so replay never imports the recorder."""
+
+    def on_response(self, request: Request, response: Response, duration_ms: float) -> Interaction: ...
+
+    def close(self) -> None: ...
+
+
+# (cassette path, the replay's match policy, the target) -> the recorder misses are appended with
+RecordMisses = Callable[[Path, MatchPolicy, str], MissRecorder]
 
 
 class Passthrough:
     """Forwards to `target` with httpx (bytes untouched) and records through a new_episodes Recorder."""
 
-    def __init__(self, target: str, recorder: Recorder) -> None:
+    def __init__(self, target: str, recorder: MissRecorder) -> None:
         self.target = target.rstrip("/")
         self.recorder = recorder
         self.client = httpx.AsyncClient(timeout=60.0, follow_redirects=False)

@@ -10,14 +10,11 @@ from hudproxy.choices import Choice
 from hudproxy.errors import ConfigError
 from hudproxy.journal.query import max_seq
 from hudproxy.journal.writer import JournalWriter
-from hudproxy.matching.policy import MatchPolicy
-from hudproxy.mcp.catalog import with_read_only_hints
+from hudproxy.matching.policy import MatchPolicy, with_read_only_hints
 from hudproxy.netutil import validate_target
-from hudproxy.record.modes import RecordMode
-from hudproxy.record.recorder import Recorder
 from hudproxy.replay.asgi import ReplayApp
 from hudproxy.replay.engine import ReplayEngine, policies_for
-from hudproxy.replay.passthrough import Passthrough
+from hudproxy.replay.passthrough import Passthrough, RecordMisses
 from hudproxy.replay.service import ReplayService
 from hudproxy.replay.sessions import SessionStore
 
@@ -45,11 +42,15 @@ def build_service(
     journal: str | Path | None = None,
     idle_timeout: float | None = 3600.0,
     forward: bool = False,
+    record_misses: RecordMisses | None = None,
 ) -> ReplayService:
-    """Load and index a cassette, with sessions, the journal and (if asked) passthrough of misses."""
+    """Load and index a cassette, with sessions, the journal and (if asked) passthrough of misses.
+
+    `record_misses` makes the recorder passthrough appends with (`hudproxy.record.misses.record_misses`): the
+    adapter (CLI, Python API) passes it, so replay never imports the recorder."""
     cassette = load_cassette(cassette_path)
     mode = Unmatched.parse(str(unmatched))
-    policy = with_read_only_hints(policies_for(cassette, match, forward=forward), cassette)
+    policy = with_read_only_hints(policies_for(cassette, match, forward=forward), cassette.interactions)
     engine = ReplayEngine.from_cassette(cassette, policy)
     on_miss, recorder = None, None
     if mode is Unmatched.PASSTHROUGH:
@@ -57,7 +58,9 @@ def build_service(
             raise ConfigError("--unmatched passthrough is for reverse mode; in forward mode nothing is forwarded.")
         if not target:
             raise ConfigError("--unmatched passthrough needs --target URL (where to forward unmatched requests).")
-        recorder = Recorder(cassette_path, RecordMode.NEW_EPISODES, engine.index.policy, target=target)
+        if record_misses is None:
+            raise ConfigError("--unmatched passthrough needs a recorder for the misses: pass record_misses.")
+        recorder = record_misses(Path(cassette_path), engine.index.policy, target)
         on_miss = Passthrough(validate_target(target), recorder).forward
     source = str(Path(cassette_path).resolve())
     writer = JournalWriter(journal, engine.index.policy.scrub, source=source) if journal is not None else None
@@ -77,11 +80,12 @@ def create_replay_app(
     stream_timing: bool = False,
     journal: str | Path | None = None,
     idle_timeout: float | None = 3600.0,
+    record_misses: RecordMisses | None = None,
 ) -> ReplayApp:
     """The reverse-mode replay server as an ASGI app (passthrough appends misses to the same file).
 
     `journal` is the SQLite file every call is written to (None: no journal). The admin API is attached by
     `hudproxy.admin.attach_admin`, which the CLI and the Python API call.
     """
-    service = build_service(cassette_path, match, unmatched, target, journal, idle_timeout)
+    service = build_service(cassette_path, match, unmatched, target, journal, idle_timeout, False, record_misses)
     return ReplayApp.from_service(service, stream_timing=stream_timing)

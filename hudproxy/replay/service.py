@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.model import Request
 from hudproxy.journal.writer import JournalWriter
-from hudproxy.replay.engine import Outcome, ReplayEngine
+from hudproxy.matching.outcome import Outcome
+from hudproxy.replay.engine import ReplayEngine
+from hudproxy.replay.passthrough import MissRecorder
 from hudproxy.replay.sessions import INVALID_SESSION, InvalidSessionId, Session, SessionStore
 from hudproxy.replay.unmatched import invalid_session_response
-
-if TYPE_CHECKING:
-    from hudproxy.record.recorder import Recorder
 
 MissHandler = Callable[[Request], Awaitable[Outcome]]
 OutcomeHook = Callable[[str, Outcome], None]
@@ -42,15 +40,19 @@ class ReplayService:
         self.cassette = cassette
         # numbers the refused requests (after the journal's highest seq, as every session); never in the store
         self.refused = Session(INVALID_SESSION, self.sessions.first_seq)
-        self.recorder: Recorder | None = None  # passthrough's recorder: every adapter that records shares it
+        self.recorder: MissRecorder | None = None  # passthrough's recorder: every adapter that records shares it
 
-    async def answer(self, session_id: str | None, request: Request) -> tuple[Session, Outcome]:
+    async def answer(
+        self, session_id: str | None, request: Request, forward_miss: bool = True
+    ) -> tuple[Session, Outcome]:
+        """The answer in this session; a miss goes to `on_miss` unless the adapter answers its own misses
+        (`forward_miss=False`: MCP, whose passthrough talks to an MCP server, not an HTTP target)."""
         try:
             session = self.sessions.get(session_id)
         except InvalidSessionId as exc:  # answered (400) and journaled under INVALID_SESSION, never stored
             return self.refused, Outcome(request, invalid_session_response(str(exc)), None, [])
         outcome = self.engine.handle(request, session.state)
-        if not outcome.matched and self.on_miss is not None and not request.url.startswith("mcp://"):
+        if not outcome.matched and forward_miss and self.on_miss is not None:
             outcome = await self.on_miss(request)
         return session, outcome
 

@@ -43,13 +43,8 @@ def unmatched_response(request: Request, scrub: ScrubPolicy | None = None) -> Re
 def diagnosis(
     request: Request, near: list[NearMiss], context: str = "", interactions: Sequence[Interaction] = ()
 ) -> str:
-    """What the developer sees (log, `inspect --why`, journal): the nearest recordings and what differs. An MCP
-    call is worded as the agent made it (tool, arguments; `interactions` says which tools were ever called)."""
-    if request.url.startswith("mcp://"):
-        from hudproxy.inspection.mcp_why import mcp_diagnosis_lines  # MCP wording loads on an MCP miss only
-
-        lines = mcp_diagnosis_lines(request, near, interactions)
-        return "\n".join([lines[0] + (f" ({context})" if context else ""), *lines[1:]])
+    """What the developer sees (log, `inspect --why`): the nearest recordings and what differs. (The MCP adapter
+    words its own calls as the agent made them: `hudproxy.mcp.why.describe_miss`.)"""
     lines = [f"unmatched: {request.describe()}" + (f" ({context})" if context else "")]
     if not near:
         lines.append("  the cassette has no interactions to compare with")
@@ -58,19 +53,6 @@ def diagnosis(
         lines.append(f"  #{rank} nearest: interaction {recorded.index}: {recorded.request.describe()}")
         lines.extend(f"      differs: {d}" for d in miss.differences or ["(same key; all its answers were used)"])
     return "\n".join(lines)
-
-
-def diagnosis_data(near: list[NearMiss]) -> list[dict[str, object]]:
-    """The same diagnosis as data, for the journal and `--json` outputs."""
-    return [
-        {
-            "interaction": m.interaction.index,
-            "request": m.interaction.request.describe(),
-            "differences": m.differences,
-            "distance": m.distance,
-        }
-        for m in near
-    ]
 
 
 def invalid_session_response(message: str) -> Response:

@@ -1,5 +1,5 @@
 """run_eval: the same eval twice gives the same rewards and journals; crashes are rows, not the end; the results
-database has the documented tables; the summary and `env.eval` agree."""
+database has the documented tables; the summary and `run_eval` on a loaded env agree."""
 
 from __future__ import annotations
 
@@ -90,12 +90,12 @@ async def test_results_database_has_the_documented_tables_and_links(tmp_path: Pa
     assert stats.runs == 4 and 0 < stats.percentile(50) <= stats.percentile(95)
 
 
-async def test_env_eval_on_a_started_env_keeps_sessions_apart_and_takes_an_agent_object() -> None:
+async def test_run_eval_on_a_started_env_keeps_sessions_apart_and_takes_an_agent_object() -> None:
     env = load_env(SHOP)
     agent = ScriptedAgent([ToolCall("update_order", {"order_id": "A1", "status": "shipped"}), Final("done")])
     async with env:
-        first = await env.eval({"scenario": "update-order", "args": {"order_id": "A1"}}, agent, runs=5)
-        second = await env.eval([{"scenario": "update-order", "args": {"order_id": "A1"}}], agent, runs=5)
+        first = await run_eval(env, {"scenario": "update-order", "args": {"order_id": "A1"}}, agent, runs=5)
+        second = await run_eval(env, [{"scenario": "update-order", "args": {"order_id": "A1"}}], agent, runs=5)
         assert env.started  # left as the caller had it
     assert (first.mean_reward, second.mean_reward) == (1.0, 1.0)
     assert first.agent == "ScriptedAgent"

@@ -11,8 +11,6 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_helpers import ERAS, IDENTITY, wallet_exchanges, write_cassette
 
-from hudproxy.cassette.files import load_cassette
-from hudproxy.mcp.catalog import with_read_only_hints
 from hudproxy.mcp.exchange import Exchange, request_for
 from hudproxy.mcp.replay_server import build_servers
 from hudproxy.replay.server import build_service
@@ -119,8 +117,7 @@ def test_a_recorded_json_rpc_error_replays_as_that_error(cassette: Path, era: st
 
 
 def test_read_only_hint_makes_a_tool_a_read(cassette: Path) -> None:
-    loaded = load_cassette(cassette)
-    rule = with_read_only_hints(build_service(cassette).engine.index.policy, loaded).writes
+    rule = build_service(cassette).engine.index.policy.writes  # the replay server reads the recorded hints
 
     def is_write(tool: str) -> bool:
         return rule.is_write(request_for("wallet", "tools/call", {"name": tool, "arguments": {}}))

@@ -20,8 +20,9 @@ from hudproxy.errors import ConfigError
 from hudproxy.interaction.model import Interaction, Request
 from hudproxy.matching.index import NearMiss
 from hudproxy.mcp.catalog import catalogs
-from hudproxy.mcp.exchange import METHOD, NAMED, is_mcp, request_for, strip_meta
+from hudproxy.mcp.exchange import METHOD, NAMED, SCHEME, is_mcp, request_for, strip_meta
 from hudproxy.mcp.summary import mcp_summary, short
+from hudproxy.replay.unmatched import diagnosis
 
 EXAMPLE = '{"tool": "charge_card", "arguments": {"amount": 100}}  (or a JSON-RPC tools/call message)'
 NOUNS = {"tools/call": "tool", "prompts/get": "prompt", "resources/read": "resource"}
@@ -179,3 +180,14 @@ def mcp_diagnosis_data(request: Request, near: list[NearMiss]) -> dict[str, Any]
             for m in near
         ],
     }  # fmt: skip
+
+
+def describe_miss(
+    request: Request, near: list[NearMiss], context: str = "", interactions: Sequence[Interaction] = ()
+) -> str:
+    """The engine's log line for a miss (`ReplayEngine.describe`): an MCP call in the agent's words (tool,
+    arguments; `interactions` says which tools were ever called), any other request as HTTP replay words it."""
+    if not request.url.startswith(f"{SCHEME}://"):
+        return diagnosis(request, near, context, interactions)
+    lines = mcp_diagnosis_lines(request, near, interactions)
+    return "\n".join([lines[0] + (f" ({context})" if context else ""), *lines[1:]])

@@ -15,8 +15,8 @@ from hudproxy import __version__
 from hudproxy.cassette.files import load_cassette
 from hudproxy.cassette.model import FORMAT_VERSION, Cassette
 from hudproxy.errors import CassetteError, ConfigError
+from hudproxy.scrub.mcp import scrub_any
 from hudproxy.scrub.policy import ScrubPolicy
-from hudproxy.scrub.scrubber import scrub_interaction
 
 IMPORT_FORMATS = {
     "har": "HAR 1.2, as browsers' DevTools and most proxies save it",
@@ -52,9 +52,9 @@ def import_file(name: str, path: str | Path, scrub: ScrubPolicy | None = None) -
     path = Path(path)
     source = read_file(name, path)
     if not source.interactions:
-        raise CassetteError(f"{path}: holds no HTTP exchange with a response; nothing to import.")
+        raise CassetteError(f"{path}: holds no HTTP or MCP exchange with a response; nothing to import.")
     policy = scrub or ScrubPolicy.default()
-    interactions = [replace(scrub_interaction(i, policy), index=n) for n, i in enumerate(source.interactions)]
+    interactions = [replace(scrub_any(i, policy), index=n) for n, i in enumerate(source.interactions)]
     return Cassette(interactions=interactions, meta=_meta(source.meta, name.strip().lower(), path, policy))
 
 

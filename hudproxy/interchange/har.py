@@ -3,7 +3,7 @@
 HAR holds bodies *decoded* (gzip already undone, text as text, binary as base64), while hudproxy keeps wire
 bytes. So on import a body whose headers still say `Content-Encoding: gzip` loses that header (the stored
 body is what the text says), and on export the exact compressed bytes ride along in `_hudproxy.wire`, so a
-hudproxy → HAR → hudproxy round trip is byte-exact.
+hudproxy → HAR → hudproxy round trip is byte-exact. MCP exchanges go as JSON-RPC POSTs (`har_mcp`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from hudproxy.cassette.model import Cassette
 from hudproxy.errors import CassetteError
 from hudproxy.interaction.body import as_text, content_encoding, decode_body
 from hudproxy.interaction.headers import Headers, header_value, replace_header, without_headers
+from hudproxy.interaction.mcp import is_mcp
 from hudproxy.interaction.model import Chunk, Interaction, Request, Response
+from hudproxy.interchange.har_mcp import mcp_entry, mcp_interaction
 from hudproxy.interchange.har_schema import HarContent, HarEntry, HarFile, HarPostData
 
 EPOCH = "1970-01-01T00:00:00.000Z"  # startedDateTime is required; an interaction may not know its time
@@ -39,7 +41,10 @@ def read(path: Path) -> Cassette:
     har = _validated(path, text, _parsed(path, text))
     interactions = []
     for position, entry in enumerate(har.log.entries):
-        if entry.response.status > 0 and entry.request.url.startswith(("http://", "https://")):
+        if entry.hudproxy is not None and entry.hudproxy.mcp is not None:
+            where = f"{path}: log.entries[{position}]"
+            interactions.append(mcp_interaction(entry.hudproxy.mcp, len(interactions), where))
+        elif entry.response.status > 0 and entry.request.url.startswith(("http://", "https://")):
             interactions.append(_interaction(path, position, entry, len(interactions)))
     return Cassette(interactions=interactions, meta={})
 
@@ -71,7 +76,7 @@ def _interaction(path: Path, position: int, entry: HarEntry, index: int) -> Inte
     req = entry.request
     headers = _headers(req.headers)
     return Interaction(
-        request=Request(req.method.upper(), req.url, headers, _post_body(req.postData, headers, where)),
+        request=Request(req.method.upper(), req.url, headers, _post_body(req.postData, headers, where, req.bodySize)),
         response=_response(entry, where),
         index=index,
         recorded_at=entry.startedDateTime,
@@ -120,17 +125,37 @@ def _content_body(content: HarContent, headers: Headers, where: str) -> bytes:
         return b""
     if (content.encoding or "").lower() == "base64":
         return _b64(content.text, where)
-    return _encode_text(content.text, _charset(headers))
+    sizes = {content.size, (content.size or 0) + (content.compression or 0)}
+    return _text_bytes(content.text, _charset(headers), sizes)
 
 
-def _post_body(post: HarPostData | None, headers: Headers, where: str) -> bytes:
+def _post_body(post: HarPostData | None, headers: Headers, where: str, size: int | None = None) -> bytes:
     if post is None:
         return b""
     if post.text is None:
         return urlencode([(p.name, p.value or "") for p in post.params]).encode("ascii")
     if (post.encoding or "").lower() == "base64":
         return _b64(post.text, f"{where}.request.postData")
-    return _encode_text(post.text, _charset(headers))
+    return _text_bytes(post.text, _charset(headers), {size})
+
+
+def _text_bytes(text: str, charset: str, sizes: set[int | None]) -> bytes:
+    """The body a HAR holds as text without `encoding`: in the declared charset, unless its length disagrees
+    with the size the HAR declares and another reading agrees. mitmproxy's `hardump` writes a binary body that
+    does not look binary in its first 100 bytes as latin-1 text (one char per byte; as UTF-8 it would grow by
+    half), and a body invalid in its charset as surrogate-escaped UTF-8."""
+    body = _encode_text(text, charset)
+    sizes = {s for s in sizes if s is not None and s >= 0}
+    if not sizes or len(body) in sizes:
+        return body
+    for codec, errors in (("latin-1", "strict"), ("utf-8", "surrogateescape")):
+        try:
+            candidate = text.encode(codec, errors)
+        except UnicodeEncodeError:
+            continue
+        if len(candidate) in sizes:
+            return candidate
+    return body
 
 
 def _decoded_headers(headers: Headers, body: bytes) -> Headers:
@@ -162,7 +187,15 @@ def _encode_text(text: str, charset: str) -> bytes:
     try:
         return text.encode(charset)
     except (LookupError, UnicodeEncodeError):
-        return text.encode("utf-8")
+        return _utf8(text)
+
+
+def _utf8(text: str) -> bytes:
+    """UTF-8, with the bytes a tool escaped as lone surrogates (mitmproxy) put back; any other lone one replaced."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace")
 
 
 # ---------------------------------------------------------------- write
@@ -191,6 +224,8 @@ def to_har(cassette: Cassette) -> dict[str, Any]:
 
 
 def _entry(interaction: Interaction) -> dict[str, Any]:
+    if is_mcp(interaction):
+        return mcp_entry(interaction, interaction.recorded_at or EPOCH)
     req, resp = interaction.request, interaction.response
     duration = interaction.duration_ms if interaction.duration_ms is not None else 0
     content, extension = _har_content(resp)

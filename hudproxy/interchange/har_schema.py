@@ -7,6 +7,8 @@ entry, as HAR allows custom fields that start with an underscore.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -33,12 +35,15 @@ class HarRequest(_Model):
     url: str
     headers: list[HarPair] = Field(default_factory=list)
     postData: HarPostData | None = None
+    bodySize: int | None = None
 
 
 class HarContent(_Model):
     mimeType: str = ""
     text: str | None = None
     encoding: str | None = None
+    size: int | None = None  # the decoded length (mitmproxy writes the wire length and `compression` beside)
+    compression: int | None = None
 
 
 class HarResponse(_Model):
@@ -49,10 +54,12 @@ class HarResponse(_Model):
 
 
 class HarExtension(_Model):
-    """What HAR cannot say: the exact compressed bytes of a decoded body, and stream chunk boundaries."""
+    """What HAR cannot say: the exact compressed bytes of a decoded body, stream chunk boundaries, and an MCP
+    exchange as the cassette holds it (`hudproxy.interchange.har_mcp`)."""
 
     wire: str | None = None
     chunks: list[tuple[int, float]] | None = None
+    mcp: dict[str, Any] | None = None
 
 
 class HarEntry(_Model):

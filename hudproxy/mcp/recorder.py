@@ -47,7 +47,7 @@ from hudproxy.mcp.why import describe_miss
 from hudproxy.mcp.wire import era_neutral, served
 from hudproxy.record.recorder import Recorder
 from hudproxy.replay.engine import Outcome
-from hudproxy.scrub.scrubber import scrub_json
+from hudproxy.scrub.mcp import scrub_exchange
 
 log = logging.getLogger("hudproxy.record")
 CAUSES = frozenset({"tools/call", "resources/read", "prompts/get"})  # the calls that run the server's own code
@@ -279,16 +279,7 @@ def connection_lost(exc: BaseException) -> str | None:
 def record_exchange(recorder: Recorder, exchange: Exchange, clock: float) -> Interaction:
     """Append a forwarded exchange through `recorder` (its scrub policy, its atomic writer); `clock` is
     `time.perf_counter()` when the call started. Shared by recording and replay passthrough."""
-    policy = recorder.scrub
-    exchange = Exchange(
-        exchange.server,
-        exchange.method,
-        scrub_json(exchange.params, policy),
-        # a tool's result may carry a token; a listing's schemas only name fields (`password: {type: string}`)
-        scrub_json(exchange.result, policy) if exchange.method == "tools/call" else exchange.result,
-        exchange.error,
-        exchange.notifications,
-    )
+    exchange = scrub_exchange(exchange, recorder.scrub)
     elapsed = (time.perf_counter() - clock) * 1000
     recorded = recorder.writer.append(to_interaction(exchange, recorded_at=_now(), duration_ms=elapsed))
     log.info("recorded #%d %s %s", recorded.index, exchange.method, exchange.name or "")

@@ -11,6 +11,9 @@ from fastapi.responses import Response
 BINARY = bytes(range(256))[::-1] * 4  # starts with 0xff: never valid UTF-8
 GZIPPED = gzip.compress(json.dumps({"kind": "gzip", "ok": True}).encode(), mtime=0)
 TOKEN = "Bearer sk-live-interchange-4242"
+# binary, but its first 100 bytes look like text to mitmproxy (27% control bytes): `hardump` writes it as text
+LOOKS_TEXT = bytes(range(256)) * 4
+BAD_UTF8_JSON = b'{"name": "caf\xe9", "raw": "\xff\xfe"}'  # declared JSON (UTF-8) but not valid UTF-8
 
 
 def bodies_app() -> FastAPI:
@@ -25,9 +28,21 @@ def bodies_app() -> FastAPI:
     def binary() -> Response:
         return Response(BINARY, media_type="application/octet-stream")
 
+    @app.get("/looks-text")
+    def looks_text() -> Response:
+        return Response(LOOKS_TEXT, media_type="application/octet-stream")
+
+    @app.get("/bad-utf8")
+    def bad_utf8() -> Response:
+        return Response(BAD_UTF8_JSON, media_type="application/json")
+
     @app.get("/gzip")
     def gzipped() -> Response:
         return Response(GZIPPED, media_type="application/json", headers={"Content-Encoding": "gzip"})
+
+    @app.post("/echo-bytes")
+    async def echo_bytes(request: Request) -> Response:
+        return Response(await request.body(), media_type="application/octet-stream")
 
     @app.post("/login")
     async def login(request: Request) -> Response:

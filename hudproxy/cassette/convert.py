@@ -221,6 +221,17 @@ def _split_wire(headers: Headers, body: bytes) -> tuple[Headers, bytes, dict[str
     return readable_headers, decoded, wire
 
 
+def binary_parts(interaction: Interaction) -> list[str]:
+    """Which bodies ("request", "response") are stored as binary: neither text nor compressed text."""
+    req, resp = interaction.request, interaction.response
+    found = []
+    for name, headers, body in (("request", req.headers, req.body), ("response", resp.headers, resp.body)):
+        _, stored, _ = _split_wire(headers, body)
+        if stored and as_text(stored) is None:
+            found.append(name)
+    return found
+
+
 def _body_field(body: bytes, binary_as_base64: bool) -> Any:
     readable = _readable(body, binary_as_base64)
     if isinstance(readable, dict):

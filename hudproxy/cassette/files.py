@@ -167,4 +167,8 @@ def save_cassette(cassette: Cassette, path: str | Path | None = None) -> Path:
     """Write atomically: a temp file in the same folder, fsync, then rename over the target."""
     target = Path(path or cassette.path or "cassette.yaml")
     atomic_write(target, dumps_cassette(cassette, is_json_path(target)))
+    if is_json_path(target):
+        from hudproxy.cassette.json_binary import warn_binary_bodies
+
+        warn_binary_bodies(target, cassette.interactions)
     return target

@@ -115,6 +115,8 @@ def _fast_headers(headers: Any) -> Headers:
         raise Malformed
     out: list[tuple[str, str]] = []
     for name, values in headers.items():
+        if not isinstance(name, str):
+            raise Malformed
         if isinstance(values, list):
             for v in values:
                 if not isinstance(v, str | int | float):
@@ -139,6 +141,24 @@ def _fast_body(body: Any) -> bytes:
             return base64.b64decode(body["base64_string"])
         return _fast_body(body.get("string"))
     raise Malformed
+
+
+def _fast_text(value: Any) -> str:
+    if not isinstance(value, str | int | float):
+        raise Malformed  # str() of a list or a mapping is no reason phrase
+    return value if isinstance(value, str) else str(value)
+
+
+def _fast_chunks(chunks: Any) -> tuple[Chunk, ...]:
+    """`[[size, ms], ...]` of plain numbers (bool, strings and infinities go to the schema for their message)."""
+    if not chunks:
+        return ()
+    out = []
+    for pair in chunks:
+        if not (isinstance(pair, list) and len(pair) == 2 and type(pair[0]) is int and type(pair[1]) in (int, float)):
+            raise Malformed
+        out.append(Chunk(pair[0], float(pair[1])))
+    return tuple(out)
 
 
 def _fast_wire(headers: Headers, body: bytes, wire: Any) -> tuple[Headers, bytes]:
@@ -168,10 +188,9 @@ def interaction_from_dict(item: Any, position: int) -> Interaction:
         )
         if not meta:
             resp_headers, resp_body = consistent(resp_headers, resp_body)
-        chunks = tuple(Chunk(int(size), float(at)) for size, at in meta.get("chunks") or ())
         return Interaction(
             request=Request(method.upper(), uri, req_headers, req_body),
-            response=Response(code, str(message), resp_headers, resp_body, chunks),
+            response=Response(code, _fast_text(message), resp_headers, resp_body, _fast_chunks(meta.get("chunks"))),
             index=position,
             recorded_at=meta.get("recorded_at"),
             duration_ms=meta.get("duration_ms"),

@@ -24,7 +24,8 @@ from hudproxy.cassette.locate import line_of
 from hudproxy.cassette.mcp_section import mcp_to_file, ordered
 from hudproxy.cassette.model import FORMAT_VERSION, Cassette
 from hudproxy.cassette.schema import VCR_VERSION, CassetteMeta
-from hudproxy.cassette.validate import validated
+from hudproxy.cassette.validate import bad_value_message, checked_policies, validated
+from hudproxy.cassette.values import BadValue
 from hudproxy.cassette.yamlio import CassetteDumper, CassetteLoader
 from hudproxy.errors import CassetteError
 from hudproxy.interaction.model import Interaction
@@ -108,8 +109,11 @@ def cassette_from_data(path: Path, text: bytes, data: Any) -> Cassette:
         if not isinstance(mcp_items, list):
             raise Malformed
         interactions = ordered(items, mcp_items)
+    except BadValue as exc:
+        raise CassetteError(bad_value_message(path, text, exc)) from None
     except (Malformed, ValidationError):
         interactions, meta = validated(path, text, data)
+    checked_policies(path, text, meta)
     return Cassette(interactions=interactions, meta=meta, path=path)
 
 

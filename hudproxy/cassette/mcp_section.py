@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from hudproxy.cassette.convert import Malformed
-from hudproxy.interaction.mcp import Exchange, from_interaction, to_interaction
+from hudproxy.cassette.values import BadValue, checked
+from hudproxy.interaction.mcp import NAMED, Exchange, from_interaction, to_interaction
 from hudproxy.interaction.model import Interaction
 
 
 def mcp_from_dict(item: Any, position: int) -> Interaction:
-    """An entry of the `mcp` section → its synthetic Interaction (see hudproxy.interaction.mcp)."""
+    """An entry of the `mcp` section → its synthetic Interaction (see hudproxy.interaction.mcp).
+
+    Malformed for a wrong shape (the schema then names it); BadValue for a value MCP replay cannot serve.
+    """
     try:
         meta = item.get("hudproxy") or {}
         exchange = Exchange(
@@ -22,13 +28,53 @@ def mcp_from_dict(item: Any, position: int) -> Interaction:
             error=item.get("error"),
             notifications=item.get("notifications") or [],
         )
-        if not isinstance(exchange.method, str) or not isinstance(exchange.params, dict):
+        if not isinstance(exchange.method, str) or not isinstance(exchange.params, dict) or not isinstance(meta, dict):
             raise Malformed
+        _check_exchange(exchange)
         return to_interaction(
             exchange, position, recorded_at=meta.get("recorded_at"), duration_ms=meta.get("duration_ms")
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise Malformed from exc
+
+
+def _check_exchange(exchange: Exchange) -> None:
+    """What MCP replay relies on: a named call names its tool/prompt/resource, and every part is plain JSON."""
+    if not exchange.method:
+        raise BadValue(("method",), "an MCP exchange needs its JSON-RPC method (tools/call, tools/list, ...)")
+    key = NAMED.get(exchange.method)
+    if key is not None and not (isinstance(exchange.params.get(key), str) and exchange.params[key]):
+        raise BadValue(
+            ("params", key),
+            f"a {exchange.method} exchange needs params.{key} as text (the {key} it was called with); add it",
+        )
+    if exchange.method in ("tools/call", "prompts/get") and not isinstance(
+        exchange.params.get("arguments") or {}, dict
+    ):
+        raise BadValue(("params", "arguments"), "arguments must be a mapping of argument names to values")
+    error = exchange.error
+    if error is not None and not (
+        isinstance(error, dict) and type(error.get("code", 0)) is int and isinstance(error.get("message", ""), str)
+    ):
+        raise BadValue(("error",), "an error must be a mapping with an integer code and a text message")
+    if not isinstance(exchange.notifications, list) or not all(
+        isinstance(n, dict) and isinstance(n.get("params") or {}, dict) for n in exchange.notifications
+    ):
+        raise BadValue(("notifications",), "notifications must be a list of JSON-RPC notifications (method, params)")
+    for part in ("params", "result", "error", "notifications"):
+        try:
+            json.dumps(getattr(exchange, part), allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise BadValue(
+                (part,),
+                f"holds a value JSON cannot carry ({_reason(exc)}); quote dates and binary, use finite numbers",
+            ) from None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc).splitlines()[0][:80]
 
 
 def mcp_to_file(interaction: Interaction) -> dict[str, Any]:
@@ -59,17 +105,28 @@ def recorded_order(http: list[tuple[Any, Interaction]], mcp: list[tuple[Any, Int
 
 
 def ordered(items: list[Any], mcp_items: list[Any]) -> list[Interaction]:
-    http = [(_meta_index(item), _http_from_dict(item, i)) for i, item in enumerate(items)]
-    mcp = [(_meta_index(item), mcp_from_dict(item, len(items) + i)) for i, item in enumerate(mcp_items)]
+    """The fast path: both sections from plain dicts, each interaction checked for the wire (values.checked).
+
+    Raises Malformed (the schema re-validates for the message) or BadValue located in its section.
+    """
+    from hudproxy.cassette.convert import interaction_from_dict
+
+    http = [
+        (_meta_index(item), _checked(interaction_from_dict, item, n, "interactions", n)) for n, item in enumerate(items)
+    ]
+    mcp = [
+        (_meta_index(item), _checked(mcp_from_dict, item, len(items) + n, "mcp", n)) for n, item in enumerate(mcp_items)
+    ]
     return recorded_order(http, mcp)
+
+
+def _checked(convert: Callable[[Any, int], Interaction], item: Any, position: int, section: str, n: int) -> Interaction:
+    try:
+        return checked(convert(item, position), http_locations=section == "interactions")
+    except BadValue as exc:
+        raise exc.within(section, n) from None
 
 
 def _meta_index(item: Any) -> Any:
     meta = item.get("hudproxy") if isinstance(item, dict) else None
     return meta.get("index") if isinstance(meta, dict) else None
-
-
-def _http_from_dict(item: Any, position: int) -> Interaction:
-    from hudproxy.cassette.convert import interaction_from_dict
-
-    return interaction_from_dict(item, position)

@@ -1,15 +1,140 @@
-"""YAML for cassettes: a safe loader that still reads older vcrpy tags, and a dumper that keeps bodies readable."""
+"""YAML for cassettes: a safe loader that still reads older vcrpy tags, and a dumper that keeps bodies readable.
+
+The loader is also bounded, because a cassette may come from anyone (a pull request, a shared folder):
+
+- nesting: PyYAML's C composer recurses once per level and crashes the process (a segfault, not an exception)
+  near 25,000 levels, so a document that *could* nest deeper than MAX_DEPTH is measured first, event by event
+  (no recursion), and refused past it;
+- aliases: `*alias` reuses a node, so a 400-byte "billion laughs" document becomes gigabytes as soon as anything
+  walks it (validation, JSON, matching). hudproxy and vcrpy never write aliases; a hand-written file may use a few,
+  but one whose aliases expand it past EXPANSION times its written size (or into itself) is refused.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import yaml
+from yaml.error import MarkedYAMLError
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
+MAX_DEPTH = 10_000  # the C composer's recursion is safe below this on an 8 MB stack; real cassettes nest < 100
+EXPANSION = 4  # aliases may repeat content, but not grow the document past 4x what is written (+ SLACK)
+SLACK_NODES = 100_000
+SLACK_CHARS = 10_000_000
+# An anchor (`&name`) starts a node: after whitespace, a flow indicator or the document start. Text without one
+# has no aliases, so the expansion walk costs nothing on the files hudproxy and vcrpy write.
+_ANCHOR = re.compile(rb"(?:^|[\s\[\{,])&[^\s\[\]\{\},]")
+
+
+class CassetteYAMLError(MarkedYAMLError):
+    """A document refused for its shape (too deep, an alias bomb); the mark is the line to look at."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
 
 class CassetteLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe YAML plus the harmless python/str and python/tuple tags older vcrpy cassettes contain."""
+    """Safe YAML plus the harmless python/str and python/tuple tags older vcrpy cassettes contain; bounded."""
+
+    def __init__(self, stream: Any) -> None:
+        raw = stream.encode("utf-8") if isinstance(stream, str) else stream
+        if isinstance(raw, bytes | bytearray):
+            self._may_alias = _ANCHOR.search(raw) is not None
+            if _could_nest_past(raw, MAX_DEPTH):
+                _check_depth(raw)
+        else:  # a file object: read nothing twice; measure the composed tree instead
+            self._may_alias = True
+        super().__init__(stream)
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        if self._may_alias:
+            check_expansion(node)
+        return super().construct_document(node)
+
+
+def _could_nest_past(raw: bytes, limit: int) -> bool:
+    """A cheap upper bound of the nesting depth: every flow level opens with `[` or `{`, and every block level
+    needs one more column of indentation or a `- `/`? ` on its line (an indentless sequence adds at most one per
+    mapping level, hence the factor 2)."""
+    if len(raw) < limit:
+        return False  # every level costs at least one character
+    openers = raw.count(b"[") + raw.count(b"{")
+    if openers >= limit:
+        return True
+    longest = max(len(line) for line in raw.split(b"\n"))
+    return openers + 2 * (longest + 1) >= limit
+
+
+def _check_depth(raw: bytes) -> None:
+    """Walk the parser's events (no composing, so no recursion) and refuse a document nested past MAX_DEPTH."""
+    parser = _BaseLoader(raw)
+    depth = 0
+    start, end = yaml.CollectionStartEvent, yaml.CollectionEndEvent
+    try:
+        while (event := parser.get_event()) is not None:
+            kind = type(event)
+            if issubclass(kind, start):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise CassetteYAMLError(
+                        f"nested more than {MAX_DEPTH} levels deep; a cassette never needs that, is it damaged?",
+                        event.start_mark,
+                    )
+            elif issubclass(kind, end):
+                depth -= 1
+    finally:
+        parser.dispose()
+
+
+def check_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph whose aliases expand it past EXPANSION times its written size, or into itself.
+
+    Iterative (post-order with memo by node identity), so it neither recurses nor expands anything itself.
+    """
+    nodes: dict[int, int] = {}
+    chars: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    written_nodes = written_chars = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        kids = _children(node)
+        if children_done:
+            open_nodes.discard(key)
+            nodes[key] = 1 + sum(nodes[id(k)] for k in kids)
+            chars[key] = len(node.value) if isinstance(node, yaml.ScalarNode) else sum(chars[id(k)] for k in kids)
+            written_nodes += 1
+            written_chars += len(node.value) if isinstance(node, yaml.ScalarNode) else 0
+            too_many = nodes[key] > EXPANSION * written_nodes + SLACK_NODES
+            if too_many or chars[key] > EXPANSION * written_chars + SLACK_CHARS:
+                raise CassetteYAMLError(
+                    f"its aliases (*name) expand it to more than {nodes[key]:,} values / {chars[key]:,} characters "
+                    "(a YAML alias bomb?); write the repeated values out, hudproxy and vcrpy never write aliases",
+                    node.start_mark,
+                )
+            continue
+        if key in nodes:
+            continue
+        if key in open_nodes:
+            raise CassetteYAMLError(
+                "an alias (*name) refers to a value that contains it; write the values out instead", node.start_mark
+            )
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids if id(k) not in nodes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 CassetteLoader.add_constructor("tag:yaml.org,2002:python/str", lambda loader, node: loader.construct_scalar(node))
@@ -20,7 +145,11 @@ CassetteLoader.add_constructor(
 
 
 class CassetteDumper(_BaseDumper):  # type: ignore[misc, valid-type]
-    """Multi-line text as block literals so bodies read like the response did."""
+    """Multi-line text as block literals so bodies read like the response did; never an alias (a value shared in
+    memory is written out each time), so the files hudproxy writes never need the loader's alias walk."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _represent_str(dumper: yaml.BaseDumper, data: str) -> yaml.Node:

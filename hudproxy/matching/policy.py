@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hudproxy.cassette.validate import register_section
 from hudproxy.errors import ConfigError
 from hudproxy.interaction.model import Interaction
 from hudproxy.matching.writes import WriteRule, read_only_hints
@@ -82,13 +83,17 @@ class MatchPolicy:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], scrub: ScrubPolicy | None = None) -> MatchPolicy:
+        """The policy a cassette's `hudproxy.match` section records; ConfigError names the key that is wrong."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"expected a mapping of match options, got {data!r:.60}")
+        on = _name_list(data, "on", None)
         return cls.build(
-            on=data.get("on"),
-            ignore_query=data.get("ignore_query", ()),
-            ignore_json_fields=data.get("ignore_json_fields", ()),
+            on=on or None,
+            ignore_query=_name_list(data, "ignore_query", ()),
+            ignore_json_fields=_name_list(data, "ignore_json_fields", ()),
             scrub=scrub,
-            read_tools=data.get("read_tools", ()),
-            write_tools=data.get("write_tools", ()),
+            read_tools=_name_list(data, "read_tools", ()),
+            write_tools=_name_list(data, "write_tools", ()),
         )
 
 
@@ -99,3 +104,16 @@ def with_read_only_hints(policy: MatchPolicy, interactions: Iterable[Interaction
         return policy
     writes = replace(policy.writes, read_only_hints=policy.writes.read_only_hints | hints)
     return replace(policy, writes=writes)
+
+
+def _name_list(data: dict[str, Any], key: str, default: Any) -> Any:
+    """A list of names from a policy section, or `default` when the key is absent."""
+    value = data.get(key, default)
+    if value is default:
+        return value
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: expected a list of names, got {value!r:.60}")
+    return value
+
+
+register_section("match", MatchPolicy.from_dict)  # a cassette's `hudproxy.match` is checked when it is loaded

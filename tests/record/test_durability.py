@@ -166,3 +166,26 @@ def test_a_cassette_path_that_cannot_be_written_is_one_line_and_exit_2(tmp_path:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr and str(cassette) in lines[0], result.stderr
     assert "choose another --cassette path" in lines[0]
+
+
+def test_the_next_recording_recovers_a_killed_json_recording_from_its_log(traffic: Any, tmp_path: Path) -> None:
+    """SIGKILL leaves the log (the JSON file is written at stop); `record` again writes it into the cassette,
+    removes the log, and goes on appending."""
+    cassette = tmp_path / "killed.json"
+    with hudproxy_record(traffic.url, cassette) as (process, proxy_url):
+        with httpx.Client(base_url=proxy_url, trust_env=False, timeout=10) as client:
+            for n in range(3):
+                assert client.get(f"/items/{n}").status_code == 200
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    assert not cassette.exists() and cassette.with_name("killed.json.log").exists()
+    with hudproxy_record(traffic.url, cassette, "--record-mode", "new_episodes") as (process, proxy_url):
+        with httpx.Client(base_url=proxy_url, trust_env=False, timeout=10) as client:
+            assert client.get("/items/9").status_code == 200
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "recovered 3 interactions" in err
+    assert not cassette.with_name("killed.json.log").exists()
+    paths = [i.request.path for i in load_cassette(cassette).interactions]
+    assert paths == ["/items/0", "/items/1", "/items/2", "/items/9"]

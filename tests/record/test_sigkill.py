@@ -1,7 +1,9 @@
 """`hudproxy record` as a real process: the cassette on disk survives SIGKILL; SIGTERM and SIGINT stop it cleanly.
 
-Writes are atomic (temp file beside the cassette, fsync, rename), so after a SIGKILL the cassette is complete up
-to the last flush, and the only litter possible is one `.<name>.*.tmp` from a flush cut off mid-write.
+Each interaction is written before its client is answered (the first one as a whole file: temp file, fsync,
+rename; the later ones appended), so after a SIGKILL the cassette holds every answered request, and the only
+litter possible is one `.<name>.*.tmp` from a first write cut off mid-way. See test_durability.py for the
+same under concurrent load with large bodies.
 """
 
 from __future__ import annotations

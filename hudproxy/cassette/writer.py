@@ -1,18 +1,21 @@
 """Write-before-answer cassette writing while recording.
 
-`append` hands the finished interaction to the OS (a complete, length-checked write) and only then returns,
-so the adapter answers the client after its interaction is in the file: a SIGKILL never loses a response a
-client received. fsync is batched on a background thread (group commit, see groupcommit.py) and done at stop,
-so a power loss loses at most the last batch.
+`append` hands the finished interaction to the OS (one complete, length-checked write of one JSON line to the
+recording log beside the cassette, see appendlog.py) and only then returns, so the adapter answers the client
+after its interaction is on disk: a SIGKILL never loses a response a client received. fsync is batched on a
+background thread (group commit, see groupcommit.py) and done at stop, so a power loss loses at most the last
+batch. A log line costs tens of microseconds, whatever the cassette's format, so the request path never waits
+on YAML.
 
-Where the bytes go:
-- a YAML cassette of HTTP interactions grows by appending items (O(1) each), each append ending with a
-  marker line that lets the loader drop a torn tail (see tail.py); the first write rewrites the file whole;
-- a JSON cassette, and a YAML cassette once an MCP exchange arrives (its section is mid-file), record through
-  an append-only log beside the file (appendlog.py), written into the cassette once at stop.
+The cassette itself:
+- YAML (HTTP only) grows by appending items on a background thread, each append ending with a marker line that
+  lets the loader drop a torn tail (see tail.py); the first write rewrites the file whole. The file always
+  holds a prefix of what the log holds; at stop, once the file holds everything and is synced, the log goes.
+- JSON, and YAML once an MCP exchange arrives (its section is mid-file), are written once, whole, at stop.
+After a crash the loader merges the log into what the file holds (the overlap is skipped), see files.py.
 
 A write that fails (disk full, permission, a value that cannot be serialised) raises CassetteWriteError for
-that interaction (its client gets a 5xx), is logged at ERROR, leaves the file as it was, and makes `close`
+that interaction (its client gets a 5xx), is logged at ERROR, leaves the files as they were, and makes `close`
 raise at stop; later interactions are still written if they can be.
 """
 
@@ -22,6 +25,8 @@ import errno
 import logging
 import os
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -63,15 +68,23 @@ class CassetteWriter:
         self.failures: list[str] = []
         self._json = is_json_path(self.path)
         self._lock = threading.Lock()
-        self._on_disk = on_disk
-        self._yaml_fd: int | None = None  # the YAML cassette opened for appending, after its first whole write
-        self._size = 0  # bytes of that file known complete: a failed append is cut back to this
-        self._broken: str | None = None  # the file ends mid-item and could not be cut back: no more appends
         self._log: AppendLog | None = None
         self._closed = False
+        # the YAML file, extended in the background: how many interactions it holds, and those still to add
+        self._in_file = on_disk
+        self._appending = not self._json
+        self._pending: deque[Interaction] = deque()
+        self._yaml_fd: int | None = None
+        self._size = 0  # bytes of the YAML file known complete: a failed append is cut back to this
+        self._wake = threading.Event()
+        self._stopping = False
         self._commit = GroupCommit(self._open_fds, self.failures.append, sync_interval)
+        self._thread: threading.Thread | None = None
+        if self._appending:
+            self._thread = threading.Thread(target=self._extend_yaml, name="hudproxy-cassette-writer", daemon=True)
+            self._thread.start()
 
-    # ------------------------------------------------------------ recording
+    # ------------------------------------------------------------ the request path
 
     def append(self, interaction: Interaction) -> Interaction:
         """Number the interaction, write it, return it; raises CassetteWriteError when it is not on disk."""
@@ -80,24 +93,20 @@ class CassetteWriter:
             try:
                 if self._closed:
                     raise CassetteWriteError(f"{self.path}: the recording has stopped; nothing more is written.")
-                self._write(numbered)
+                line = self._serialised(numbered, lambda: entry_line(numbered))
+                self._on_os(numbered, self._append_to_log, line)
             except CassetteWriteError as exc:
                 self.failures.append(str(exc))
                 log.error("NOT RECORDED: %s", exc)
                 raise
             self.cassette.interactions.append(numbered)
+            if self._appending and is_mcp(numbered):
+                self._appending = False  # the `mcp:` section is mid-file: the whole file is written at stop
+            if self._appending:
+                self._pending.append(numbered)
+                self._wake.set()
         self._commit.written()
         return numbered
-
-    def _write(self, interaction: Interaction) -> None:
-        if self._log is not None or self._json or is_mcp(interaction):
-            line = self._serialised(interaction, lambda: entry_line(interaction))
-            self._on_os(interaction, self._append_to_log, line)
-        elif self._yaml_fd is None:
-            self._on_os(interaction, self._write_yaml_whole, [*self.cassette.interactions, interaction])
-        else:
-            payload = self._serialised(interaction, lambda: dumps_yaml_items([interaction]))
-            self._on_os(interaction, self._append_to_yaml, payload + end_marker(self._size + len(payload)))
 
     def _append_to_log(self, line: bytes) -> None:
         if self._log is None:
@@ -105,6 +114,58 @@ class CassetteWriter:
             self._log = AppendLog(log_path(self.path), len(self.cassette.interactions), dict(self.cassette.meta))
             _sync_folder(self.path.parent)
         self._log.append(line)
+
+    def _serialised(self, interaction: Interaction, dump: Callable[[], bytes]) -> bytes:
+        try:
+            return dump()
+        except UNSERIALISABLE as exc:
+            raise CassetteWriteError(
+                f"{self.path}: interaction #{interaction.index} ({interaction.request.describe()}) cannot be "
+                f"serialised: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _on_os(self, interaction: Interaction, write: Callable[[bytes], None], payload: bytes) -> None:
+        try:
+            write(payload)
+        except OSError as exc:
+            raise CassetteWriteError(
+                f"{self.path}: interaction #{interaction.index} ({interaction.request.describe()}) could not be "
+                f"written: {describe_os_error(exc)}"
+            ) from exc
+
+    def _open_fds(self) -> list[int]:
+        fds = [self._yaml_fd, self._log.fd if self._log is not None else None]
+        return [fd for fd in fds if fd is not None]
+
+    # ------------------------------------------------------------ the YAML file, in the background
+
+    def _extend_yaml(self) -> None:
+        """Append logged interactions to the YAML file in order; on any failure stop appending (the log holds
+        them all) and leave the whole file to the stop."""
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while self._pending and self._appending:
+                interaction = self._pending[0]
+                try:
+                    if self._yaml_fd is None:
+                        self._write_yaml_whole(self.cassette.interactions[: interaction.index + 1])
+                    else:
+                        payload = dumps_yaml_items([interaction])
+                        self._append_to_yaml(payload + end_marker(self._size + len(payload)))
+                except Exception as exc:  # the thread must never die silently: the stop writes the file whole
+                    log.error(
+                        "%s: could not be extended (%s: %s); the recording goes on in %s and the cassette is "
+                        "written whole at stop.",
+                        self.path, type(exc).__name__, exc, log_path(self.path),
+                    )  # fmt: skip
+                    self._appending = False
+                    break
+                self._in_file = interaction.index + 1
+                self._pending.popleft()
+                self._commit.written()
+            if self._stopping:
+                return
 
     def _write_yaml_whole(self, everything: list[Interaction]) -> None:
         """The first write (and a recovery's): the file whole, atomically, then kept open for appends."""
@@ -117,48 +178,15 @@ class CassetteWriter:
         _sync_folder(self.path.parent)
         self._yaml_fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         self._size = len(payload)
-        self._broken = None
 
     def _append_to_yaml(self, payload: bytes) -> None:
         assert self._yaml_fd is not None
-        if self._broken is not None:
-            raise OSError(errno.EIO, self._broken)
         try:
             write_all(self._yaml_fd, payload)
         except OSError:
-            try:
-                os.ftruncate(self._yaml_fd, self._size)  # never leave half an item for the next one to follow
-            except OSError as cut:
-                self._broken = f"the file ends mid-item and could not be cut back ({cut.strerror})"
+            os.ftruncate(self._yaml_fd, self._size)  # never leave half an item for the next one to follow
             raise
         self._size += len(payload)
-
-    def _serialised(self, interaction: Interaction, dump: Callable[[], bytes]) -> bytes:
-        try:
-            return dump()
-        except UNSERIALISABLE as exc:
-            raise CassetteWriteError(
-                f"{self.path}: interaction #{interaction.index} ({interaction.request.describe()}) cannot be "
-                f"serialised: {type(exc).__name__}: {exc}"
-            ) from exc
-
-    def _on_os(self, interaction: Interaction, write: Callable[..., None], *args: object) -> None:
-        try:
-            write(*args)
-        except UNSERIALISABLE as exc:
-            raise CassetteWriteError(
-                f"{self.path}: interaction #{interaction.index} ({interaction.request.describe()}) cannot be "
-                f"serialised: {type(exc).__name__}: {exc}"
-            ) from exc
-        except OSError as exc:
-            raise CassetteWriteError(
-                f"{self.path}: interaction #{interaction.index} ({interaction.request.describe()}) could not be "
-                f"written: {describe_os_error(exc)}"
-            ) from exc
-
-    def _open_fds(self) -> list[int]:
-        fds = [self._yaml_fd, self._log.fd if self._log is not None else None]
-        return [fd for fd in fds if fd is not None]
 
     # ------------------------------------------------------------ start and stop
 
@@ -171,25 +199,33 @@ class CassetteWriter:
                     self._write_whole_json()
                 else:
                     self._write_yaml_whole(list(self.cassette.interactions))
+                    self._in_file = len(self.cassette.interactions)
                 log_path(self.path).unlink(missing_ok=True)
             except (OSError, *UNSERIALISABLE) as exc:
                 reason = describe_os_error(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
                 raise CassetteWriteError(f"{self.path}: the recovered cassette cannot be written: {reason}") from exc
 
     def flush(self) -> None:
-        """Everything appended is already with the OS; this makes it durable now (fsync)."""
+        """Everything appended is already with the OS (in the log): wait until the YAML file holds it too, then
+        make both durable now (fsync). Tests and tools use it; recording never waits on it."""
+        while self._pending and self._appending and self._thread is not None and self._thread.is_alive():
+            time.sleep(0.001)
         self._commit.sync_now()
 
     def close(self) -> None:
-        """Sync, write a logged recording into the cassette, and raise CassetteWriteError if anything was lost."""
+        """Finish the file, sync, drop the log, and raise CassetteWriteError if anything was lost."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+        if self._thread is not None:
+            self._stopping = True
+            self._wake.set()
+            self._thread.join()
         self._commit.stop()
         with self._lock:
             if self._log is not None:
-                self._write_out_log()
+                self._finish()
             if self._yaml_fd is not None:
                 os.close(self._yaml_fd)
                 self._yaml_fd = None
@@ -198,15 +234,17 @@ class CassetteWriter:
             more = f" (and {len(self.failures) - 1} more)" if len(self.failures) > 1 else ""
             raise CassetteWriteError(f"the recording is incomplete: {first}{more}")
 
-    def _write_out_log(self) -> None:
+    def _finish(self) -> None:
+        """The cassette holds everything (appended and synced, or written whole now); then the log goes."""
         assert self._log is not None
         self._log.close()
         try:
-            if self._json:
-                self._write_whole_json()
-            else:
-                payload = dumps_cassette(Cassette(self.cassette.interactions, self.cassette.meta), json_format=False)
-                atomic_write(self.path, payload)
+            if self._in_file < len(self.cassette.interactions):
+                if self._json:
+                    self._write_whole_json()
+                else:
+                    payload = dumps_cassette(Cassette(self.cassette.interactions, self.cassette.meta), False)
+                    atomic_write(self.path, payload)
             self._log.path.unlink()
             _sync_folder(self.path.parent)
         except (OSError, *UNSERIALISABLE) as exc:

@@ -34,10 +34,13 @@ def test_yaml_recording_appends_to_the_same_file_and_loads_back_equal(tmp_path: 
     writer = CassetteWriter(Cassette(path=path), path)
     recorded = interactions(6)
     writer.append(recorded[0])
+    writer.flush()
     inode = path.stat().st_ino
     for interaction in recorded[1:]:
         writer.append(interaction)
+        writer.flush()
     writer.close()
+    assert not log_path(path).exists(), "the log goes once the file holds everything"
     assert path.stat().st_ino == inode, "later interactions must be appended, not rewritten"
     loaded = load_cassette(path)
     assert [i.response.body for i in loaded.interactions] == [i.response.body for i in recorded]

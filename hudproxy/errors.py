@@ -4,6 +4,7 @@
     ├── CassetteError             a cassette file is missing, malformed or of an unknown version
     ├── ConfigError               an option, flag or record mode is invalid
     ├── RecordingError            recording could not proceed (upstream unreachable, mode forbids it)
+    │   └── CassetteWriteError    a recorded interaction could not be written (disk full, permission, a value)
     ├── JournalError              a journal file cannot be opened, or is some other program's database
     └── DatabaseError             a per-run database could not be made or released (hudproxy.databases)
         ├── SqlScriptError        a .sql fixture failed: file, line and statement
@@ -30,6 +31,11 @@ class ConfigError(HudproxyError):
 
 class RecordingError(HudproxyError):
     """Recording failed in a way the user must act on."""
+
+
+class CassetteWriteError(RecordingError):
+    """A recorded interaction did not reach the cassette: its client is answered 5xx, and the recording exits
+    non-zero at stop; the message names the file and the reason."""
 
 
 class JournalError(HudproxyError):

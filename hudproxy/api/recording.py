@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from hudproxy.api.base import BaseSession
+from hudproxy.cassette.appendlog import log_path
 from hudproxy.interaction.model import Interaction
 from hudproxy.journal.entry import Pending, to_row
 from hudproxy.journal.query import Call, CallList
@@ -80,6 +81,7 @@ class Recording:
     def start(self) -> Self:
         self.cassette.parent.mkdir(parents=True, exist_ok=True)
         self.fresh.unlink(missing_ok=True)
+        log_path(self.fresh).unlink(missing_ok=True)  # a crashed run's log must not join this fresh one
         self._recorder = Recorder(self.fresh, RecordMode.ALL, target=self.target, **self._options)
         self.base_url = self._stack.enter_context(recording_proxy(self._recorder, self.target))
         return self

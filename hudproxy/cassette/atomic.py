@@ -1,4 +1,4 @@
-"""Atomic file writes: a temp file in the same folder, fsync, rename; the usual permissions."""
+"""File writes that never leave half a payload unnoticed: a complete write loop, and atomic replacement."""
 
 from __future__ import annotations
 
@@ -24,15 +24,27 @@ def _file_mode(target: Path) -> int:
         return 0o666 & ~_UMASK
 
 
+def write_all(fd: int, payload: bytes) -> None:
+    """Hand every byte of `payload` to the OS: `os.write` may take fewer bytes than given (a signal, a nearly
+    full disk), so loop until all went out; a write that takes nothing is an error, never an endless loop."""
+    view = memoryview(payload)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(28, "no space left on device (the write took 0 bytes)")
+        view = view[written:]
+
+
 def atomic_write(target: Path, payload: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         os.fchmod(fd, _file_mode(target))
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            write_all(fd, payload)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

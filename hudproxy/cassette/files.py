@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from hudproxy.cassette import compiled
+from hudproxy.cassette.appendlog import LogContents, log_path, read_log
 from hudproxy.cassette.atomic import atomic_write
 from hudproxy.cassette.compat import upgrade
 from hudproxy.cassette.convert import (
@@ -24,11 +27,14 @@ from hudproxy.cassette.locate import line_of
 from hudproxy.cassette.mcp_section import mcp_to_file, ordered
 from hudproxy.cassette.model import FORMAT_VERSION, Cassette
 from hudproxy.cassette.schema import VCR_VERSION, CassetteMeta
+from hudproxy.cassette.tail import cut_at_marker, cut_before_error
 from hudproxy.cassette.validate import bad_value_message, checked_policies, validated
 from hudproxy.cassette.values import BadValue
 from hudproxy.cassette.yamlio import CassetteDumper, CassetteLoader
 from hudproxy.errors import CassetteError
 from hudproxy.interaction.model import Interaction
+
+log = logging.getLogger("hudproxy.cassette")
 
 
 def is_json_path(path: Path) -> bool:
@@ -39,8 +45,19 @@ def is_json_path(path: Path) -> bool:
 
 
 def load_cassette(path: str | Path) -> Cassette:
-    """Read and validate a cassette; any problem is a CassetteError naming the file, line and fix."""
+    """Read and validate a cassette; any problem is a CassetteError naming the file, line and fix.
+
+    A recording cut short is recovered: a torn YAML tail is dropped and a recording log beside the cassette
+    merged in, each with one warning (see cassette/tail.py and cassette/appendlog.py)."""
+    return load_recovering(path)[0]
+
+
+def load_recovering(path: str | Path) -> tuple[Cassette, bool]:
+    """`load_cassette`, also saying whether anything was recovered (so a recorder writes the file whole again)."""
     path = Path(path)
+    logged = read_log(log_path(path))
+    if not path.exists() and logged is not None and logged.base == 0:
+        return _merge_log(Cassette(meta=logged.meta, path=path), logged), True
     if not path.exists():
         raise CassetteError(f"{path}: no such cassette file (record one with `hudproxy record`).")
     if path.is_dir():
@@ -52,9 +69,41 @@ def load_cassette(path: str | Path) -> Cassette:
     with gc_paused():
         cached = compiled.read(text)
         if cached is not None:
-            return Cassette(interactions=cached[0], meta=cached[1], path=path)
-        cassette = cassette_from_data(path, text, _parse(path, text))
-        compiled.write(text, cassette.interactions, cassette.meta)
+            cassette = Cassette(interactions=cached[0], meta=cached[1], path=path)
+            return (_merge_log(cassette, logged), True) if logged is not None else (cassette, False)
+        kept, data = _parse_recovering(path, text)
+        cassette = cassette_from_data(path, text[:kept], data)
+        if kept < len(text):
+            log.warning(
+                "%s: the last interaction was cut off (a recording stopped mid-write): dropped %d bytes from "
+                "byte offset %d, kept %d interactions.",
+                path, len(text) - kept, kept, len(cassette.interactions),
+            )  # fmt: skip
+        else:
+            compiled.write(text, cassette.interactions, cassette.meta)
+    if logged is not None:
+        return _merge_log(cassette, logged), True
+    return cassette, kept < len(text)
+
+
+def _merge_log(cassette: Cassette, logged: LogContents) -> Cassette:
+    """Add what a recording log holds beyond the cassette file (the file may already hold it: a crash after
+    the final write, before the log was removed)."""
+    where = log_path(cassette.path) if cassette.path is not None else "the recording log"
+    on_file = len(cassette.interactions)
+    if not logged.base <= on_file <= logged.base + len(logged.interactions):
+        log.warning(
+            "%s: does not continue %s (it starts after interaction %d, the cassette holds %d); ignored.",
+            where, cassette.path, logged.base, on_file,
+        )  # fmt: skip
+        return cassette
+    new = logged.interactions[on_file - logged.base :]
+    cassette.interactions.extend(replace(i, index=on_file + n) for n, i in enumerate(new))
+    torn = f"; a torn last entry at byte offset {logged.torn_at} was dropped" if logged.torn_at is not None else ""
+    log.warning(
+        "%s: recovered %d interactions from a recording that did not stop cleanly%s; %s now holds %d.",
+        where, len(new), torn, cassette.path, len(cassette.interactions),
+    )  # fmt: skip
     return cassette
 
 
@@ -70,11 +119,32 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _parse_recovering(path: Path, text: bytes) -> tuple[int, Any]:
+    """Parse, keeping the complete part of a YAML file whose last append was cut: (bytes kept, data)."""
+    if is_json_path(path):
+        return len(text), _parse(path, text)
+    kept = cut_at_marker(text) or len(text)
+    try:
+        return kept, _load_yaml(text[:kept])
+    except yaml.YAMLError as exc:
+        cut = cut_before_error(text[:kept], exc)
+        if cut is not None:
+            try:
+                return cut, _load_yaml(text[:cut])
+            except yaml.YAMLError:
+                pass
+        return kept, _parse(path, text[:kept])  # raises the located error
+
+
+def _load_yaml(text: bytes) -> Any:
+    return yaml.load(text, Loader=CassetteLoader)
+
+
 def _parse(path: Path, text: bytes) -> Any:
     try:
         if is_json_path(path):
             return orjson.loads(text)
-        return yaml.load(text, Loader=CassetteLoader)
+        return _load_yaml(text)
     except orjson.JSONDecodeError as exc:
         raise CassetteError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno}).") from None
     except yaml.YAMLError as exc:

@@ -124,8 +124,11 @@ def record(
     try:
         asyncio.run(run_proxy([addon], proxy_mode, host, port, **options))
     finally:
-        recorder.close()
-        console.print(f"stopped: {recorder.recorded} new interactions, {len(recorder.writer.cassette)} in {cassette}")
+        try:
+            recorder.close()  # raises CassetteWriteError (one line, exit 2) if any interaction was not recorded
+        finally:
+            total = len(recorder.writer.cassette)
+            console.print(f"stopped: {recorder.recorded} new interactions, {total} in {cassette}")
 
 
 def _http_sidecar(

@@ -7,14 +7,16 @@ while a tap keeps the bytes and their timing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
 from mitmproxy import http
 
+from hudproxy.errors import CassetteWriteError
 from hudproxy.proxy.convert import ChunkTap, request_from_flow, response_from_flow, response_to_flow, should_stream
 from hudproxy.proxy.hosts import host_allowed
-from hudproxy.record.recorder import Recorder
+from hudproxy.record.recorder import Recorder, write_failed_response
 
 log = logging.getLogger("hudproxy.record")
 
@@ -59,19 +61,29 @@ class RecordAddon:
             flow.metadata["hudproxy_tap"] = tap
             flow.response.stream = tap
 
-    def response(self, flow: http.HTTPFlow) -> None:
+    async def response(self, flow: http.HTTPFlow) -> None:
+        """Runs before mitmproxy sends the response (for a stream: before its end): the interaction is written
+        first (on a worker thread, so other flows go on), and a client is never told 200 for an unrecorded one."""
         if flow.metadata.get("hudproxy_answered") or flow.response is None:
             return
         tap: ChunkTap | None = flow.metadata.get("hudproxy_tap")
         body = tap.body if tap is not None else (flow.response.raw_content or b"")
         duration = (time.monotonic() - flow.metadata["hudproxy_started"]) * 1000
-        recorded = self.recorder.on_response(
-            flow.metadata["hudproxy_request"],
-            response_from_flow(flow.response, body),
-            duration,
-            tuple(tap.chunks) if tap is not None else (),
-            parent=flow.metadata.get("hudproxy_parent"),
-        )
+        try:
+            recorded = await asyncio.to_thread(
+                self.recorder.on_response,
+                flow.metadata["hudproxy_request"],
+                response_from_flow(flow.response, body),
+                duration,
+                tuple(tap.chunks) if tap is not None else (),
+                parent=flow.metadata.get("hudproxy_parent"),
+            )
+        except CassetteWriteError as exc:
+            if tap is not None:
+                flow.kill()  # the stream's bytes went out; withholding its end tells the client it is incomplete
+            else:
+                flow.response = response_to_flow(write_failed_response(exc))
+            return
         log.debug("recorded #%d %s -> %d", recorded.index, recorded.request.describe(), recorded.response.status)
 
     def error(self, flow: http.HTTPFlow) -> None:

@@ -9,6 +9,7 @@ MCP call a request arriving now belongs to. This module never touches a socket.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 import time
@@ -16,9 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hudproxy import __version__
-from hudproxy.cassette.files import load_cassette
+from hudproxy.cassette.appendlog import log_path
+from hudproxy.cassette.files import load_recovering
 from hudproxy.cassette.model import FORMAT_VERSION, Cassette
+from hudproxy.cassette.paths import check_writable, release_folders
 from hudproxy.cassette.writer import CassetteWriter
+from hudproxy.errors import CassetteWriteError
 from hudproxy.interaction.model import Chunk, Interaction, Request, Response
 from hudproxy.journal.entry import Pending
 from hudproxy.journal.query import max_seq
@@ -58,15 +62,27 @@ class Recorder:
         self.mode = RecordMode.parse(mode)
         self.scrub = scrub or ScrubPolicy.default()
         self.match = match or MatchPolicy.build(scrub=self.scrub, forward=proxy_mode == "forward")
-        self.existed = self.path.exists()
-        cassette = load_cassette(self.path) if self.existed else Cassette(path=self.path)
+        self.created_folders = check_writable(self.path)
+        self.existed, cassette, recovered = self._open_cassette()
         cassette.meta.update(self._meta(target, proxy_mode))
         self.known = len(cassette.interactions)
         self.engine = ReplayEngine.from_cassette(cassette, self.match, context=f"record mode {self.mode.value}")
         self.state = ReplayState()
+        # nothing is written before the first recorded interaction: a run that records nothing leaves no file
         self.writer = CassetteWriter(cassette, self.path, on_disk=self.known)
-        if not self.existed:
-            self.writer.flush()
+        if recovered:
+            self.writer.consolidate()
+
+    def _open_cassette(self) -> tuple[bool, Cassette, bool]:
+        """(existed, cassette, recovered): an existing cassette with no interactions counts as absent in mode
+        `once` (a recording stopped before any request used to leave one, and `once` then refused everything)."""
+        if not self.path.exists() and not log_path(self.path).exists():
+            return False, Cassette(path=self.path), False
+        cassette, recovered = load_recovering(self.path)
+        if self.mode is RecordMode.ONCE and not cassette.interactions:
+            log.warning("%s holds no interactions: recording it as a new cassette (record mode once).", self.path)
+            return False, cassette, recovered
+        return True, cassette, recovered
 
     def _meta(self, target: str | None, proxy_mode: str) -> dict[str, object]:
         meta: dict[str, object] = {
@@ -128,7 +144,8 @@ class Recorder:
         chunks: tuple[Chunk, ...] = (),
         parent: int | None = None,
     ) -> Interaction:
-        """Scrub and append a forwarded exchange; the file on disk follows within milliseconds."""
+        """Scrub and write a forwarded exchange before its client is answered; raises CassetteWriteError when it
+        could not be written (answer `write_failed_response` instead of the upstream's response)."""
         if chunks:
             response = Response(response.status, response.reason, response.headers, response.body, chunks)
         recorded = Interaction(
@@ -137,7 +154,11 @@ class Recorder:
             recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             duration_ms=duration_ms,
         )
-        appended = self.writer.append(scrub_interaction(recorded, self.scrub))
+        try:
+            appended = self.writer.append(scrub_interaction(recorded, self.scrub))
+        except CassetteWriteError as exc:  # the writer logged it; the client must not get the 200
+            self.journaled(Outcome(request, write_failed_response(exc)), duration_ms, parent=parent)
+            raise
         self.journaled(Outcome(request, appended.response, appended), duration_ms, parent=parent)
         return appended
 
@@ -159,10 +180,24 @@ class Recorder:
         return seq
 
     def close(self) -> None:
-        self.writer.close()
-        if self.journal is not None:
-            self.journal.close()
+        """Stop: sync and complete the cassette; raises CassetteWriteError if any interaction was not recorded."""
+        try:
+            self.writer.close()
+        finally:
+            if self.journal is not None:
+                self.journal.close()
+            release_folders(self.path, self.created_folders)
 
     @property
     def recorded(self) -> int:
         return len(self.writer.cassette.interactions) - self.known
+
+
+WRITE_FAILED_STATUS = 507  # Insufficient Storage: the answer was not kept, whatever the exact reason
+
+
+def write_failed_response(exc: CassetteWriteError) -> Response:
+    """What a client gets instead of a response the cassette could not keep: 507 and the reason."""
+    body = json.dumps({"error": "hudproxy could not record this response", "reason": str(exc)}).encode()
+    headers = (("Content-Type", "application/json"), ("Content-Length", str(len(body))))
+    return Response(WRITE_FAILED_STATUS, "Insufficient Storage", headers, body)

@@ -34,6 +34,13 @@ CHUNKS = [f"chunk {i}|".encode() for i in range(5)]
 SSE_EVENTS = [f'id: {i}\nevent: tick\ndata: {{"n": {i}}}\n\n'.encode() for i in range(4)]
 NEAR_MISS_MARKER = "ZEBRA-7731-recorded-only"
 RELEASE_TIMEOUT = 5.0
+BLOB_SIZE = 256 * 1024
+
+
+def blob_body(name: str, size: int = BLOB_SIZE) -> bytes:
+    """A body of `size` bytes that differs for every name, so a cassette holding the wrong one is caught."""
+    line = f"{name} ".encode() * 8 + b"\n"
+    return (line * (size // len(line) + 1))[:size]
 
 
 @dataclass
@@ -111,6 +118,10 @@ def traffic_app(traffic: Traffic) -> Any:
                 yield event
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/blob/{name}")
+    def blob(name: str, size: int = BLOB_SIZE) -> Response:
+        return Response(blob_body(name, size), media_type="text/plain")
 
     @app.get("/items/{item_id}")
     def get_item(item_id: str) -> dict[str, Any]:

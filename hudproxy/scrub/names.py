@@ -40,12 +40,13 @@ BENIGN_LAST_WORDS = frozenset(
 )  # fmt: skip
 # Headers whose words look secret but whose values are protocol facts or client-made ids a replay needs intact:
 # CORS `Access-Control-Allow-Credentials: true`, a WebSocket handshake nonce, an idempotency key (a client's
-# own unique id for a retry, not a credential), an MCP session id (the MCP replay layer checks its form).
+# own unique id for a retry, not a credential), an MCP session id (the MCP replay layer checks its form), the
+# replay session a client names (`X-Hudproxy-Session: <run id>` routes the request; it grants nothing).
 BENIGN_HEADERS = frozenset(
     normalise(n)
     for n in (
         "access-control-allow-credentials", "sec-websocket-key", "sec-websocket-accept", "idempotency-key",
-        "x-idempotency-key", "mcp-session-id",
+        "x-idempotency-key", "mcp-session-id", "x-hudproxy-session",
     )
 )  # fmt: skip
 

@@ -44,3 +44,8 @@ def kind(rule: str) -> str:
 def is_placeholder(value: str) -> bool:
     """Already scrubbed (this format, or the bare `SCRUBBED` of older cassettes): scrubbing again keeps it."""
     return value == PLACEHOLDER or (value.startswith(PLACEHOLDER) and PLACEHOLDER_RE.fullmatch(value) is not None)
+
+
+def without_hashes(text: str) -> str:
+    """Every placeholder as the bare `SCRUBBED`: for comparing scrubbed text whatever the values were."""
+    return PLACEHOLDER_RE.sub(PLACEHOLDER, text)

@@ -95,8 +95,8 @@ def scrub_json_text(text: str, scrubber: Scrubber) -> str | None:
         if placeholder != value:
             out = _replace_value(out, key, value, placeholder)
     out = scrubber.text(out, in_json=True)
-    if out == text or _clean(out, scrubber):
-        return out
+    if (out == text and "\\u" not in text and "\\/" not in text) or _clean(out, scrubber):
+        return out  # escapes (`\u0026`, `:\/\/`) can hide a pair or a URL from the text scan: then parse to check
     try:
         return scrubber.text(json.dumps(rewrite(data, scrubber), ensure_ascii=False), in_json=True)
     except RecursionError:  # nested deeper than a rewrite can walk: the spans found are what can be done

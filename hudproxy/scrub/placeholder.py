@@ -20,6 +20,7 @@ PLACEHOLDER = "SCRUBBED"
 HASH_HEX = 8
 KEY_ENV = "HUDPROXY_SCRUB_KEY"
 PLACEHOLDER_RE = re.compile(rf"{PLACEHOLDER}:([a-z0-9]+):[0-9a-f]{{{HASH_HEX}}}")
+_ANY_FORM = re.compile(rf"{PLACEHOLDER}(?::[a-z0-9]+(?::[0-9a-f]{{{HASH_HEX}}})?)?")
 
 
 def process_key() -> bytes:
@@ -42,8 +43,8 @@ def kind(rule: str) -> str:
 
 
 def is_placeholder(value: str) -> bool:
-    """Already scrubbed (this format, or the bare `SCRUBBED` of older cassettes): scrubbing again keeps it."""
-    return value == PLACEHOLDER or (value.startswith(PLACEHOLDER) and PLACEHOLDER_RE.fullmatch(value) is not None)
+    """Already scrubbed (this format, its kind, or the bare `SCRUBBED` of older cassettes): kept as it is."""
+    return value.startswith(PLACEHOLDER) and _ANY_FORM.fullmatch(value) is not None
 
 
 def without_hashes(text: str) -> str:

@@ -101,6 +101,8 @@ class ScrubPolicy:
         return found
 
     def _secret(self, which: int, name: str) -> bool:
+        if which == 3:
+            return self._secret(1, name) or self._secret(2, name)
         normalised = normalise(name)
         if normalised in self._exact[which]:
             return True
@@ -119,7 +121,7 @@ class ScrubPolicy:
 
     def is_secret_form_field(self, name: str) -> bool:
         """Form bodies carry what queries and JSON do (`client_secret`, `assertion`, `password`)."""
-        return self._judge(1, name) or self._judge(2, name)
+        return self._judge(3, name)
 
     def to_dict(self) -> dict[str, object]:
         """What the cassette stores, so replay normalises live requests the same way."""

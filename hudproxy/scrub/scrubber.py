@@ -41,11 +41,15 @@ def scrub_query(pairs: list[tuple[str, str]], policy: ScrubPolicy) -> list[tuple
 
 def collect_query(query: str, scrubber: Scrubber) -> None:
     """Hide the values of secret-named parameters, so their echoes anywhere (the same URL included) are found."""
-    policy = scrubber.policy
+    secret = scrubber.policy.is_secret_form_field
     for piece in query.split("&"):
         name, eq, value = piece.partition("=")
-        if eq and policy.is_secret_form_field(unquote_plus(name)):
-            scrubber.hide(unquote_plus(value), rule_of(unquote_plus(name)))
+        if not eq:
+            continue
+        if "%" in piece or "+" in piece:
+            name, value = unquote_plus(name), unquote_plus(value)
+        if secret(name):
+            scrubber.hide(value, rule_of(name))
 
 
 def _scrub_url(url: str, scrubber: Scrubber) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Callable
 from urllib.parse import quote, quote_plus, unquote_plus
@@ -25,25 +26,71 @@ from hudproxy.scrub.policy import ScrubPolicy
 MIN_ECHO = 6  # shorter values are hidden where they sit by name, but not searched for in other text
 
 _NOT_PH = rf"(?!{PLACEHOLDER})"
-_BASE = (
-    rf"(?P<ph>{PLACEHOLDER}:(?P<phrule>[a-z0-9]+):[0-9a-f]{{8}})",
-    rf"(?P<bpre>\b[Bb]earer\s+){_NOT_PH}(?P<bearer>[A-Za-z0-9._~+/=-]{{8,}})",
-    rf"(?P<bapre>\b[Bb]asic\s+){_NOT_PH}(?P<basic>[A-Za-z0-9+/]{{6,}}={{0,2}})",
-    r"(?P<jwt>\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){0,2})",
-    rf"(?P<upre>\b[a-zA-Z][a-zA-Z0-9+.-]*://){_NOT_PH}(?P<userinfo>[^/\s@\"'<>?#\\]+)@",
-    r"(?P<vendor>\b(?:sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"
-    r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}"
-    r"|AIza[0-9A-Za-z_-]{35}|(?:AKIA|ASIA)[0-9A-Z]{16})\b)",
-    r"(?P<ppre>(?<![^?&#;\s\"'])(?P<pname>[A-Za-z0-9_.%\[\]-]{1,64})=)(?P<pval>[^&\s\"'#<>\\]+)",
-    r"(?P<jepre>\\\"(?P<jename>[A-Za-z0-9_.$-]{1,64})\\\"\s*:\s*\\\")(?P<jeval>[^\"\\]*)(?=\\\")",
+# One pattern per shape, each starting with a literal or a small set so the regex engine skips ahead in C, and
+# each run only when its trigger (a plain substring test) is in the text: prose with no `=`, `eyJ` or `://` costs
+# a few substring scans, not a regex attempt per character.
+_PASSES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
+    ("userinfo", ("://",), re.compile(rf"://{_NOT_PH}(?P<userinfo>[^/\s@\"'<>?#\\]+)@")),
+    ("jwt", ("eyJ",), re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){0,2}")),
+    (
+        "vendor",
+        ("sk-", "k_live_", "k_test_", "hp_", "ho_", "hu_", "hs_", "hr_", "github_pat_", "xox", "AIza", "AKIA", "ASIA"),
+        re.compile(
+            r"(?:sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{30,}"
+            r"|github_pat_[A-Za-z0-9_]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}"
+            r"|A(?:KIA|SIA)[0-9A-Z]{16})(?![A-Za-z0-9])"
+        ),
+    ),
+    ("bearer", ("earer",), re.compile(rf"(?P<pre>[Bb]earer\s+){_NOT_PH}(?P<value>[A-Za-z0-9._~+/=-]{{8,}})")),
+    ("basic", ("asic",), re.compile(rf"(?P<pre>[Bb]asic\s+){_NOT_PH}(?P<value>[A-Za-z0-9+/]{{6,}}={{0,2}})")),
+    (
+        "param",
+        ("=",),
+        re.compile(r"(?P<pre>[?&#;\s\"'](?P<name>[A-Za-z0-9_.%\[\]-]{1,64})=)(?P<value>[^&\s\"'#<>\\]+)"),
+    ),
+    (
+        "escaped_pair",
+        ('\\"',),
+        re.compile(r"(?P<pre>\\\"(?P<name>[A-Za-z0-9_.$-]{1,64})\\\"\s*:\s*\\\")(?P<value>[^\"\\]*)(?=\\\")"),
+    ),
 )
-_PLAIN_PAIR = r"(?P<jpre>\"(?P<jname>[A-Za-z0-9_.$-]{1,64})\"\s*:\s*\")(?P<jval>[^\"\\]*)(?=\")"
+_PLAIN_PAIR = (
+    "pair",
+    ('"',),
+    re.compile(r"(?P<pre>\"(?P<name>[A-Za-z0-9_.$-]{1,64})\"\s*:\s*\")(?P<value>[^\"\\]*)(?=\")"),
+)
+_PLACEHOLDERS = ("placeholder", (f"{PLACEHOLDER}:",), re.compile(rf"{PLACEHOLDER}:(?P<rule>[a-z0-9]+):[0-9a-f]{{8}}"))
 # Raw JSON text: its own fields are judged on the parsed data, so only JSON inside its strings is read as pairs.
-IN_JSON = re.compile("|".join(_BASE))
+IN_JSON = _PASSES
 # Free text (SSE and NDJSON lines, plain strings, header values): `"name": "value"` pairs too.
-IN_TEXT = re.compile("|".join((*_BASE, _PLAIN_PAIR)))
+IN_TEXT = (*_PASSES, _PLAIN_PAIR)
+_NEEDS_NO_QUOTING = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
+class _CleanTexts:
+    """Texts known to hold no secret shape (the same prompts, ids and prose come back request after request), so
+    matching scans each once; bounded by the characters it keeps alive."""
+
+    def __init__(self, limit: int = 8_000_000) -> None:
+        self.limit = limit
+        self.size = 0
+        self.keys: set[tuple[bool, bool, str]] = set()
+
+    def __contains__(self, key: tuple[bool, bool, str]) -> bool:
+        return key in self.keys
+
+    def add(self, key: tuple[bool, bool, str]) -> None:
+        self.size += len(key[2]) + 64
+        if self.size > self.limit:
+            self.keys.clear()
+            self.size = len(key[2]) + 64
+        self.keys.add(key)
+
+
+_CLEAN = _CleanTexts()
+
+
+@functools.lru_cache(maxsize=4096)
 def rule_of(name: str) -> str:
     return normalise(name) or "secret"
 
@@ -55,7 +102,7 @@ class Scrubber:
         self.policy = policy
         self.for_matching = for_matching
         self.hidden: dict[str, str] = {}  # each secret value -> the placeholder it got where first seen
-        self._echo: tuple[int, re.Pattern[str] | None, dict[str, str]] = (0, None, {})
+        self._echo: tuple[int, dict[str, str]] = (0, {})
 
     def hide(self, value: str, rule: str) -> str:
         """The placeholder for `value` (a secret by its name or shape); an existing placeholder stays."""
@@ -80,43 +127,65 @@ class Scrubber:
         """`text` with every secret span found by shape, by name or by echo replaced; other bytes unchanged."""
         if not text or not self.policy.enabled:
             return text
-        pattern = IN_JSON if in_json else IN_TEXT
-        out = pattern.sub(self._replace, text)
+        key = (in_json, self.for_matching, text)
+        if key in _CLEAN:
+            return self.echo(text)
+        out = self._pass(_PLACEHOLDERS, text) if self.for_matching else text
+        for shape in IN_JSON if in_json else IN_TEXT:
+            out = self._pass(shape, out)
+        if out == text:
+            _CLEAN.add(key)
         return self.echo(out)
+
+    def _pass(self, shape: tuple[str, tuple[str, ...], re.Pattern[str]], text: str) -> str:
+        name, triggers, pattern = shape
+        for trigger in triggers:
+            if trigger in text:
+                break
+        else:
+            return text
+        handler = _HANDLERS[name]
+        if name == "param":  # a name=value pair may start the text
+            return pattern.sub(lambda m: handler(self, m), "\n" + text)[1:]
+        return pattern.sub(lambda m: handler(self, m), text)
 
     def echo(self, text: str) -> str:
         """Replace every remembered secret (and its URL- or JSON-escaped forms) found in `text`."""
-        pattern, forms = self._echo_pattern()
-        if pattern is None:
+        forms = self._echo_forms() if self.hidden else {}
+        present = [form for form in forms if form in text]
+        if not present:
             return text
+        pattern = re.compile("|".join(map(re.escape, present)))  # longest first: `forms` is ordered so
         return pattern.sub(lambda m: forms[m.group(0)], text)
 
-    def _echo_pattern(self) -> tuple[re.Pattern[str] | None, dict[str, str]]:
-        size, pattern, forms = self._echo
+    def _echo_forms(self) -> dict[str, str]:
+        size, forms = self._echo
         if size == len(self.hidden):
-            return pattern, forms
-        forms = {}
+            return forms
+        found: dict[str, str] = {}
         for value, placeholder in self.hidden.items():
             if len(value) < MIN_ECHO:
                 continue
-            for form in {value, quote(value, safe=""), quote_plus(value), value.replace("/", "\\/")}:
-                forms.setdefault(form, placeholder)
-        ordered = sorted(forms, key=len, reverse=True)  # the longest form wins where one contains another
-        pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-        self._echo = (len(self.hidden), pattern, forms)
-        return pattern, forms
-
-    def _replace(self, m: re.Match[str]) -> str:
-        return _HANDLERS[m.lastgroup or ""](self, m)  # each alternative's last group names it
+            found.setdefault(value, placeholder)
+            if _NEEDS_NO_QUOTING.fullmatch(value) is None:
+                for form in (quote(value, safe=""), quote_plus(value), value.replace("/", "\\/")):
+                    found.setdefault(form, placeholder)
+        forms = {form: found[form] for form in sorted(found, key=len, reverse=True)}
+        self._echo = (len(self.hidden), forms)
+        return forms
 
     def _placeholder(self, m: re.Match[str]) -> str:
-        return kind(m.group("phrule")) if self.for_matching else m.group(0)
+        return kind(m.group("rule"))
 
     def _bearer(self, m: re.Match[str]) -> str:
-        return m.group("bpre") + self.hide(m.group("bearer"), "bearer")
+        if m.start() and m.string[m.start() - 1].isalnum():
+            return m.group(0)  # `forbearer ...`: not a scheme
+        return m.group("pre") + self.hide(m.group("value"), "bearer")
 
     def _basic(self, m: re.Match[str]) -> str:
-        encoded = m.group("basic")
+        encoded = m.group("value")
+        if m.start() and m.string[m.start() - 1].isalnum():
+            return m.group(0)
         try:
             decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
         except (binascii.Error, ValueError):
@@ -125,45 +194,45 @@ class Scrubber:
             return m.group(0)
         self.remember(decoded, "basic")
         self.remember(decoded.partition(":")[2], "basic")
-        return m.group("bapre") + self.hide(encoded, "basic")
+        return m.group("pre") + self.hide(encoded, "basic")
 
     def _jwt(self, m: re.Match[str]) -> str:
-        return self.hide(m.group("jwt"), "jwt")
+        return self.hide(m.group(0), "jwt")
 
     def _userinfo(self, m: re.Match[str]) -> str:
         userinfo = m.group("userinfo")
         password = userinfo.partition(":")[2]
         if password:
             self.remember(password, "userinfo")
-        return m.group("upre") + self.hide(userinfo, "userinfo") + "@"
+        return "://" + self.hide(userinfo, "userinfo") + "@"
 
     def _vendor(self, m: re.Match[str]) -> str:
-        return self.hide(m.group("vendor"), "vendorkey")
+        if m.start() and m.string[m.start() - 1].isalnum():
+            return m.group(0)  # `task-...` is not `sk-...`
+        return self.hide(m.group(0), "vendorkey")
 
-    def _pair(self, m: re.Match[str], prefix: str, name: str, value: str, decode: bool) -> str:
+    def _pair(self, m: re.Match[str], decode: bool) -> str:
+        name, value = m.group("name"), m.group("value")
         plain = unquote_plus(name) if decode else name
         if self.policy.is_secret_form_field(plain):
-            return m.group(prefix) + self.hide(unquote_plus(value) if decode else value, rule_of(plain))
-        return m.group(prefix) + IN_TEXT.sub(self._replace, value)  # a JWT or placeholder inside a plain value
+            return m.group("pre") + self.hide(unquote_plus(value) if decode else value, rule_of(plain))
+        return m.group(0)
 
     def _param(self, m: re.Match[str]) -> str:
-        return self._pair(m, "ppre", m.group("pname"), m.group("pval"), True)
+        return self._pair(m, True)
 
     def _json_pair(self, m: re.Match[str]) -> str:
-        return self._pair(m, "jpre", m.group("jname"), m.group("jval"), False)
-
-    def _escaped_pair(self, m: re.Match[str]) -> str:
-        return self._pair(m, "jepre", m.group("jename"), m.group("jeval"), False)
+        return self._pair(m, False)
 
 
 _HANDLERS: dict[str, Callable[[Scrubber, re.Match[str]], str]] = {
-    "ph": Scrubber._placeholder,
+    "placeholder": Scrubber._placeholder,
+    "userinfo": Scrubber._userinfo,
+    "jwt": Scrubber._jwt,
+    "vendor": Scrubber._vendor,
     "bearer": Scrubber._bearer,
     "basic": Scrubber._basic,
-    "jwt": Scrubber._jwt,
-    "userinfo": Scrubber._userinfo,
-    "vendor": Scrubber._vendor,
-    "pval": Scrubber._param,
-    "jval": Scrubber._json_pair,
-    "jeval": Scrubber._escaped_pair,
+    "param": Scrubber._param,
+    "escaped_pair": Scrubber._json_pair,
+    "pair": Scrubber._json_pair,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-from hudproxy.journal.rows import ROW_COLUMNS, body_text, iso_time, request_part
+from hudproxy.journal.rows import ROW_COLUMNS, iso_time, request_part, response_body_text
 from hudproxy.matching.outcome import Outcome, diagnosis_data
 from hudproxy.scrub.policy import ScrubPolicy
 
@@ -59,7 +59,8 @@ def to_row(pending: Pending, scrub: ScrubPolicy) -> dict[str, Any]:
     diagnosis = None if outcome.matched else json.dumps(diagnosis_data(outcome.near_misses))
     request = request_part(scrub, live.method, live.url, live.headers, live.body)
     values = (
-        session, seq, iso_time(started), kind, *request, response.status, body_text(response.headers, response.body),
+        session, seq, iso_time(started), kind, *request, response.status,
+        response_body_text(scrub, (live.method, live.url, live.headers, live.body), response.headers, response.body),
         int(outcome.matched), outcome.interaction.index if outcome.interaction is not None else None, diagnosis,
         round(duration_ms, 3), "", parent,
     )  # fmt: skip

@@ -15,8 +15,10 @@ from urllib.parse import urlsplit
 
 from hudproxy.interaction.body import as_text, content_encoding, decode_body
 from hudproxy.interaction.headers import Headers
+from hudproxy.interaction.model import Request
 from hudproxy.scrub.policy import ScrubPolicy
-from hudproxy.scrub.scrubber import scrub_body, scrub_headers, scrub_url
+from hudproxy.scrub.scrubber import scrub_body_with, scrub_request_with
+from hudproxy.scrub.text import Scrubber
 
 MAX_BODY = 256 * 1024  # bodies above this are stored truncated, with a note
 MEMO_LIMIT = 10_000
@@ -89,11 +91,23 @@ def body_text(headers: Headers, body: bytes) -> str | None:
 
 def request_part(scrub: ScrubPolicy, method: str, url: str, headers: Headers, body: bytes) -> tuple[Any, ...]:
     """(method, scrubbed URL, path, query, scrubbed headers JSON, scrubbed body text)."""
-    scrubbed = scrub_url(url, scrub)
-    parts = urlsplit(scrubbed)
-    headers_json = json.dumps([list(h) for h in scrub_headers(headers, scrub)])
-    text = body_text(headers, scrub_body(body, headers, scrub)) if body else None
-    return (method, scrubbed, parts.path or "/", parts.query, headers_json, text)
+    scrubbed = scrub_request_with(Request(method, url, headers, body), Scrubber(scrub)) if scrub.enabled else None
+    if scrubbed is not None:
+        url, headers, body = scrubbed.url, scrubbed.headers, scrubbed.body
+    parts = urlsplit(url)
+    headers_json = json.dumps([list(h) for h in headers])
+    text = body_text(headers, body) if body else None
+    return (method, url, parts.path or "/", parts.query, headers_json, text)
+
+
+def response_body_text(scrub: ScrubPolicy, request: RequestKey, headers: Headers, body: bytes) -> str | None:
+    """The response body for a row, scrubbed like the cassette's: every secret its request carried is hidden
+    where the body repeats it (a response recorded with --keep-secrets, a live one passed through)."""
+    if scrub.enabled and body:
+        scrubber = Scrubber(scrub)
+        scrub_request_with(Request(*request), scrubber)
+        body = scrub_body_with(body, headers, scrubber)
+    return body_text(headers, body)
 
 
 class RowBuilder:
@@ -135,7 +149,7 @@ class RowBuilder:
              interaction, response, diagnosis) in calls:  # fmt: skip
             key = (method, url, headers, body)
             request = ids.get(key) or self.request_id(key)
-            text = self.response_text(interaction, status, response) if response is not None else None
+            text = self.response_text(interaction, status, response, key) if response is not None else None
             if text is None and matched and diagnosis is None and parent is None and kind == "http":
                 hot.append((session, seq, started, request, status, interaction, duration_ms, run))
             else:
@@ -143,9 +157,11 @@ class RowBuilder:
                              diagnosis, duration_ms, run, parent))  # fmt: skip
         return hot, full
 
-    def response_text(self, interaction: int | None, status: int, response: tuple[Headers, bytes]) -> str | None:
+    def response_text(
+        self, interaction: int | None, status: int, response: tuple[Headers, bytes], request: RequestKey
+    ) -> str | None:
         """The body for the row: None when it is a recorded one (stored once in `responses`)."""
-        text = body_text(*response)
+        text = response_body_text(self.scrub, request, *response)
         if interaction is None:
             return text
         self.new_responses.append((self.run, interaction, status, text))

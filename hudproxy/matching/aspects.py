@@ -15,7 +15,8 @@ from hudproxy.interaction.body import content_encoding, decode_body, parse_json
 from hudproxy.interaction.headers import header_value
 from hudproxy.interaction.model import Request
 from hudproxy.matching.policy import MatchPolicy
-from hudproxy.scrub.scrubber import FORM_TYPE, scrub_json
+from hudproxy.scrub.matching import match_json, match_pairs, request_scrubber
+from hudproxy.scrub.scrubber import FORM_TYPE
 
 WEIGHTS = {"method": 3, "scheme": 2, "host": 3, "port": 2, "path": 4, "query": 1, "body": 1}
 
@@ -76,12 +77,8 @@ class QueryMatcher:
         qs = request.query_string
         if not qs:
             return []
-        scrub = policy.scrub
-        return [
-            (k, scrub.placeholder if scrub.is_secret_query(k) else v)
-            for k, v in parse_query(qs)
-            if k not in policy.ignore_query
-        ]
+        pairs = [(k, v) for k, v in parse_query(qs) if k not in policy.ignore_query]
+        return match_pairs(pairs, request_scrubber(request, policy.scrub))
 
     def key(self, request: Request, policy: MatchPolicy) -> Hashable:
         return tuple(sorted(self.pairs(request, policy)))
@@ -153,16 +150,12 @@ class BodyMatcher:
         content_type = header_value(request.headers, "content-type")
         is_json, data = parse_json(body, content_type)
         if is_json:
-            return ("json", _drop_fields(scrub_json(data, policy.scrub), policy.ignore_json_fields))
+            scrubbed = match_json(data, request_scrubber(request, policy.scrub))
+            return ("json", _drop_fields(scrubbed, policy.ignore_json_fields))
         if content_type and FORM_TYPE in content_type.lower():
             pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
-            scrub = policy.scrub
-            cleaned = [
-                (k, scrub.placeholder if scrub.is_secret_field(k) or scrub.is_secret_query(k) else v)
-                for k, v in pairs
-                if k not in policy.ignore_json_fields
-            ]
-            return ("form", sorted(cleaned))
+            kept = [(k, v) for k, v in pairs if k not in policy.ignore_json_fields]
+            return ("form", sorted(match_pairs(kept, request_scrubber(request, policy.scrub), form=True)))
         return ("bytes", body)
 
     def distance(self, a: Hashable, b: Hashable) -> int:

@@ -1,86 +1,54 @@
-"""Which names count as secrets: exact names plus suffixes, all compared lowercased."""
+"""Which names count as secrets: the policy's lists plus the word rules of `names`, all compared normalised.
+
+Scrubbed by default (`ScrubPolicy.default()`): see `describe()`; the CLI's --scrub-* flags add names,
+--keep-secrets turns scrubbing off, and the policy is stored in the cassette so replay normalises alike.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from hudproxy.errors import ConfigError
-
-PLACEHOLDER = "SCRUBBED"
+from hudproxy.scrub.names import field_says_secret, header_says_secret, normalise
+from hudproxy.scrub.placeholder import PLACEHOLDER, PROCESS_KEY
 
 DEFAULT_HEADERS = frozenset(
     {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "set-cookie",
-        "x-api-key",
-        "api-key",
-        "apikey",
-        "x-auth-token",
-        "x-access-token",
-        "x-session-token",
-        "x-csrf-token",
-        "x-xsrf-token",
-        "x-amz-security-token",
-        "x-goog-api-key",
-        "x-hudproxy-admin-token",
+        "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "apikey",
+        "x-auth-token", "x-access-token", "x-session-token", "x-csrf-token", "x-xsrf-token",
+        "x-amz-security-token", "x-goog-api-key", "x-hudproxy-admin-token", "ocp-apim-subscription-key",
+        "x-rapidapi-key", "x-jwt-assertion", "x-functions-key", "private-token", "x-vault-token",
     }
-)
-HEADER_SUFFIXES = ("-token", "-secret", "-api-key", "-apikey", "-password")
-
+)  # fmt: skip
 DEFAULT_QUERY = frozenset(
     {
-        "api_key",
-        "apikey",
-        "api-key",
-        "key",
-        "token",
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "auth",
-        "secret",
-        "client_secret",
-        "password",
-        "passwd",
-        "signature",
-        "sig",
-        "x-amz-signature",
-        "x-amz-credential",
-        "x-amz-security-token",
+        "api_key", "apikey", "api-key", "key", "token", "access_token", "refresh_token", "id_token", "auth",
+        "secret", "client_secret", "password", "passwd", "pwd", "signature", "sig", "x-amz-signature",
+        "x-amz-credential", "x-amz-security-token", "assertion", "client_assertion", "subscription-key",
     }
-)
+)  # fmt: skip
 DEFAULT_JSON_FIELDS = frozenset(
     {
-        "password",
-        "passwd",
-        "secret",
-        "client_secret",
-        "token",
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "session_token",
-        "api_key",
-        "apikey",
-        "authorization",
-        "private_key",
-        "secret_access_key",
+        "password", "passwd", "pwd", "secret", "client_secret", "token", "access_token", "refresh_token",
+        "id_token", "session_token", "api_key", "apikey", "authorization", "private_key", "secret_access_key",
+        "assertion", "client_assertion", "cookie", "set_cookie", "pin", "cvv", "otp", "mfa_code",
     }
-)
-NAME_SUFFIXES = ("_token", "_secret", "_password", "_apikey", "_api_key", "_private_key", "_access_key")
-NOT_SECRETS = frozenset({"next_page_token", "page_token", "pagetoken", "nextpagetoken", "continuation_token"})
+)  # fmt: skip
 
 
-def _lower(names: Iterable[str]) -> frozenset[str]:
+def _names(names: Iterable[str]) -> frozenset[str]:
     return frozenset(n.strip().lower() for n in names if n.strip())
 
 
 @dataclass(frozen=True)
 class ScrubPolicy:
-    """What to scrub. `ScrubPolicy.default()` is on unless the user passes --keep-secrets."""
+    """What to scrub. `ScrubPolicy.default()` is on unless the user passes --keep-secrets.
+
+    `key` (the placeholder HMAC key) is never stored, printed or compared; it travels with the policy to the
+    journal's worker process so journal rows get the cassette's placeholders.
+    """
 
     headers: frozenset[str] = DEFAULT_HEADERS
     query: frozenset[str] = DEFAULT_QUERY
@@ -88,6 +56,7 @@ class ScrubPolicy:
     enabled: bool = True
     placeholder: str = PLACEHOLDER
     use_suffixes: bool = field(default=True)
+    key: bytes = field(default=PROCESS_KEY, repr=False, compare=False)
 
     @classmethod
     def default(cls) -> ScrubPolicy:
@@ -102,30 +71,58 @@ class ScrubPolicy:
     ) -> ScrubPolicy:
         """This policy plus more names (the --scrub-* flags)."""
         return ScrubPolicy(
-            self.headers | _lower(headers),
-            self.query | _lower(query),
-            self.json_fields | _lower(json_fields),
+            self.headers | _names(headers),
+            self.query | _names(query),
+            self.json_fields | _names(json_fields),
             enabled=self.enabled,
             placeholder=self.placeholder,
             use_suffixes=self.use_suffixes,
+            key=self.key,
         )
 
-    def is_secret_header(self, name: str) -> bool:
-        lowered = name.lower()
-        if not self.enabled:
+    @cached_property
+    def _exact(self) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        return (
+            frozenset(map(normalise, self.headers)),
+            frozenset(map(normalise, self.query)),
+            frozenset(map(normalise, self.json_fields)),
+        )
+
+    @cached_property
+    def _verdicts(self) -> dict[tuple[int, str], bool]:
+        """Names already judged (a few hundred distinct names in a recording; judged once each)."""
+        return {}
+
+    def _judge(self, which: int, name: str) -> bool:
+        found = self._verdicts.get((which, name))
+        if found is None:
+            if len(self._verdicts) > 50_000:
+                self._verdicts.clear()
+            found = self._verdicts[(which, name)] = self.enabled and self._secret(which, name)
+        return found
+
+    def _secret(self, which: int, name: str) -> bool:
+        if which == 3:
+            return self._secret(1, name) or self._secret(2, name)
+        normalised = normalise(name)
+        if normalised in self._exact[which]:
+            return True
+        if not self.use_suffixes:
             return False
-        return lowered in self.headers or (self.use_suffixes and lowered.endswith(HEADER_SUFFIXES))
+        return header_says_secret(name) if which == 0 else field_says_secret(normalised)
+
+    def is_secret_header(self, name: str) -> bool:
+        return self._judge(0, name)
 
     def is_secret_query(self, name: str) -> bool:
-        return self.enabled and self._is_secret_name(name.lower(), self.query)
+        return self._judge(1, name)
 
     def is_secret_field(self, name: str) -> bool:
-        return self.enabled and self._is_secret_name(name.lower(), self.json_fields)
+        return self._judge(2, name)
 
-    def _is_secret_name(self, lowered: str, exact: frozenset[str]) -> bool:
-        if lowered in NOT_SECRETS:
-            return False
-        return lowered in exact or (self.use_suffixes and lowered.endswith(NAME_SUFFIXES))
+    def is_secret_form_field(self, name: str) -> bool:
+        """Form bodies carry what queries and JSON do (`client_secret`, `assertion`, `password`)."""
+        return self._judge(3, name)
 
     def to_dict(self) -> dict[str, object]:
         """What the cassette stores, so replay normalises live requests the same way."""
@@ -147,9 +144,9 @@ class ScrubPolicy:
         if not enabled:
             return cls.disabled()
         return cls(
-            _lower(_name_list(data, "headers", DEFAULT_HEADERS)),
-            _lower(_name_list(data, "query", DEFAULT_QUERY)),
-            _lower(_name_list(data, "json_fields", DEFAULT_JSON_FIELDS)),
+            _names(_name_list(data, "headers", DEFAULT_HEADERS)),
+            _names(_name_list(data, "query", DEFAULT_QUERY)),
+            _names(_name_list(data, "json_fields", DEFAULT_JSON_FIELDS)),
         )
 
 

@@ -1,133 +1,167 @@
 """Apply a ScrubPolicy to requests, responses and their parts.
 
-Bodies are scrubbed as data (JSON fields, form fields); a compressed body is decoded, scrubbed and compressed
-again only when something changed, so untouched bodies stay byte-exact.
+A request and its response are scrubbed by one `Scrubber`, so every secret the request carried is also hidden
+where the response repeats it (a `Location`, a pagination link, an upstream echoing the URL it was asked).
+Only secret spans change: headers keep their shape (auth scheme, cookie names and attributes), URLs and form
+bodies keep every other parameter byte for byte, JSON keeps its spacing and key order. A compressed body is
+decoded, scrubbed and compressed again only when something changed, so untouched bodies stay byte-exact.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus
 
-from hudproxy.interaction.body import content_encoding, decode_body, encode_body, parse_json
+from hudproxy.interaction.body import content_encoding, decode_body, encode_body
 from hudproxy.interaction.headers import Headers, header_value, replace_header
-from hudproxy.interaction.model import Interaction, Request, Response
+from hudproxy.interaction.model import Chunk, Interaction, Request, Response
+from hudproxy.scrub.jsondata import scrub_data, scrub_json_text
 from hudproxy.scrub.policy import ScrubPolicy
+from hudproxy.scrub.text import Scrubber, rule_of
 
 FORM_TYPE = "application/x-www-form-urlencoded"
+AUTH_HEADERS = frozenset({"authorization", "proxy-authorization"})
 
 
 def scrub_json(data: Any, policy: ScrubPolicy) -> Any:
-    """A copy of `data` with the values of secret-named fields replaced, at any depth."""
-    if isinstance(data, dict):
-        return {
-            key: _hide(value, policy) if policy.is_secret_field(str(key)) else scrub_json(value, policy)
-            for key, value in data.items()
-        }
-    if isinstance(data, list):
-        return [scrub_json(item, policy) for item in data]
-    return data
-
-
-def _hide(value: Any, policy: ScrubPolicy) -> Any:
-    """Every string or number under a secret name (a list of keys, a nested token object) is replaced;
-    booleans and nulls say nothing secret and stay, so the shape remains readable."""
-    if isinstance(value, dict):
-        return {key: _hide(item, policy) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_hide(item, policy) for item in value]
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return policy.placeholder
-    return value
+    """A copy of `data` with secret-named fields (at any depth) and secrets inside strings replaced."""
+    if not policy.enabled:
+        return data
+    return scrub_data(data, Scrubber(policy))
 
 
 def scrub_query(pairs: list[tuple[str, str]], policy: ScrubPolicy) -> list[tuple[str, str]]:
-    return [(k, policy.placeholder if policy.is_secret_query(k) else v) for k, v in pairs]
+    scrubber = Scrubber(policy)
+    return [(k, scrubber.hide(v, rule_of(k)) if policy.is_secret_query(k) else scrubber.text(v)) for k, v in pairs]
+
+
+# ---------------------------------------------------------------------------------------------- URL
+
+
+def collect_query(query: str, scrubber: Scrubber) -> None:
+    """Hide the values of secret-named parameters, so their echoes anywhere (the same URL included) are found."""
+    secret = scrubber.policy.is_secret_form_field
+    for piece in query.split("&"):
+        name, eq, value = piece.partition("=")
+        if not eq:
+            continue
+        if "%" in piece or "+" in piece:
+            name, value = unquote_plus(name), unquote_plus(value)
+        if secret(name):
+            scrubber.hide(value, rule_of(name))
+
+
+def _scrub_url(url: str, scrubber: Scrubber) -> str:
+    query = url.partition("?")[2].partition("#")[0]
+    if query:
+        collect_query(query, scrubber)
+    return scrubber.text(url)
 
 
 def scrub_url(url: str, policy: ScrubPolicy) -> str:
-    """Scrub secret query parameters and user:password credentials in a URL."""
-    if not policy.enabled:
-        return url
-    head, _, query_part = url.partition("?")
-    if "@" not in head and not any(
-        policy.is_secret_query(unquote_plus(piece.partition("=")[0])) for piece in query_part.split("&") if piece
-    ):
-        return url  # the common case, decided without a full parse
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = f"{policy.placeholder}@{netloc.rsplit('@', 1)[1]}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(policy.is_secret_query(k) for k, _ in pairs):
-            query = urlencode(scrub_query(pairs, policy))
-    if netloc == parts.netloc and query == parts.query:
-        return url
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    """Secret query and fragment parameters, user:password credentials and token shapes in a URL."""
+    return _scrub_url(url, Scrubber(policy)) if policy.enabled else url
 
 
-def _scrub_cookie_pairs(value: str, placeholder: str, separator: str = ";") -> str:
-    out = []
-    for piece in value.split(separator):
-        name, eq, _ = piece.partition("=")
-        out.append(f"{name}={placeholder}" if eq else piece)
-    return separator.join(out)
+# ---------------------------------------------------------------------------------------------- headers
 
 
-def scrub_header_value(name: str, value: str, policy: ScrubPolicy) -> str:
+def _secret_header_value(name: str, value: str, scrubber: Scrubber) -> str:
     """Keep the shape that helps a reader (auth scheme, cookie names and attributes), hide the secret."""
     lowered = name.lower()
     if lowered == "cookie":
-        return _scrub_cookie_pairs(value, policy.placeholder)
+        return ";".join(_cookie_pair(piece, scrubber) for piece in value.split(";"))
     if lowered == "set-cookie":
         first, sep, attributes = value.partition(";")
-        cookie_name = first.partition("=")[0]
-        return f"{cookie_name}={policy.placeholder}{sep}{attributes}"
-    scheme, space, _ = value.partition(" ")
-    if space and lowered in ("authorization", "proxy-authorization") and scheme.isalpha():
-        return f"{scheme} {policy.placeholder}"
-    return policy.placeholder
+        return _cookie_pair(first, scrubber) + sep + attributes
+    scheme, space, credential = value.partition(" ")
+    if space and lowered in AUTH_HEADERS and scheme.isalpha():
+        if scheme.lower() == "basic":
+            scrubber.text(value)  # remembers the decoded user:password, so an echo of the password is found
+        return f"{scheme} {scrubber.hide(credential.strip(), rule_of(name))}"
+    return scrubber.hide(value, rule_of(name))
+
+
+def _cookie_pair(piece: str, scrubber: Scrubber) -> str:
+    name, eq, value = piece.partition("=")
+    return f"{name}={scrubber.hide(value, 'cookie')}" if eq else piece
+
+
+def _scrub_headers(headers: Headers, scrubber: Scrubber) -> Headers:
+    """Secret-named headers first (their values are then found in the others: `Location`, `Link`, ...)."""
+    policy = scrubber.policy
+    hidden = {i: _secret_header_value(k, v, scrubber) for i, (k, v) in enumerate(headers) if policy.is_secret_header(k)}
+    return tuple((k, hidden[i] if i in hidden else scrubber.text(v)) for i, (k, v) in enumerate(headers))
+
+
+def scrub_header_value(name: str, value: str, policy: ScrubPolicy) -> str:
+    scrubber = Scrubber(policy)
+    return _secret_header_value(name, value, scrubber) if policy.is_secret_header(name) else scrubber.text(value)
 
 
 def scrub_headers(headers: Headers, policy: ScrubPolicy) -> Headers:
-    return tuple((k, scrub_header_value(k, v, policy) if policy.is_secret_header(k) else v) for k, v in headers)
+    return _scrub_headers(headers, Scrubber(policy)) if policy.enabled else headers
 
 
-def scrub_body(body: bytes, headers: Headers, policy: ScrubPolicy) -> bytes:
-    """Scrub secret fields of a JSON or form body; other bodies are returned unchanged."""
-    if not body or not policy.enabled:
+# ---------------------------------------------------------------------------------------------- bodies
+
+
+def _scrub_form(text: str, scrubber: Scrubber) -> str:
+    """Secret fields' values replaced piece by piece; every other byte of the body kept."""
+    policy = scrubber.policy
+    pieces = text.split("&")
+    collect_query(text, scrubber)
+    out = []
+    for piece in pieces:
+        name, eq, value = piece.partition("=")
+        plain = unquote_plus(name)
+        if eq and policy.is_secret_form_field(plain):
+            piece = f"{name}={quote(scrubber.hide(unquote_plus(value), rule_of(plain)), safe=':')}"
+        out.append(piece)
+    return scrubber.text("&".join(out))
+
+
+def _scrub_text_body(decoded: bytes, content_type: str, scrubber: Scrubber) -> bytes:
+    """JSON by its fields and strings, forms by their fields, anything else (SSE, NDJSON, HTML, text, even
+    binary) scanned as text; bytes that are not UTF-8 are read as latin-1, which maps each byte to itself."""
+    try:
+        text, charset = decoded.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        text, charset = decoded.decode("latin-1"), "latin-1"
+    lowered = content_type.lower()
+    if FORM_TYPE in lowered:
+        out = _scrub_form(text, scrubber)
+    else:
+        out = None
+        if ("json" in lowered and "ndjson" not in lowered) or text.lstrip()[:1] in ("{", "["):
+            out = scrub_json_text(text, scrubber)
+        if out is None:
+            out = scrubber.text(text)
+    return decoded if out == text else out.encode(charset)
+
+
+def _scrub_body(body: bytes, headers: Headers, scrubber: Scrubber) -> bytes:
+    if not body:
         return body
     encoding = content_encoding(headers)
     decoded = decode_body(body, encoding)
     if decoded is None:
         return body
-    content_type = header_value(headers, "content-type") or ""
-    cleaned = _scrub_decoded(decoded, content_type, policy)
-    if cleaned == decoded:
+    cleaned = _scrub_text_body(decoded, header_value(headers, "content-type") or "", scrubber)
+    if cleaned is decoded:
         return body
     return encode_body(cleaned, encoding)
 
 
-def _scrub_decoded(decoded: bytes, content_type: str, policy: ScrubPolicy) -> bytes:
-    is_json, data = parse_json(decoded, content_type)
-    if is_json:
-        cleaned = scrub_json(data, policy)
-        if cleaned == data:
-            return decoded
-        return json.dumps(cleaned, ensure_ascii=False).encode("utf-8")
-    if FORM_TYPE in content_type.lower():
-        pairs = parse_qsl(decoded.decode("latin-1"), keep_blank_values=True)
-        if any(policy.is_secret_field(k) or policy.is_secret_query(k) for k, _ in pairs):
-            cleaned_pairs = [
-                (k, policy.placeholder if policy.is_secret_field(k) or policy.is_secret_query(k) else v)
-                for k, v in pairs
-            ]
-            return urlencode(cleaned_pairs).encode("latin-1")
-    return decoded
+def scrub_body_with(body: bytes, headers: Headers, scrubber: Scrubber) -> bytes:
+    """A body scrubbed by `scrubber` (which may know the secrets of the request it answers)."""
+    return _scrub_body(body, headers, scrubber) if scrubber.policy.enabled else body
+
+
+def scrub_body(body: bytes, headers: Headers, policy: ScrubPolicy) -> bytes:
+    """Scrub a body on its own (no request to echo from)."""
+    return _scrub_body(body, headers, Scrubber(policy)) if policy.enabled else body
 
 
 def _fix_length(headers: Headers, old: bytes, new: bytes) -> Headers:
@@ -136,26 +170,47 @@ def _fix_length(headers: Headers, old: bytes, new: bytes) -> Headers:
     return replace_header(headers, "Content-Length", str(len(new)))
 
 
+def _fix_chunks(chunks: tuple[Chunk, ...], old: bytes, new: bytes) -> tuple[Chunk, ...]:
+    """Keep a stream's timing: the last piece absorbs the size change (placeholders differ in length)."""
+    if not chunks or len(old) == len(new):
+        return chunks
+    last = chunks[-1]
+    size = last.size + len(new) - len(old)
+    if size <= 0 or sum(c.size for c in chunks) != len(old):
+        return ()
+    return (*chunks[:-1], Chunk(size, last.at_ms))
+
+
+# ---------------------------------------------------------------------------------------------- exchanges
+
+
+def scrub_request_with(request: Request, scrubber: Scrubber) -> Request:
+    """The request scrubbed by `scrubber`, which then knows every secret it carried (for its response)."""
+    headers = _scrub_headers(request.headers, scrubber)
+    url = _scrub_url(request.url, scrubber)
+    body = _scrub_body(request.body, request.headers, scrubber)
+    return replace(request, url=url, headers=_fix_length(headers, request.body, body), body=body)
+
+
+def scrub_response_with(response: Response, scrubber: Scrubber) -> Response:
+    headers = _scrub_headers(response.headers, scrubber)
+    body = _scrub_body(response.body, response.headers, scrubber)
+    chunks = _fix_chunks(response.chunks, response.body, body)
+    return replace(response, headers=_fix_length(headers, response.body, body), body=body, chunks=chunks)
+
+
 def scrub_request(request: Request, policy: ScrubPolicy) -> Request:
-    if not policy.enabled:
-        return request
-    body = scrub_body(request.body, request.headers, policy)
-    headers = _fix_length(scrub_headers(request.headers, policy), request.body, body)
-    return replace(request, url=scrub_url(request.url, policy), headers=headers, body=body)
+    return scrub_request_with(request, Scrubber(policy)) if policy.enabled else request
 
 
 def scrub_response(response: Response, policy: ScrubPolicy) -> Response:
-    if not policy.enabled:
-        return response
-    body = scrub_body(response.body, response.headers, policy)
-    headers = _fix_length(scrub_headers(response.headers, policy), response.body, body)
-    chunks = response.chunks if len(body) == len(response.body) else ()
-    return replace(response, headers=headers, body=body, chunks=chunks)
+    return scrub_response_with(response, Scrubber(policy)) if policy.enabled else response
 
 
 def scrub_interaction(interaction: Interaction, policy: ScrubPolicy) -> Interaction:
-    return replace(
-        interaction,
-        request=scrub_request(interaction.request, policy),
-        response=scrub_response(interaction.response, policy),
-    )
+    """Request, then response with the request's secrets hidden wherever the response repeats them."""
+    if not policy.enabled:
+        return interaction
+    scrubber = Scrubber(policy)
+    request = scrub_request_with(interaction.request, scrubber)
+    return replace(interaction, request=request, response=scrub_response_with(interaction.response, scrubber))

@@ -22,6 +22,7 @@ import pytest
 from hudproxy.cassette import load_cassette, save_cassette
 from hudproxy.interaction import header_value
 from hudproxy.interchange import import_file
+from hudproxy.scrub.placeholder import without_hashes
 
 DATA = Path(__file__).parent.parent / "data"
 BROWSER_HAR = DATA / "browser.har"
@@ -62,10 +63,13 @@ def test_the_browser_har_is_what_chromium_wrote() -> None:
 
 def test_importing_the_browser_har_yields_the_requests_the_page_made(imported: Path) -> None:
     interactions = load_cassette(imported).interactions
-    assert [(i.request.method, target(i.request.url)) for i in interactions] == EXPECTED
+    assert [(i.request.method, without_hashes(target(i.request.url))) for i in interactions] == EXPECTED
     assert [i.response.status for i in interactions] == [200] * len(EXPECTED)
     by_path = {i.request.path: i for i in interactions}
-    assert json.loads(by_path["/api/search"].request.body) == {"q": "blue mug", "password": "SCRUBBED"}
+    assert json.loads(without_hashes(by_path["/api/search"].request.body.decode())) == {
+        "q": "blue mug",
+        "password": "SCRUBBED",
+    }
     assert json.loads(by_path["/api/search"].response.body) == {
         "query": "blue mug",
         "results": ["blue mug", "blue cup"],
@@ -86,10 +90,11 @@ def test_no_secret_from_the_browser_reaches_the_cassette(imported: Path) -> None
     text = imported.read_text()
     assert not [secret for secret in SECRETS if secret in text]
     by_path = {i.request.path: i for i in load_cassette(imported).interactions}
-    assert header_value(by_path["/api/user"].request.headers, "authorization") == "Bearer SCRUBBED"
-    assert header_value(by_path["/api/user"].response.headers, "set-cookie") == "sid=SCRUBBED; Path=/; HttpOnly"
-    assert header_value(by_path["/api/search"].request.headers, "cookie") == "sid=SCRUBBED"
-    assert json.loads(by_path["/api/session"].response.body) == {
+    user, search = by_path["/api/user"], by_path["/api/search"]
+    assert without_hashes(header_value(user.request.headers, "authorization") or "") == "Bearer SCRUBBED"
+    assert without_hashes(header_value(user.response.headers, "set-cookie") or "") == "sid=SCRUBBED; Path=/; HttpOnly"
+    assert without_hashes(header_value(search.request.headers, "cookie") or "") == "sid=SCRUBBED"
+    assert json.loads(without_hashes(by_path["/api/session"].response.body.decode())) == {
         "access_token": "SCRUBBED",
         "api_key": "SCRUBBED",
         "demo_password": "SCRUBBED",
@@ -119,4 +124,4 @@ def test_the_script_that_made_the_browser_har_still_makes_an_importable_one(tmp_
     script = DATA / "make_browser_har.py"
     subprocess.run([sys.executable, str(script), "-o", str(out)], check=True, timeout=60, capture_output=True)
     fresh = import_file("har", out)
-    assert [(i.request.method, target(i.request.url)) for i in fresh.interactions] == EXPECTED
+    assert [(i.request.method, without_hashes(target(i.request.url))) for i in fresh.interactions] == EXPECTED

@@ -35,7 +35,8 @@ def record_options(
 
 
 def replay_options() -> dict[str, Any]:
-    """Never connect upstream: lazy connections, certificates made from the client's SNI alone."""
+    """Never connect upstream: lazy connections, certificates made from the client's SNI alone (ReplayAddon's
+    `server_connect` refuses whatever would still connect, such as a raw TCP relay)."""
     ensure_ca()
     return {"confdir": ca_dir(), "connection_strategy": "lazy", "upstream_cert": False}
 

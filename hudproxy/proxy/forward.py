@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from hudproxy.interaction.body import MAX_BODY
 from hudproxy.proxy.ca import ca_dir, ensure_ca
 from hudproxy.proxy.hosts import host_regex
 from hudproxy.proxy.record_addon import RecordAddon
@@ -34,17 +35,24 @@ def record_options(
     return options
 
 
-def replay_options() -> dict[str, Any]:
+def replay_options(max_body: int = MAX_BODY) -> dict[str, Any]:
     """Never connect upstream: lazy connections, certificates made from the client's SNI alone (ReplayAddon's
-    `server_connect` refuses whatever would still connect, such as a raw TCP relay)."""
+    `server_connect` refuses whatever would still connect, such as a raw TCP relay). A request body over
+    `max_body` is answered 413 by mitmproxy before it is buffered whole."""
     ensure_ca()
-    return {"confdir": ca_dir(), "connection_strategy": "lazy", "upstream_cert": False}
+    return {
+        "confdir": ca_dir(),
+        "connection_strategy": "lazy",
+        "upstream_cert": False,
+        "body_size_limit": str(max_body),
+    }
 
 
 @contextlib.contextmanager
 def forward_replay(service: ReplayService, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """A forward replay proxy on a thread; yields its URL (use it as HTTPS_PROXY)."""
-    with proxy_in_thread([ReplayAddon(service)], MODE, host, port, **replay_options()) as url:
+    options = replay_options(service.limits.max_size)
+    with proxy_in_thread([ReplayAddon(service)], MODE, host, port, **options) as url:
         yield url
 
 

@@ -17,6 +17,7 @@ from hudproxy.record.modes import RecordMode
 from hudproxy.record.recorder import Recorder
 from hudproxy.replay.asgi import ReplayApp
 from hudproxy.replay.engine import ReplayEngine, policies_for
+from hudproxy.replay.limits import limits_for
 from hudproxy.replay.passthrough import Passthrough
 from hudproxy.replay.service import ReplayService
 from hudproxy.replay.sessions import SessionStore
@@ -45,8 +46,11 @@ def build_service(
     journal: str | Path | None = None,
     idle_timeout: float | None = 3600.0,
     forward: bool = False,
+    max_body: int | None = None,
 ) -> ReplayService:
-    """Load and index a cassette, with sessions, the journal and (if asked) passthrough of misses."""
+    """Load and index a cassette, with sessions, the journal and (if asked) passthrough of misses.
+
+    `max_body`: the request body limit in bytes (default 64 MiB), answered 413 beyond it."""
     cassette = load_cassette(cassette_path)
     mode = Unmatched.parse(str(unmatched))
     policy = with_read_only_hints(policies_for(cassette, match, forward=forward), cassette)
@@ -64,7 +68,8 @@ def build_service(
     gc.collect()
     gc.freeze()  # the cassette and index live as long as the server: keep them out of every later GC pass
     first_seq = max_seq(journal) if journal is not None else 0  # this run's numbers follow the file's
-    service = ReplayService(engine, SessionStore(idle_timeout, first_seq), writer, on_miss, cassette=cassette)
+    sessions = SessionStore(idle_timeout, first_seq)
+    service = ReplayService(engine, sessions, writer, on_miss, cassette=cassette, limits=limits_for(max_body))
     service.recorder = recorder
     return service
 
@@ -77,11 +82,12 @@ def create_replay_app(
     stream_timing: bool = False,
     journal: str | Path | None = None,
     idle_timeout: float | None = 3600.0,
+    max_body: int | None = None,
 ) -> ReplayApp:
     """The reverse-mode replay server as an ASGI app (passthrough appends misses to the same file).
 
     `journal` is the SQLite file every call is written to (None: no journal). The admin API is attached by
     `hudproxy.admin.attach_admin`, which the CLI and the Python API call.
     """
-    service = build_service(cassette_path, match, unmatched, target, journal, idle_timeout)
+    service = build_service(cassette_path, match, unmatched, target, journal, idle_timeout, max_body=max_body)
     return ReplayApp.from_service(service, stream_timing=stream_timing)

@@ -156,6 +156,10 @@ class BodyMatcher:
         self._last = (request, seen)
         return seen
 
+    def forget(self) -> None:
+        """Drop the kept live view (a body can be 64 MiB): called once a miss is explained."""
+        self._last = (None, ("empty", None))
+
     def view(self, request: Request, policy: MatchPolicy) -> tuple[str, Any]:
         body = request.body
         if not body:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from hudproxy.cassette.files import gc_paused
 from hudproxy.interaction.headers import header_value
 from hudproxy.interaction.model import Interaction, Request
-from hudproxy.matching.aspects import matchers_for
+from hudproxy.matching.aspects import BodyMatcher, matchers_for
 from hudproxy.matching.policy import MatchPolicy
 
 RequestKey = tuple[Hashable, ...]
@@ -96,7 +96,12 @@ class CassetteIndex:
                 item[1],
             ),
         )
-        misses = [self._explain(request, position) for _, position in coarse]
+        try:
+            misses = [self._explain(request, position) for _, position in coarse]
+        finally:
+            for matcher in matchers:
+                if isinstance(matcher, BodyMatcher):
+                    matcher.forget()
         misses.sort(key=lambda m: (m.distance, m.interaction.index))
         return misses[:limit]
 

@@ -148,7 +148,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=None)
     p.add_argument("--scenarios", default=",".join(SCENARIOS))
     p.add_argument("--tree", type=Path, default=None, help="run hudproxy from this source tree (PYTHONPATH)")
-    p.add_argument("--out", type=Path, default=BENCH_DIR / "bomb_results.json")
+    p.add_argument("--out", type=Path, default=BENCH_DIR / "results-bomb.json")
     p.add_argument("--attacker", nargs=3, metavar=("PORT", "SCENARIO", "SECONDS"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.attacker:

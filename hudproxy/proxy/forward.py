@@ -24,10 +24,12 @@ def record_options(
 ) -> dict[str, Any]:
     """Hosts outside `allow_hosts` are tunnelled untouched (not intercepted), unless they are blocked.
 
+    An intercepted host speaks TLS or HTTP or nothing: raw TCP to it is not relayed (rawtcp off, so the bytes are
+    read as HTTP and refused), since what cannot be recorded would be a hole in the cassette.
     `upstream_ca` is a PEM bundle to verify upstreams with instead of certifi's (a staging API's private CA).
     """
     ensure_ca()
-    options: dict[str, Any] = {"confdir": ca_dir(), "ssl_insecure": insecure}
+    options: dict[str, Any] = {"confdir": ca_dir(), "ssl_insecure": insecure, "rawtcp": False}
     if upstream_ca is not None:
         options["ssl_verify_upstream_trusted_ca"] = str(upstream_ca)
     if allow_hosts and not block_others:

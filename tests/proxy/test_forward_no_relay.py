@@ -5,6 +5,7 @@ HTTP are refused, never relayed as raw TCP to the host named in the CONNECT (a r
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from tls_upstream import AcceptCounter
 
 from hudproxy.cassette.files import dumps_cassette
 from hudproxy.netutil import free_port
-from hudproxy.proxy.forward import forward_replay
+from hudproxy.proxy.forward import forward_record, forward_replay
+from hudproxy.record.recorder import Recorder
 from hudproxy.replay.server import build_service
 from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
 
@@ -33,10 +35,10 @@ def cassette_for(tmp_path: Path, port: int) -> Path:
     return path
 
 
-def connect_then_send(proxy_url: str, port: int, payload: bytes) -> tuple[bytes, bytes, bool]:
+def connect_then_send(proxy_url: str, port: int, payload: bytes, wait_s: float = 3) -> tuple[bytes, bytes, bool]:
     """CONNECT to the victim through the proxy, then raw bytes.
 
-    Returns the CONNECT answer, what came after, and whether the proxy closed the connection within 3 s.
+    Returns the CONNECT answer, what came after, and whether the proxy closed the connection within `wait_s`.
     """
     host, proxy_port = proxy_url.removeprefix("http://").rsplit(":", 1)
     with socket.create_connection((host, int(proxy_port)), timeout=5) as sock:
@@ -44,8 +46,8 @@ def connect_then_send(proxy_url: str, port: int, payload: bytes) -> tuple[bytes,
         answer = sock.recv(4096)
         sock.sendall(payload)
         after, closed = b"", False
-        deadline = time.monotonic() + 3
-        sock.settimeout(0.5)
+        deadline = time.monotonic() + wait_s
+        sock.settimeout(0.25)
         while time.monotonic() < deadline and not closed:
             try:
                 piece = sock.recv(4096)
@@ -84,3 +86,45 @@ def test_plain_http_inside_connect_is_still_answered_from_the_cassette(hudproxy_
         assert after.startswith(b"HTTP/1.1 200") and after.endswith(b"pong"), after
     finally:
         victim.close()
+
+
+class ListeningVictim:
+    """Accepts connections and keeps every byte it receives (a recorder may connect, but relay nothing raw)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.received = b""
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(3)
+            try:
+                while piece := conn.recv(4096):
+                    self.received += piece
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.sock.close()
+        self.thread.join(5)
+
+
+@pytest.mark.parametrize("payload", RAW_PROTOCOLS[:2])
+def test_the_recorder_relays_no_raw_bytes_to_a_recorded_host(payload: bytes, hudproxy_ca: Path, tmp_path: Path) -> None:
+    """What cannot be recorded is not relayed: raw TCP to an intercepted host would be a hole in the cassette."""
+    victim = ListeningVictim()
+    try:
+        recorder = Recorder(tmp_path / "raw.yaml", "all", proxy_mode="forward")
+        with forward_record(recorder, allow_hosts=["127.0.0.1"]) as proxy:
+            connect_then_send(proxy, victim.port, payload, wait_s=1)
+        time.sleep(0.2)
+    finally:
+        victim.close()
+    assert payload not in victim.received

@@ -69,6 +69,7 @@ class Replay:
     `journal=None` journals to a temporary file, deleted at exit unless `keep_journal=True`; a given path is kept.
     With `unmatched="passthrough"`, HTTP misses go to `target` and MCP misses to `mcp_command` (a stdio server's
     command line) or `mcp_url` (streamable HTTP); what they answer is appended to the cassette.
+    `max_body` is the request body limit in bytes (default 64 MiB, inflated size too): larger ones get 413.
     """
 
     def __init__(
@@ -84,12 +85,13 @@ class Replay:
         idle_timeout: float | None = 3600.0,
         mcp_command: str | None = None,
         mcp_url: str | None = None,
+        max_body: int | None = None,
     ) -> None:
         self.cassette = Path(cassette)
         self._mcp_upstream = (mcp_command, mcp_url)
         self._options: dict[str, Any] = {
             "match": match, "unmatched": unmatched, "target": target,
-            "stream_timing": stream_timing, "idle_timeout": idle_timeout,
+            "stream_timing": stream_timing, "idle_timeout": idle_timeout, "max_body": max_body,
         }  # fmt: skip
         self._journal = Path(journal) if journal is not None else None
         self._keep_journal = keep_journal or journal is not None

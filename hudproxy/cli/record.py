@@ -20,6 +20,7 @@ from hudproxy.cli.common import (
     setup_logging,
     split_csv,
 )
+from hudproxy.cli.remote import record_exposure, refuse_remote, warn_remote
 from hudproxy.errors import ConfigError
 from hudproxy.netutil import ensure_port_free, validate_target
 from hudproxy.record.modes import RecordMode
@@ -62,6 +63,9 @@ def record(
         Path, Opt(help="SQLite journal of every recorded call (session `recording`)", envvar=JOURNAL_ENV)
     ] = DEFAULT_JOURNAL,
     no_journal: Annotated[bool, Opt("--no-journal", help="Do not write a journal")] = False,
+    allow_remote: Annotated[
+        bool, Opt(help="Listen off loopback (--host 0.0.0.0): other machines can then use this proxy")
+    ] = False,
     verbose: Annotated[bool, Opt("--verbose", "-v", help="Log every recorded request")] = False,
 ) -> None:
     """Record traffic into CASSETTE through a reverse proxy (clients use http://HOST:PORT as if it were the
@@ -83,6 +87,11 @@ def record(
     setup_logging(verbose)
     journal_path = None if no_journal else journal
     forward = ProxyMode.parse(mode) is ProxyMode.FORWARD
+    listens = not stdio or target is not None or forward  # --stdio alone serves no socket
+    exposes = record_exposure(cassette, target, forward, split_csv(allow_host), block_others, upstream is not None)
+    if listens:
+        refuse_remote(host, allow_remote, exposes)
+        warn_remote(host, exposes)
     if upstream is not None or stdio:
         if upstream is None:
             raise ConfigError("--stdio records MCP: give --mcp-command 'python server.py' or --mcp-url URL.")

@@ -18,9 +18,11 @@ from hudproxy.cli.common import (
     scrub_policy,
     setup_logging,
 )
+from hudproxy.cli.remote import TOKEN_HINT, refuse_remote, replay_exposure, warn_remote
 from hudproxy.mcp.passthrough_options import check_passthrough, http_unmatched
 from hudproxy.netutil import ensure_port_free
 from hudproxy.record.misses import record_misses
+from hudproxy.replay.limits import parse_size
 from hudproxy.replay.server import DEFAULT_JOURNAL, JOURNAL_ENV, build_service, create_replay_app
 from hudproxy.replay.service import ReplayService
 from hudproxy.serving import serve_forever
@@ -61,6 +63,10 @@ def replay(
     stdio: Annotated[bool, Opt(help="MCP: serve the cassette's MCP server on stdin/stdout (no HTTP)")] = False,
     mcp_name: Annotated[str | None, Opt(help="MCP: which recorded server --stdio serves (default: the first)")] = None,
     session: Annotated[str | None, Opt(help="MCP: the session --stdio replays in (journal, state)")] = None,
+    max_body: Annotated[str, Opt(help="Largest request body, inflated too (e.g. 64MB); larger ones get 413")] = "64MB",
+    allow_remote: Annotated[
+        bool, Opt(help="Listen off loopback (--host 0.0.0.0) without --admin-token: everything served is exposed")
+    ] = False,
     verbose: Annotated[bool, Opt("--verbose", "-v")] = False,
 ) -> None:
     """Replay CASSETTE on http://HOST:PORT: recorded answers, state-aware, no upstream.
@@ -76,7 +82,7 @@ def replay(
 
     Unmatched requests get 501 with a short JSON error; the terminal shows the nearest recordings and what differs.
     """
-    from hudproxy.admin import attach_admin, require_token_off_loopback  # FastAPI loads only to serve
+    from hudproxy.admin import attach_admin  # FastAPI loads only to serve
 
     setup_logging(verbose)
     upstream = cli_mcp.upstream_from_options(mcp_command, mcp_url, mcp_header)
@@ -88,17 +94,29 @@ def replay(
     if stdio:
         cli_mcp.replay_stdio(cassette, policy, None if no_journal else journal, mcp_name, session, upstream)
         return
-    require_token_off_loopback(host, admin_token)
+    body_limit = parse_size(max_body)
+    refuse_remote(host, allow_remote, replay_exposure(cassette, forward, admin_token), admin_token, TOKEN_HINT)
     ensure_port_free(host, port)
     journal_path = None if no_journal else journal
     if forward:
-        replay_forward(
-            build_service(cassette, policy, unmatched, target, journal_path, idle_timeout, forward=True), host, port
+        service = build_service(
+            cassette, policy, unmatched, target, journal_path, idle_timeout, forward=True, max_body=body_limit
         )
+        warn_remote(host, replay_exposure(cassette, True, admin_token, service.engine.index.interactions))
+        replay_forward(service, host, port)
         return
     app = create_replay_app(
-        cassette, policy, unmatched, target, stream_timing, journal_path, idle_timeout, record_misses=record_misses
+        cassette,
+        policy,
+        unmatched,
+        target,
+        stream_timing,
+        journal_path,
+        idle_timeout,
+        record_misses=record_misses,
+        max_body=body_limit,
     )
+    warn_remote(host, replay_exposure(cassette, False, admin_token, app.engine.index.interactions))
     check_passthrough(app, asked, target, upstream)
     attach_admin(app, admin_token)
     cli_mcp.attach(app, host, port, upstream, mcp_name)
@@ -126,6 +144,7 @@ def replay_forward(service: ReplayService, host: str, port: int) -> None:
         f"clients: HTTPS_PROXY=http://<session>@{host}:{port} and trust `hudproxy ca`  (Ctrl-C to stop)"
     )
     try:
-        asyncio.run(run_proxy([ReplayAddon(service)], MODE, host, port, **replay_options()))
+        options = replay_options(service.limits.max_size)
+        asyncio.run(run_proxy([ReplayAddon(service)], MODE, host, port, **options))
     finally:
         service.close()

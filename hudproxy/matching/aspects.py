@@ -6,6 +6,7 @@ only to explain misses (WireMock's near misses, vcrpy's "which matcher failed").
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Hashable
 from typing import Any, Protocol
@@ -140,6 +141,22 @@ class BodyMatcher:
 
     name = "body"
 
+    def __init__(self) -> None:
+        self._last: tuple[Request | None, tuple[str, Any]] = (None, ("empty", None))
+
+    def live_view(self, request: Request, policy: MatchPolicy) -> tuple[str, Any]:
+        """`view`, kept for the last live request: explaining a miss asks for it once per candidate."""
+        last = self._last  # one read: another thread may replace it meanwhile
+        if last[0] is request:
+            return last[1]
+        seen = self.view(request, policy)
+        self._last = (request, seen)
+        return seen
+
+    def forget(self) -> None:
+        """Drop the kept live view (a body can be 64 MiB): called once a miss is explained."""
+        self._last = (None, ("empty", None))
+
     def view(self, request: Request, policy: MatchPolicy) -> tuple[str, Any]:
         body = request.body
         if not body:
@@ -150,8 +167,11 @@ class BodyMatcher:
         content_type = header_value(request.headers, "content-type")
         is_json, data = parse_json(body, content_type)
         if is_json:
-            scrubbed = match_json(data, request_scrubber(request, policy.scrub))
-            return ("json", _drop_fields(scrubbed, policy.ignore_json_fields))
+            try:
+                scrubbed = match_json(data, request_scrubber(request, policy.scrub))
+                return ("json", _drop_fields(scrubbed, policy.ignore_json_fields))
+            except RecursionError:  # parsed, but too deep to walk: compared as bytes
+                return ("bytes", body)
         if content_type and FORM_TYPE in content_type.lower():
             pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
             kept = [(k, v) for k, v in pairs if k not in policy.ignore_json_fields]
@@ -162,15 +182,27 @@ class BodyMatcher:
         return 0 if a == b else 2
 
     def key(self, request: Request, policy: MatchPolicy) -> Hashable:
+        """(kind, digest): a few bytes per request whatever the body's size, so keys are cheap to keep."""
         kind, data = self.view(request, policy)
         if kind == "json":
-            return ("json", json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+            try:
+                canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            except RecursionError:
+                kind, data = "bytes", request.body
+            else:
+                return ("json", _digest(canonical.encode("utf-8", "surrogatepass")))
         if kind == "form":
-            return ("form", tuple(data))
-        return (kind, data)
+            return ("form", _digest(json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass")))
+        return (kind, None if data is None else _digest(data))
 
     def differences(self, live: Request, recorded: Request, policy: MatchPolicy) -> list[str]:
-        (ka, a), (kb, b) = self.view(live, policy), self.view(recorded, policy)
+        try:
+            return self._differences(live, recorded, policy)
+        except RecursionError:
+            return ["body: differs (nested too deep to compare field by field)"]
+
+    def _differences(self, live: Request, recorded: Request, policy: MatchPolicy) -> list[str]:
+        (ka, a), (kb, b) = self.live_view(live, policy), self.view(recorded, policy)
         if (ka, a) == (kb, b):
             return []
         if ka == kb == "json":
@@ -180,6 +212,11 @@ class BodyMatcher:
         size_a = 0 if a is None else len(a) if isinstance(a, bytes) else len(json.dumps(a))
         size_b = 0 if b is None else len(b) if isinstance(b, bytes) else len(json.dumps(b))
         return [f"body: {ka} of {size_a} bytes (recorded {kb} of {size_b} bytes)"]
+
+
+def _digest(data: bytes) -> bytes:
+    """hashlib releases the GIL on large inputs, so a big body hashed on a worker thread stalls nobody."""
+    return hashlib.blake2b(data, digest_size=20).digest()
 
 
 def _drop_fields(data: Any, ignored: frozenset[str]) -> Any:

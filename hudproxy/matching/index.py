@@ -6,18 +6,21 @@ per-interaction keys make near-miss search cheap: compare aspect keys first, exp
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from hudproxy.cassette.files import gc_paused
 from hudproxy.interaction.headers import header_value
 from hudproxy.interaction.model import Interaction, Request
-from hudproxy.matching.aspects import matchers_for
+from hudproxy.matching.aspects import BodyMatcher, matchers_for
 from hudproxy.matching.policy import MatchPolicy
 
 RequestKey = tuple[Hashable, ...]
-MEMO_SIZE = 65_536
+MEMO_BYTES = 32 * 1024 * 1024  # what the live-key memo may hold, whatever the requests' sizes
+ENTRY_OVERHEAD = 400  # the dict slot, the tuples, the digest and the small strings of one entry
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class CassetteIndex:
         self.by_key: dict[RequestKey, list[int]] = {}
         self.writes_before: list[int] = []
         self.is_write: list[bool] = []
-        self._memo: dict[tuple[object, ...], RequestKey] = {}
+        self._memo = KeyMemo(MEMO_BYTES)
         with gc_paused():
             self._build()
 
@@ -63,28 +66,22 @@ class CassetteIndex:
         return tuple([m.key(request, policy) for m in self.matchers])
 
     def live_key(self, request: Request) -> RequestKey:
-        """`key`, memoised on the request's raw form: agents and load tests repeat the same requests."""
-        body = request.body
-        fingerprint: tuple[object, ...] = (request.method, request.url, body)
-        if body:
-            fingerprint += (
-                header_value(request.headers, "content-type"),
-                header_value(request.headers, "content-encoding"),
-            )
+        """`key`, memoised on the request's raw form (a digest of the body, never the body): agents and load tests
+        repeat the same requests. Safe to call from a worker thread."""
+        fingerprint = request_fingerprint(request)
         key = self._memo.get(fingerprint)
         if key is None:
-            if len(self._memo) >= MEMO_SIZE:
-                self._memo.clear()
-            key = self._memo[fingerprint] = self.key(request)
+            key = self.key(request)
+            self._memo.put(fingerprint, key, len(request.url) * 2)
         return key
 
-    def candidates(self, request: Request) -> list[int] | None:
+    def candidates(self, request: Request, key: RequestKey | None = None) -> list[int] | None:
         """Positions recorded under the same key, in recorded order; None when nothing matches."""
-        return self.by_key.get(self.live_key(request))
+        return self.by_key.get(self.live_key(request) if key is None else key)
 
-    def nearest(self, request: Request, limit: int = 3) -> list[NearMiss]:
+    def nearest(self, request: Request, limit: int = 3, key: RequestKey | None = None) -> list[NearMiss]:
         """The `limit` closest recorded requests with different keys, closest first."""
-        live = self.key(request)
+        live = self.live_key(request) if key is None else key
         matchers = self.matchers
         seen: dict[RequestKey, int] = {}
         mcp = request.url.startswith("mcp://")
@@ -99,7 +96,12 @@ class CassetteIndex:
                 item[1],
             ),
         )
-        misses = [self._explain(request, position) for _, position in coarse]
+        try:
+            misses = [self._explain(request, position) for _, position in coarse]
+        finally:
+            for matcher in matchers:
+                if isinstance(matcher, BodyMatcher):
+                    matcher.forget()
         misses.sort(key=lambda m: (m.distance, m.interaction.index))
         return misses[:limit]
 
@@ -108,6 +110,55 @@ class CassetteIndex:
         differences: list[str] = []
         for matcher in self.matchers:
             differences.extend(matcher.differences(request, recorded.request, self.policy))
-        live, theirs = self.key(request), self.keys[position]
+        live, theirs = self.live_key(request), self.keys[position]
         distance = sum(m.distance(a, b) for m, a, b in zip(self.matchers, live, theirs, strict=True))
         return NearMiss(recorded, differences, distance + len(differences))
+
+
+def request_fingerprint(request: Request) -> tuple[object, ...]:
+    """What a live request's key depends on, with the body as a 20-byte digest (a body is never kept)."""
+    body = request.body
+    if not body:
+        return (request.method, request.url)
+    return (
+        request.method,
+        request.url,
+        hashlib.blake2b(body, digest_size=20).digest(),
+        header_value(request.headers, "content-type"),
+        header_value(request.headers, "content-encoding"),
+    )
+
+
+class KeyMemo:
+    """Fingerprint -> key, holding at most about `budget` bytes: the oldest entries go first.
+
+    Keys are tuples of small values (body digests, not bodies), so an entry's weight is the URL it carries
+    twice (fingerprint and key) plus a fixed overhead. Shared by the event loop and worker threads: a lock.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.weight = 0
+        self._entries: dict[tuple[object, ...], tuple[RequestKey, int]] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, fingerprint: tuple[object, ...]) -> RequestKey | None:
+        entry = self._entries.get(fingerprint)
+        return None if entry is None else entry[0]
+
+    def put(self, fingerprint: tuple[object, ...], key: RequestKey, size: int) -> None:
+        weight = size + ENTRY_OVERHEAD
+        if weight > self.budget:
+            return
+        with self._lock:
+            previous = self._entries.pop(fingerprint, None)
+            if previous is not None:
+                self.weight -= previous[1]
+            while self._entries and self.weight + weight > self.budget:
+                oldest = next(iter(self._entries))
+                self.weight -= self._entries.pop(oldest)[1]
+            self._entries[fingerprint] = (key, weight)
+            self.weight += weight

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from hudproxy.interaction.body import MAX_BODY
 from hudproxy.proxy.ca import ca_dir, ensure_ca
 from hudproxy.proxy.hosts import host_regex
 from hudproxy.proxy.record_addon import RecordAddon
@@ -23,10 +24,12 @@ def record_options(
 ) -> dict[str, Any]:
     """Hosts outside `allow_hosts` are tunnelled untouched (not intercepted), unless they are blocked.
 
+    An intercepted host speaks TLS or HTTP or nothing: raw TCP to it is not relayed (rawtcp off, so the bytes are
+    read as HTTP and refused), since what cannot be recorded would be a hole in the cassette.
     `upstream_ca` is a PEM bundle to verify upstreams with instead of certifi's (a staging API's private CA).
     """
     ensure_ca()
-    options: dict[str, Any] = {"confdir": ca_dir(), "ssl_insecure": insecure}
+    options: dict[str, Any] = {"confdir": ca_dir(), "ssl_insecure": insecure, "rawtcp": False}
     if upstream_ca is not None:
         options["ssl_verify_upstream_trusted_ca"] = str(upstream_ca)
     if allow_hosts and not block_others:
@@ -34,16 +37,24 @@ def record_options(
     return options
 
 
-def replay_options() -> dict[str, Any]:
-    """Never connect upstream: lazy connections, certificates made from the client's SNI alone."""
+def replay_options(max_body: int = MAX_BODY) -> dict[str, Any]:
+    """Never connect upstream: lazy connections, certificates made from the client's SNI alone (ReplayAddon's
+    `server_connect` refuses whatever would still connect, such as a raw TCP relay). A request body over
+    `max_body` is answered 413 by mitmproxy before it is buffered whole."""
     ensure_ca()
-    return {"confdir": ca_dir(), "connection_strategy": "lazy", "upstream_cert": False}
+    return {
+        "confdir": ca_dir(),
+        "connection_strategy": "lazy",
+        "upstream_cert": False,
+        "body_size_limit": str(max_body),
+    }
 
 
 @contextlib.contextmanager
 def forward_replay(service: ReplayService, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """A forward replay proxy on a thread; yields its URL (use it as HTTPS_PROXY)."""
-    with proxy_in_thread([ReplayAddon(service)], MODE, host, port, **replay_options()) as url:
+    options = replay_options(service.limits.max_size)
+    with proxy_in_thread([ReplayAddon(service)], MODE, host, port, **options) as url:
         yield url
 
 

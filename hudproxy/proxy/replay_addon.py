@@ -1,6 +1,7 @@
 """Forward-proxy replay: mitmproxy terminates TLS with hudproxy's CA and every request is answered by the
-replay core. No upstream connection is ever opened (connection_strategy=lazy, and every flow gets a response
-in the `request` hook).
+replay core. No upstream connection is ever opened: connection_strategy=lazy, every flow gets a response in the
+`request` hook, and `server_connect` kills any connection mitmproxy would still open: bytes after a CONNECT that
+are neither TLS nor HTTP become a raw TCP flow whose client connection is closed, never relayed.
 
 A session comes from the proxy credentials (`http://<session-id>@127.0.0.1:8080`: the client sends
 `Proxy-Authorization: Basic base64(<session-id>:)` on CONNECT or on each plain-HTTP request), else from the
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import time
 
-from mitmproxy import http
+from mitmproxy import http, tcp
+from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from hudproxy.interaction.model import Request
 from hudproxy.proxy.convert import request_from_flow, response_to_flow
@@ -21,6 +24,9 @@ from hudproxy.replay.service import ReplayService
 from hudproxy.replay.sessions import split_session_path
 
 PROXY_AUTH = "proxy-authorization"
+NEVER_CONNECTS = "hudproxy replay never connects upstream"
+
+log = logging.getLogger("hudproxy.replay")
 
 
 def session_from_proxy_auth(value: str | None) -> str | None:
@@ -70,5 +76,18 @@ class ReplayAddon:
         flow.response = response_to_flow(outcome.response)
         self.service.journaled(session, outcome, started, clock)
 
+    def server_connect(self, data: ServerConnectionHookData) -> None:
+        """The last guard: whatever layer asked for it, replay opens no connection anywhere."""
+        data.server.error = NEVER_CONNECTS
+        log.warning("refused: a connection to %s (replay never connects upstream)", _address(data.server.address))
+
+    def tcp_start(self, flow: tcp.TCPFlow) -> None:
+        """A raw TCP stream (not TLS, not HTTP) is never relayed: the client's connection is closed."""
+        flow.kill()
+
     def done(self) -> None:
         self.service.close()
+
+
+def _address(address: tuple[str, int] | None) -> str:
+    return f"{address[0]}:{address[1]}" if address else "an unknown address"

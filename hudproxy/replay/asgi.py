@@ -16,6 +16,7 @@ from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.model import Interaction, Request, Response
 from hudproxy.journal.writer import JournalWriter
 from hudproxy.replay.engine import Outcome, ReplayEngine
+from hudproxy.replay.limits import refused, size_refusal
 from hudproxy.replay.service import MissHandler, OutcomeHook, ReplayService
 from hudproxy.replay.sessions import SESSION_HEADER, SessionStore, split_session_path
 
@@ -36,16 +37,29 @@ def encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
     ]
 
 
-async def read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive, limit: int | None = None) -> bytes | None:
+    """The whole request body; None as soon as it passes `limit` bytes (the rest is never read nor kept)."""
     message = await receive()
     body = message.get("body", b"")
+    if limit is not None and len(body) > limit:
+        return None
     if not message.get("more_body"):
         return body
-    parts = [body]
+    parts, size = [body], len(body)
     while message.get("more_body"):
         message = await receive()
-        parts.append(message.get("body", b""))
+        piece = message.get("body", b"")
+        size += len(piece)
+        if limit is not None and size > limit:
+            return None
+        parts.append(piece)
     return b"".join(parts)
+
+
+def declared_length(scope: Scope) -> int | None:
+    """Content-Length as the client declared it (None when absent or not a number)."""
+    value = _header(scope, b"content-length")
+    return int(value) if value is not None and value.strip().isdigit() else None
 
 
 def request_from_scope(scope: Scope, path: str, body: bytes) -> Request:
@@ -120,10 +134,22 @@ class ReplayApp:
         session_id, path = split_session_path(path)
         if session_id is None:
             session_id = _header(scope, SESSION_HEADER)
-        request = request_from_scope(scope, path, await read_body(receive))
-        session, outcome = await self.service.answer(session_id, request)
+        body = await self.read_limited(scope, receive)
+        if body is None:  # over --max-body: 413, and the journal gets the request line and headers only
+            session = self.service.session_or_refused(session_id)
+            outcome = refused(request_from_scope(scope, path, b""), size_refusal(self.service.limits))
+        else:
+            session, outcome = await self.service.answer(session_id, request_from_scope(scope, path, body))
         self.service.journaled(session, outcome, started, clock)  # before sending: a client that reads the
         await self.send_response(outcome, send)  # journal right after its answer must find the call there
+
+    async def read_limited(self, scope: Scope, receive: Receive) -> bytes | None:
+        """The body, or None when it is (or declares itself) over the limit: a refused body is never read."""
+        max_body = self.service.limits.max_size
+        declared = declared_length(scope)
+        if declared is not None and declared > max_body:
+            return None
+        return await read_body(receive, max_body)
 
     async def send_response(self, outcome: Outcome, send: Send) -> None:
         response = outcome.response

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.model import Interaction, Request
-from hudproxy.matching.index import CassetteIndex, NearMiss
+from hudproxy.matching.index import CassetteIndex, NearMiss, RequestKey
 from hudproxy.matching.outcome import Outcome
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.replay.state import ReplayState
@@ -57,9 +57,11 @@ class ReplayEngine:
     ) -> ReplayEngine:
         return cls(CassetteIndex(cassette.interactions, policy or policies_for(cassette)), context)
 
-    def lookup(self, request: Request, state: ReplayState) -> Interaction | None:
-        """The recorded interaction for this request in this session, advancing the session's state."""
-        candidates = self.index.candidates(request)
+    def lookup(self, request: Request, state: ReplayState, key: RequestKey | None = None) -> Interaction | None:
+        """The recorded interaction for this request in this session, advancing the session's state.
+
+        `key`: the request's index key when already computed (off the event loop, see replay.limits)."""
+        candidates = self.index.candidates(request, key)
         if not candidates:
             return None
         position = state.choose(candidates, self.index)
@@ -72,8 +74,8 @@ class ReplayEngine:
             return Outcome(request, interaction.response, interaction)
         return self.unmatched(request)
 
-    def unmatched(self, request: Request) -> Outcome:
-        near = self.index.nearest(request)
+    def unmatched(self, request: Request, key: RequestKey | None = None) -> Outcome:
+        near = self.index.nearest(request, key=key)
         scrubbed = scrub_request(request, self.index.policy.scrub)
         log.warning("%s", self.describe(scrubbed, near, self.context, self.index.interactions))
         return Outcome(request, unmatched_response(request, self.index.policy.scrub), None, near)

@@ -14,6 +14,7 @@ from hudproxy.matching.policy import MatchPolicy, with_read_only_hints
 from hudproxy.netutil import validate_target
 from hudproxy.replay.asgi import ReplayApp
 from hudproxy.replay.engine import ReplayEngine, policies_for
+from hudproxy.replay.limits import limits_for
 from hudproxy.replay.passthrough import Passthrough, RecordMisses
 from hudproxy.replay.service import ReplayService
 from hudproxy.replay.sessions import SessionStore
@@ -43,11 +44,13 @@ def build_service(
     idle_timeout: float | None = 3600.0,
     forward: bool = False,
     record_misses: RecordMisses | None = None,
+    max_body: int | None = None,
 ) -> ReplayService:
     """Load and index a cassette, with sessions, the journal and (if asked) passthrough of misses.
 
     `record_misses` makes the recorder passthrough appends with (`hudproxy.record.misses.record_misses`): the
-    adapter (CLI, Python API) passes it, so replay never imports the recorder."""
+    adapter (CLI, Python API) passes it, so replay never imports the recorder. `max_body`: the request body
+    limit in bytes (default 64 MiB), answered 413 beyond it."""
     cassette = load_cassette(cassette_path)
     mode = Unmatched.parse(str(unmatched))
     policy = with_read_only_hints(policies_for(cassette, match, forward=forward), cassette.interactions)
@@ -67,7 +70,8 @@ def build_service(
     gc.collect()
     gc.freeze()  # the cassette and index live as long as the server: keep them out of every later GC pass
     first_seq = max_seq(journal) if journal is not None else 0  # this run's numbers follow the file's
-    service = ReplayService(engine, SessionStore(idle_timeout, first_seq), writer, on_miss, cassette=cassette)
+    sessions = SessionStore(idle_timeout, first_seq)
+    service = ReplayService(engine, sessions, writer, on_miss, cassette=cassette, limits=limits_for(max_body))
     service.recorder = recorder
     return service
 
@@ -81,11 +85,14 @@ def create_replay_app(
     journal: str | Path | None = None,
     idle_timeout: float | None = 3600.0,
     record_misses: RecordMisses | None = None,
+    max_body: int | None = None,
 ) -> ReplayApp:
     """The reverse-mode replay server as an ASGI app (passthrough appends misses to the same file).
 
     `journal` is the SQLite file every call is written to (None: no journal). The admin API is attached by
     `hudproxy.admin.attach_admin`, which the CLI and the Python API call.
     """
-    service = build_service(cassette_path, match, unmatched, target, journal, idle_timeout, False, record_misses)
+    service = build_service(
+        cassette_path, match, unmatched, target, journal, idle_timeout, False, record_misses, max_body=max_body
+    )
     return ReplayApp.from_service(service, stream_timing=stream_timing)

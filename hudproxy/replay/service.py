@@ -10,10 +10,12 @@ import time
 from collections.abc import Awaitable, Callable
 
 from hudproxy.cassette.model import Cassette
+from hudproxy.interaction.body import REQUEST_LIMITS, BodyLimits
 from hudproxy.interaction.model import Request
 from hudproxy.journal.writer import JournalWriter
 from hudproxy.matching.outcome import Outcome
 from hudproxy.replay.engine import ReplayEngine
+from hudproxy.replay.limits import TOO_LARGE_STATUS, handle_off_loop, is_heavy
 from hudproxy.replay.passthrough import MissRecorder
 from hudproxy.replay.sessions import INVALID_SESSION, InvalidSessionId, Session, SessionStore
 from hudproxy.replay.unmatched import invalid_session_response
@@ -31,8 +33,10 @@ class ReplayService:
         on_miss: MissHandler | None = None,
         on_outcome: OutcomeHook | None = None,
         cassette: Cassette | None = None,
+        limits: BodyLimits = REQUEST_LIMITS,
     ) -> None:
         self.engine = engine
+        self.limits = limits  # per request body: `--max-body`, and the inflation caps (413 beyond)
         self.sessions = sessions if sessions is not None else SessionStore()  # an empty store is falsy (len 0)
         self.journal = journal
         self.on_miss = on_miss
@@ -41,6 +45,13 @@ class ReplayService:
         # numbers the refused requests (after the journal's highest seq, as every session); never in the store
         self.refused = Session(INVALID_SESSION, self.sessions.first_seq)
         self.recorder: MissRecorder | None = None  # passthrough's recorder: every adapter that records shares it
+
+    def session_or_refused(self, session_id: str | None) -> Session:
+        """The session a request belongs to, or the refused-requests one for an id that breaks the rule."""
+        try:
+            return self.sessions.get(session_id)
+        except InvalidSessionId:
+            return self.refused
 
     async def answer(
         self, session_id: str | None, request: Request, forward_miss: bool = True
@@ -51,7 +62,12 @@ class ReplayService:
             session = self.sessions.get(session_id)
         except InvalidSessionId as exc:  # answered (400) and journaled under INVALID_SESSION, never stored
             return self.refused, Outcome(request, invalid_session_response(str(exc)), None, [])
-        outcome = self.engine.handle(request, session.state)
+        if is_heavy(request, self.limits):  # inflated, parsed and hashed on a worker thread; 413 past the limits
+            outcome = await handle_off_loop(self.engine, request, session.state, self.limits)
+        else:
+            outcome = self.engine.handle(request, session.state)
+        if outcome.response.status == TOO_LARGE_STATUS and outcome.interaction is None:
+            return session, outcome
         if not outcome.matched and forward_miss and self.on_miss is not None:
             outcome = await self.on_miss(request)
         return session, outcome

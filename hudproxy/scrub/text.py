@@ -71,8 +71,9 @@ class _CleanTexts:
     """Texts known to hold no secret shape (the same prompts, ids and prose come back request after request), so
     matching scans each once; bounded by the characters it keeps alive."""
 
-    def __init__(self, limit: int = 8_000_000) -> None:
+    def __init__(self, limit: int = 2_000_000, longest: int = 16_384) -> None:
         self.limit = limit
+        self.longest = longest
         self.size = 0
         self.keys: set[tuple[bool, bool, str]] = set()
 
@@ -80,6 +81,8 @@ class _CleanTexts:
         return key in self.keys
 
     def add(self, key: tuple[bool, bool, str]) -> None:
+        if len(key[2]) > self.longest:
+            return  # a large body is scanned again rather than kept alive (an upload must not outlive its request)
         self.size += len(key[2]) + 64
         if self.size > self.limit:
             self.keys.clear()

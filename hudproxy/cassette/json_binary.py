@@ -27,15 +27,17 @@ def warn_binary_bodies(path: Path, interactions: Sequence[Interaction]) -> list[
         start = 0 if start > len(interactions) else start  # another cassette written to the same file
         _checked[key] = len(interactions)
     named = [
-        f"interaction {i.index} ({i.request.method} {i.request.url}: {' and '.join(parts)} body)"
+        f"{i.index} ({i.request.method} {i.request.url}, {' and '.join(parts)})"
         for i in interactions[start:]
         if not is_mcp(i) and (parts := binary_parts(i))
     ]
     if named:
+        one = len(named) == 1
         more = f" and {len(named) - SHOWN} more" if len(named) > SHOWN else ""
         log.warning(
-            "%s: %s %s binary: JSON cassettes store it as base64_string, which hudproxy reads but vcrpy cannot "
-            "(its JSON serializer has no binary form); save as .yaml for vcrpy.",
-            path, "; ".join(named[:SHOWN]) + more, "has a" if len(named) == 1 else "have",
+            "%s: binary %s in %s %s%s: a JSON cassette stores %s as base64_string, which hudproxy reads and vcrpy "
+            "cannot (its JSON serializer has no binary form); save as .yaml for vcrpy.",
+            path, "body" if one else "bodies", "interaction" if one else "interactions", ", ".join(named[:SHOWN]),
+            more, "it" if one else "them",
         )  # fmt: skip
     return named

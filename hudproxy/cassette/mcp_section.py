@@ -27,6 +27,7 @@ def mcp_from_dict(item: Any, position: int) -> Interaction:
             result=item.get("result"),
             error=item.get("error"),
             notifications=item.get("notifications") or [],
+            notification_ms=[float(ms) for ms in meta.get("notification_ms") or []],
         )
         if not isinstance(exchange.method, str) or not isinstance(exchange.params, dict) or not isinstance(meta, dict):
             raise Malformed
@@ -91,6 +92,8 @@ def mcp_to_file(interaction: Interaction) -> dict[str, Any]:
         meta["recorded_at"] = interaction.recorded_at
     if interaction.duration_ms is not None:
         meta["duration_ms"] = round(interaction.duration_ms, 3)
+    if exchange.notification_ms:  # beside `notifications`, as `chunks` beside an HTTP stream's body
+        meta["notification_ms"] = [round(ms, 3) for ms in exchange.notification_ms]
     entry["hudproxy"] = meta
     return entry
 

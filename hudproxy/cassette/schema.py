@@ -67,6 +67,10 @@ class FileInteraction(_Model):
     hudproxy: InteractionMeta | None = None
 
 
+class McpMeta(InteractionMeta):
+    notification_ms: list[float] | None = None  # when each notification arrived, ms after the call started
+
+
 class FileMcpExchange(_Model):
     """One MCP call in the cassette's `mcp` section (JSON-RPC data without ids and `_meta`)."""
 
@@ -76,7 +80,7 @@ class FileMcpExchange(_Model):
     result: Any = None
     error: dict[str, Any] | None = None
     notifications: list[dict[str, Any]] = Field(default_factory=list)
-    hudproxy: InteractionMeta | None = None
+    hudproxy: McpMeta | None = None
 
 
 class CassetteMeta(_Model):

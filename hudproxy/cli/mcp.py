@@ -147,9 +147,10 @@ def replay_stdio(
     label: str | None,
     session: str | None,
     upstream: Upstream | None = None,
+    stream_timing: bool = False,
 ) -> None:
     """Serve one recorded MCP server on stdin/stdout (the first recorded, or `label`); with `upstream`, its
-    unmatched calls are forwarded there and recorded."""
+    unmatched calls are forwarded there and recorded; `stream_timing`: notifications at their recorded pace."""
     from hudproxy.mcp.replay_server import build_servers
     from hudproxy.mcp.serve import serve_stdio
     from hudproxy.replay.server import build_service
@@ -160,7 +161,7 @@ def replay_stdio(
         from hudproxy.mcp.passthrough import open_passthrough
 
         passthrough = open_passthrough(service, cassette, upstream)
-    servers = build_servers(service, service.cassette, session, passthrough, label)  # type: ignore[arg-type]
+    servers = build_servers(service, service.cassette, session, passthrough, label, stream_timing)  # type: ignore[arg-type]
     if not servers:
         raise ConfigError(f"{cassette}: holds no MCP exchanges; record some with `hudproxy record --mcp-command ...`.")
     if label is not None and label not in servers:

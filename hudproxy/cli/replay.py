@@ -50,7 +50,9 @@ def replay(
         None
     ),
     mcp_header: Annotated[list[str] | None, Opt(help="MCP: 'Name: value' header for --mcp-url (repeatable)")] = None,
-    stream_timing: Annotated[bool, Opt(help="Replay streamed bodies with their recorded timing")] = False,
+    stream_timing: Annotated[
+        bool, Opt(help="Replay streamed bodies and MCP notifications with their recorded timing")
+    ] = False,
     journal: Annotated[Path, Opt(help="SQLite journal of every call", envvar=JOURNAL_ENV)] = DEFAULT_JOURNAL,
     no_journal: Annotated[bool, Opt("--no-journal", help="Do not write a journal")] = False,
     idle_timeout: Annotated[float, Opt(help="Drop sessions idle this many seconds")] = 3600.0,
@@ -92,7 +94,8 @@ def replay(
     scrub = scrub_policy(False, None, None, None)
     policy = match_policy(match_on, ignore_query, ignore_json_field, scrub, forward, read_tool, write_tool)
     if stdio:
-        cli_mcp.replay_stdio(cassette, policy, None if no_journal else journal, mcp_name, session, upstream)
+        journal_path = None if no_journal else journal
+        cli_mcp.replay_stdio(cassette, policy, journal_path, mcp_name, session, upstream, stream_timing)
         return
     body_limit = parse_size(max_body)
     refuse_remote(host, allow_remote, replay_exposure(cassette, forward, admin_token), admin_token, TOKEN_HINT)

@@ -5,7 +5,8 @@ A JSON-RPC call `method` with `params` to the server labelled `server` becomes a
     MCP mcp://<server>/<method>[/<name>]      body: canonical JSON (tool arguments, or params without _meta)
 
 and its answer a response with status 200 (result) or 500 (JSON-RPC error) and the JSON as body. Notifications
-the server sent while answering (progress, logging) ride along in `Interaction.extra["notifications"]`.
+the server sent while answering (progress, logging) ride along in `Interaction.extra["mcp"]`, with when each
+arrived (ms after the call started, as an HTTP stream's `chunks`) so replay can keep their pace.
 JSON-RPC ids and `_meta` never enter the key, so the two protocol eras match the same recordings.
 """
 
@@ -35,6 +36,7 @@ class Exchange:
     result: Any = None
     error: dict[str, Any] | None = None
     notifications: list[dict[str, Any]] = field(default_factory=list)
+    notification_ms: list[float] = field(default_factory=list)  # when each arrived, ms after the call started
 
     @property
     def name(self) -> str | None:
@@ -75,8 +77,10 @@ def to_interaction(exchange: Exchange, index: int = 0, **meta: Any) -> Interacti
     request = request_for(exchange.server, exchange.method, exchange.params)
     payload = {"error": exchange.error} if exchange.error is not None else {"result": exchange.result}
     response = Response(500 if exchange.error is not None else 200, "", JSON_HEADERS, canonical(payload))
-    extra = {"mcp": {"params": strip_meta(exchange.params), "notifications": exchange.notifications}}
-    return Interaction(request, response, index, extra=extra, **meta)
+    recorded: dict[str, Any] = {"params": strip_meta(exchange.params), "notifications": exchange.notifications}
+    if exchange.notification_ms:
+        recorded["notification_ms"] = exchange.notification_ms
+    return Interaction(request, response, index, extra={"mcp": recorded}, **meta)
 
 
 def is_mcp(interaction: Interaction) -> bool:
@@ -94,5 +98,11 @@ def from_interaction(interaction: Interaction) -> Exchange:
     params = params or {}
     payload = json.loads(interaction.response.body or b"{}")
     return Exchange(
-        server, method, params, payload.get("result"), payload.get("error"), recorded.get("notifications", [])
+        server,
+        method,
+        params,
+        payload.get("result"),
+        payload.get("error"),
+        recorded.get("notifications", []),
+        recorded.get("notification_ms", []),
     )

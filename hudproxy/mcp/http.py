@@ -127,7 +127,8 @@ def attach_mcp(app: Any, host: str = "127.0.0.1") -> McpHttpApp | None:
     from hudproxy.mcp.replay_server import build_servers
 
     cassette = app.cassette
-    servers = build_servers(app.service, cassette) if cassette is not None else {}
+    timing = getattr(app, "stream_timing", False)  # the ReplayApp's --stream-timing paces notifications too
+    servers = build_servers(app.service, cassette, stream_timing=timing) if cassette is not None else {}
     if not servers:
         return None
     app.mcp = McpHttpApp(servers, host)

@@ -28,7 +28,7 @@ from hudproxy.mcp.catalog import catalogs
 from hudproxy.mcp.exchange import JSON_HEADERS, Exchange, canonical
 from hudproxy.mcp.http import McpHttpApp
 from hudproxy.mcp.methods import dump
-from hudproxy.mcp.recorder import GONE_STATUS, connection_lost, record_exchange, root_cause, send_upstream
+from hudproxy.mcp.recorder import GONE_STATUS, Notify, connection_lost, record_exchange, root_cause, send_upstream
 from hudproxy.mcp.replay_server import Answered, build_servers
 from hudproxy.mcp.upstream import Upstream
 from hudproxy.record.modes import RecordMode
@@ -52,7 +52,7 @@ class McpPassthrough:
         self._lock = asyncio.Lock()
         self._stop = asyncio.Event()
         self._holder: asyncio.Task[None] | None = None
-        self._in_flight: list[list[dict[str, Any]]] = []  # each call's notifications, in order
+        self._in_flight: list[Notify] = []  # each call's notification sink, in order
 
     async def forward(
         self, session: Session, missed: Outcome, label: str, method: str, params: dict[str, Any], started: float
@@ -60,12 +60,15 @@ class McpPassthrough:
         """The answer to a miss: the upstream's result (recorded) or, if the upstream fails, an isError result."""
         clock = time.perf_counter()
         notes: list[dict[str, Any]] = []
-        self._in_flight.append(notes)
+        arrived_ms: list[float] = []  # when each note came, ms after `clock` (replayed with --stream-timing)
+
+        async def notify(note: dict[str, Any]) -> None:
+            notes.append(note)
+            arrived_ms.append(round((time.perf_counter() - clock) * 1000, 3))
+
+        self._in_flight.append(notify)
         try:
             client = await self._connected()
-
-            async def notify(note: dict[str, Any]) -> None:
-                notes.append(note)
 
             result, error = await send_upstream(client, method, params, notify), None
         except MCPError as exc:
@@ -75,8 +78,9 @@ class McpPassthrough:
         except Exception as exc:  # unreachable, crashed, refused: the agent gets a readable error, not a hang
             return self._failed(session, missed, method, params, started, clock, exc)
         finally:
-            self._in_flight.remove(notes)
-        recorded = record_exchange(self.recorder, Exchange(label, method, params, result, error, notes), clock)
+            self._in_flight.remove(notify)
+        exchange = Exchange(label, method, params, result, error, notes, arrived_ms)
+        recorded = record_exchange(self.recorder, exchange, clock)
         # the row HTTP passthrough writes: the live answer, linked to the interaction it was recorded as
         outcome = Outcome(missed.request, recorded.response, recorded)
         return Answered(session, outcome, started, clock, interaction=recorded)
@@ -132,7 +136,7 @@ class McpPassthrough:
     async def _on_log(self, params: Any) -> None:
         """A log message belongs to the latest call in flight (the SDK does not say which)."""
         if self._in_flight:
-            self._in_flight[-1].append({"method": "notifications/message", "params": dump(params)})
+            await self._in_flight[-1]({"method": "notifications/message", "params": dump(params)})
 
     async def aclose(self) -> None:
         """Disconnect the upstream (a stdio server process exits) and flush the cassette."""
@@ -185,5 +189,6 @@ def attach_passthrough(app: Any, host: str, upstream: Upstream, label: str | Non
     if label is not None and label not in servers:
         raise ConfigError(f"--mcp-name {label!r}: the cassette holds MCP servers {', '.join(servers)}.")
     passthrough = open_passthrough(app.service, path, upstream)
-    app.mcp = PassthroughMcpApp(build_servers(app.service, cassette, None, passthrough, label), host, passthrough)
+    servers = build_servers(app.service, cassette, None, passthrough, label, getattr(app, "stream_timing", False))
+    app.mcp = PassthroughMcpApp(servers, host, passthrough)
     return app.mcp

@@ -66,9 +66,12 @@ class Call:
     method: str = ""
     seq: int = 0  # its journal number in session `recording`, taken when it started
     notifications: list[dict[str, Any]] = field(default_factory=list)
+    clock: float = field(default_factory=time.perf_counter)  # when the call started
+    arrived_ms: list[float] = field(default_factory=list)  # when each notification came, ms after `clock`
 
     async def notify(self, notification: dict[str, Any]) -> None:
         self.notifications.append(notification)
+        self.arrived_ms.append(round((time.perf_counter() - self.clock) * 1000, 3))
         await emit(self.ctx, notification)
 
 
@@ -158,7 +161,7 @@ class McpRecorder:
         known = self.recorder.decide(request)
         if known is not None:
             return await self._from_cassette(ctx, method, params, known, started, clock)
-        call = Call(ctx, method, self.recorder.next_seq())
+        call = Call(ctx, method, self.recorder.next_seq(), clock=clock)
         self.in_flight.append(call)
         try:
             result, error = await self._send(method, params, call), None
@@ -170,7 +173,8 @@ class McpRecorder:
             result, error = None, dump(exc.error)
         finally:
             self.in_flight.remove(call)
-        recorded = self._record(Exchange(self.label, method, params, result, error, call.notifications), clock)
+        exchange = Exchange(self.label, method, params, result, error, call.notifications, call.arrived_ms)
+        recorded = self._record(exchange, clock)
         self._journal(Outcome(request, recorded.response, recorded), started, clock, call)
         if error is not None:
             raise MCPError(error["code"], error["message"], error.get("data"))

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from mcp.server import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, INVALID_REQUEST
@@ -89,11 +90,13 @@ class McpReplayer:
         catalog: ServerCatalog,
         session: str | None = None,
         passthrough: McpPassthrough | None = None,
+        stream_timing: bool = False,
     ) -> None:
         self.service = service
         self.catalog = catalog
         self.session = session
         self.passthrough = passthrough
+        self.stream_timing = stream_timing  # notifications at their recorded pace (`--stream-timing`)
 
     async def answer(self, ctx: ServerRequestContext[Any], method: str) -> dict[str, Any]:
         answered = take_answered(ctx)  # the fast path matched it already and handed it over
@@ -102,13 +105,24 @@ class McpReplayer:
         result, error = answered.result, answered.error
         exchange = answered.exchange()
         if exchange is not None:
-            for notification in exchange.notifications:
-                await emit(ctx, notification)
+            await self.notify(ctx, exchange, answered.clock)
             result, error = exchange.result, exchange.error
         self.journaled(answered)
         if error is not None:
             raise MCPError(int(error.get("code", INVALID_PARAMS)), str(error.get("message", "")), error.get("data"))
         return served(result if isinstance(result, dict) else {})
+
+    async def notify(self, ctx: ServerRequestContext[Any], exchange: Exchange, clock: float) -> None:
+        """The recorded notifications on the call; with `stream_timing` each at its recorded offset from the
+        call's start (`clock`, perf_counter), as an HTTP stream's chunks are; else all at once."""
+        offsets = exchange.notification_ms if self.stream_timing else []
+        timed = len(offsets) == len(exchange.notifications)
+        for position, notification in enumerate(exchange.notifications):
+            if timed:
+                delay = clock + offsets[position] / 1000 - time.perf_counter()
+                if delay > 0:
+                    await anyio.sleep(delay)
+            await emit(ctx, notification)
 
     async def resolve(self, session_id: str | None, method: str, params: dict[str, Any]) -> Answered:
         """Match the call in its session (state advances) and, for a miss, build the answer; no journal yet.
@@ -171,12 +185,14 @@ def build_server(
     catalog: ServerCatalog,
     session: str | None = None,
     passthrough: McpPassthrough | None = None,
+    stream_timing: bool = False,
 ) -> RecordedServer:
     """An SDK Server answering `catalog`'s methods from `service` (`session`: the default session id;
-    `passthrough`: where misses go, None to answer them as unavailable)."""
+    `passthrough`: where misses go, None to answer them as unavailable; `stream_timing`: notifications at
+    their recorded pace)."""
     identity = catalog.served_identity()
     server = RecordedServer(identity, get_tool_input_schema=catalog.input_schema)
-    replayer = McpReplayer(service, catalog, session, passthrough)
+    replayer = McpReplayer(service, catalog, session, passthrough, stream_timing)
     register(server, served_methods(identity.capabilities, catalog.methods), replayer.answer)
     server.replayer = replayer  # the HTTP fast path answers common calls with it, beside the SDK
     return server
@@ -188,6 +204,7 @@ def build_servers(
     session: str | None = None,
     passthrough: McpPassthrough | None = None,
     label: str | None = None,
+    stream_timing: bool = False,
 ) -> dict[str, RecordedServer]:
     """One Server per recorded MCP server label (empty when the cassette holds no MCP exchanges); `passthrough`
     serves the misses of one of them: `label`, or the first recorded (one upstream is one server)."""
@@ -196,6 +213,6 @@ def build_servers(
         service.engine.describe = describe_miss  # a missed call is logged as the agent made it (tool, arguments)
     chosen = label if label is not None else next(iter(found), None)
     return {
-        name: build_server(service, catalog, session, passthrough if name == chosen else None)
+        name: build_server(service, catalog, session, passthrough if name == chosen else None, stream_timing)
         for name, catalog in found.items()
     }

@@ -15,6 +15,7 @@ from hudproxy.cassette import load_cassette, save_cassette
 from hudproxy.record import Recorder
 from hudproxy.record.background import recording_proxy
 from hudproxy.serving import serve_in_thread
+from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
 
 CALLS = ["/health", "/catalog/image", "/orders/A1"]
 
@@ -45,7 +46,7 @@ def test_writing_a_json_cassette_with_a_binary_body_warns_once_naming_file_and_i
     messages = [r.getMessage() for r in caplog.records if r.name == "hudproxy.cassette"]
     assert len(messages) == 1
     (message,) = messages
-    assert message.startswith(f"{target}: interaction 1 (GET {shop}/catalog/image: response body) has a binary")
+    assert message.startswith(f"{target}: binary body in interaction 1 (GET {shop}/catalog/image, response): ")
     assert "vcrpy cannot" in message and "save as .yaml" in message and "\n" not in message
     assert load_cassette(target).interactions == load_cassette(path).interactions, "hudproxy reads it"
 
@@ -69,7 +70,7 @@ def test_a_recording_into_a_json_file_warns_as_the_binary_response_is_written(
     with caplog.at_level(logging.WARNING, logger="hudproxy.cassette"), serve_in_thread(create_app()) as shop:
         record_calls(Recorder(target, "all", target=shop), shop)
     messages = [r.getMessage() for r in caplog.records if r.name == "hudproxy.cassette"]
-    assert len(messages) == 1 and "interaction 1 (GET " in messages[0] and str(target) in messages[0]
+    assert len(messages) == 1 and messages[0].startswith(f"{target}: binary body in interaction 1 (GET ")
 
 
 def test_vcrpy_indeed_cannot_replay_the_binary_body_from_json(
@@ -85,3 +86,20 @@ def test_vcrpy_indeed_cannot_replay_the_binary_body_from_json(
         vcr.VCR().use_cassette(str(tmp_path / "shop.json"), record_mode="none", serializer="json"),
     ):
         httpx.get(shop + "/catalog/image")
+
+
+def test_many_binary_bodies_are_named_in_one_line_with_a_count(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    image = make_response(body=bytes(range(256))[::-1], headers=[("Content-Type", "image/png")])
+    upload = make_request("PUT", "http://api.test/blob", body=b"\xff\xd8" * 10)
+    interactions = [make_interaction(make_request(url=f"http://api.test/img/{n}"), image) for n in range(4)]
+    interactions.append(make_interaction(upload, image))
+    with caplog.at_level(logging.WARNING, logger="hudproxy.cassette"):
+        save_cassette(make_cassette(interactions), tmp_path / "many.json")
+    (message,) = [r.getMessage() for r in caplog.records if r.name == "hudproxy.cassette"]
+    assert message.startswith(
+        f"{tmp_path / 'many.json'}: binary bodies in interactions 0 (GET http://api.test/img/0, response), "
+        "1 (GET http://api.test/img/1, response), 2 (GET http://api.test/img/2, response) and 2 more: "
+        "a JSON cassette stores them as base64_string"
+    )

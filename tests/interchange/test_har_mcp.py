@@ -48,7 +48,7 @@ def wallet() -> list[Exchange]:
         Exchange("wallet", "initialize", {}, IDENTITY),
         Exchange("wallet", "tools/list", {}, {"tools": TOOLS}),
         Exchange("wallet", "tools/call", {"name": "get_balance", "arguments": {}}, text("balance: 500"),
-                 notifications=PROGRESS),
+                 notifications=PROGRESS, notification_ms=[120.5, 830.25]),
         Exchange("wallet", "tools/call", {"name": "charge_card", "arguments": {"amount": 100}}, text("débit 100 €")),
         Exchange("wallet", "tools/call", {"name": "charge_card", "arguments": {"amount": 99999}}, None,
                  {"code": -32603, "message": "card declined"}),
@@ -70,6 +70,8 @@ def test_a_mixed_cassette_keeps_every_exchange_through_har(tmp_path: Path) -> No
     imported = import_file("har", tmp_path / "out.har").interactions
     assert len(imported) == 13
     assert imported == expected
+    progress = [from_interaction(i) for i in imported if "get_balance" in i.request.url]
+    assert progress[0].notification_ms == [120.5, 830.25], "the notifications' timing rides along"
     again = save_cassette(import_file("har", tmp_path / "out.har"), tmp_path / "again.yaml")
     assert load_cassette(again).interactions == expected
 

@@ -116,6 +116,8 @@ def test_a_full_disk_answers_507_and_the_stop_exits_non_zero(traffic: Any, tmp_p
             with httpx.Client(base_url=proxy_url, trust_env=False, timeout=10) as client:
                 for n in range(8):
                     statuses[f"/blob/d{n}"] = client.get(f"/blob/d{n}", params={"size": 64 * 1024})
+                with pytest.raises(httpx.RemoteProtocolError):  # a stream's bytes went out: its end is withheld
+                    client.get("/blob-stream/s", params={"size": 64 * 1024})
             process.send_signal(signal.SIGTERM)
             out, err = process.communicate(timeout=20)
         ok = [path for path, response in statuses.items() if response.status_code == 200]

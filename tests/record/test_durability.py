@@ -137,9 +137,10 @@ def test_a_recording_stopped_before_any_request_leaves_no_file(traffic: Any, tmp
     cassette = tmp_path / "new" / "nothing.yaml"
     with hudproxy_record(traffic.url, cassette) as (process, _):
         process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=20)
+        out, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
     assert not cassette.exists() and not (tmp_path / "new").exists()
+    assert "nothing recorded" in out
 
 
 def test_an_empty_cassette_is_recorded_as_new_in_mode_once(traffic: Any, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from hudproxy.cassette import Cassette, load_cassette
 from hudproxy.cassette.appendlog import log_path
 from hudproxy.cassette.atomic import write_all
+from hudproxy.cassette.groupcommit import GroupCommit
 from hudproxy.cassette.writer import CassetteWriter
 from hudproxy.errors import CassetteWriteError
 from hudproxy.interaction.model import Interaction
@@ -132,3 +134,25 @@ def test_write_all_hands_over_every_byte_across_short_writes() -> None:
     reader.join(timeout=10)
     os.close(read_end)
     assert bytes(received) == payload
+
+
+def test_the_fsync_thread_reports_a_failed_sync_and_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    """A failing fsync (here: a descriptor that is gone) is reported and logged; the thread keeps syncing."""
+    gone = 4093  # a descriptor number nothing here opens: fsync refuses it (EBADF)
+    with pytest.raises(OSError):
+        os.fstat(gone)
+    failures: list[str] = []
+    commit = GroupCommit(lambda: [gone], failures.append, interval=0.01)
+    try:
+        commit.written()
+        deadline = time.monotonic() + 10
+        while not failures and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert failures and "fsync failed" in failures[0]
+        commit.written()
+        while len(failures) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(failures) >= 2, "the thread must survive a failed sync"
+    finally:
+        commit.stop()
+    assert "fsync failed" in caplog.text

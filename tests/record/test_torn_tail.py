@@ -110,3 +110,17 @@ def test_a_torn_json_recording_log_is_recovered(
         (message,) = warnings_of(caplog)
         assert str(log_path(crashed)) in message and f"byte offset {line_ends[cut_inside - 1]}" in message
     shutil.rmtree(tmp_path / "rec")
+
+
+def test_recording_again_continues_a_torn_file_cleanly(
+    recorded_yaml: bytes, record: Callable[..., Any], traffic: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The next recording writes the recovered part whole, then appends: the file loads without a warning."""
+    at, _ = offsets_in_last_item(recorded_yaml)["mid-string"]
+    cut = cut_copy(recorded_yaml, at, tmp_path)
+    with record(cut, traffic.url, mode="new_episodes") as client:
+        assert client.get("/items/8").status_code == 200
+    caplog.clear()
+    caplog.set_level(logging.WARNING)
+    assert [i.request.path for i in load_cassette(cut).interactions] == [*PATHS[:-1], "/items/8"]
+    assert warnings_of(caplog) == []

@@ -41,9 +41,11 @@ def test_yaml_recording_appends_to_the_same_file_and_loads_back_equal(tmp_path: 
     for interaction in recorded[1:]:
         writer.append(interaction)
         writer.flush()
+        assert path.stat().st_ino == inode, "later interactions must be appended, not rewritten"
+    assert path.read_bytes().count(b"# hudproxy: complete at byte") == 6, "each append ends with its marker"
     writer.close()
     assert not log_path(path).exists(), "the log goes once the file holds everything"
-    assert path.stat().st_ino == inode, "later interactions must be appended, not rewritten"
+    assert b"# hudproxy: complete at byte" not in path.read_bytes(), "torn-tail markers go at a clean stop"
     loaded = load_cassette(path)
     assert [i.response.body for i in loaded.interactions] == [i.response.body for i in recorded]
     assert [i.index for i in loaded.interactions] == list(range(6))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,22 @@ PATHS = ["/json", "/binary", "/items/7", "/chunked", "/gzip"]
 
 @pytest.fixture
 def recorded_yaml(record: Callable[..., Any], traffic: Any, tmp_path: Path) -> bytes:
+    """The cassette as a recording in progress has it (with its markers; a clean stop removes them)."""
     cassette = tmp_path / "full.yaml"
     with record(cassette, traffic.url) as client:
         for path in PATHS:
             assert client.get(path).status_code == 200
-    return cassette.read_bytes()
+        deadline = time.monotonic() + 10  # the YAML file is extended in the background, in order
+        while cassette_markers(cassette) < len(PATHS) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        text = cassette.read_bytes()
+    assert cassette_markers(cassette) == 0, "a clean stop leaves no markers"
+    assert [i.request.path for i in load_cassette(cassette).interactions] == PATHS
+    return text
+
+
+def cassette_markers(cassette: Path) -> int:
+    return cassette.read_bytes().count(b"\n" + MARKER_PREFIX) if cassette.exists() else 0
 
 
 def cut_copy(text: bytes, at: int, folder: Path, name: str = "cut.yaml") -> Path:

@@ -59,9 +59,7 @@ def test_each_interaction_is_in_the_files_when_append_returns(tmp_path: Path, su
     try:
         for n, interaction in enumerate(interactions(4), start=1):
             writer.append(interaction)
-            assert [i.request.path for i in load_cassette(path).interactions] == [
-                f"/items/{k}" for k in range(n)
-            ]
+            assert [i.request.path for i in load_cassette(path).interactions] == [f"/items/{k}" for k in range(n)]
     finally:
         writer.close()
 

@@ -1,11 +1,11 @@
 """Torn YAML tails: how the recorder marks where its file is complete, and how the loader finds that point.
 
 While recording, each append to a YAML cassette ends with a comment line `# hudproxy: complete at byte N`, N
-being the file's length with that line. A crash (or power loss) during an append leaves bytes after the last
-such line: the loader keeps the file up to N and drops the rest. A marker whose N is not its own end means the
-file was edited since: markers are then ignored, and a file that does not parse is cut at the last item start
-(`- request:` at column 0, as every vcrpy cassette writes its items) if it ends mid-line and the error lies
-in that last item.
+being the file's length with that line (a clean stop removes them). A crash (or power loss) during an append
+leaves bytes after the last such line: the loader keeps the file up to N and drops the rest. A marker whose
+N is not its own end means the file was edited since: markers are then ignored, and a file that does not
+parse is cut at the last item start (`- request:` at column 0, as every vcrpy cassette writes its items) if
+it ends mid-line and the error lies in that last item.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import yaml
 
 MARKER_PREFIX = b"# hudproxy: complete at byte "
 _MARKER = re.compile(rb"# hudproxy: complete at byte (\d+)\n")
+_MARKER_LINE = re.compile(rb"^# hudproxy: complete at byte \d+\n", re.MULTILINE)
 ITEM_START = b"\n- request:"
 
 
@@ -27,6 +28,11 @@ def end_marker(offset: int) -> bytes:
         if offset + len(line) == length:
             return line
         length = offset + len(line)
+
+
+def without_markers(text: bytes) -> bytes:
+    """The file as a clean stop leaves it: markers only matter while a recording may still be cut."""
+    return _MARKER_LINE.sub(b"", text)
 
 
 def marked_end(text: bytes) -> int | None:

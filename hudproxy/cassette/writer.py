@@ -39,7 +39,7 @@ from hudproxy.cassette.files import dumps_cassette, dumps_yaml_items, is_json_pa
 from hudproxy.cassette.groupcommit import DEFAULT_INTERVAL, GroupCommit
 from hudproxy.cassette.json_binary import warn_binary_bodies
 from hudproxy.cassette.model import Cassette
-from hudproxy.cassette.tail import end_marker
+from hudproxy.cassette.tail import end_marker, without_markers
 from hudproxy.errors import CassetteWriteError
 from hudproxy.interaction.mcp import is_mcp
 from hudproxy.interaction.model import Interaction
@@ -248,6 +248,8 @@ class CassetteWriter:
                 else:
                     payload = dumps_cassette(Cassette(self.cassette.interactions, self.cassette.meta), False)
                     atomic_write(self.path, payload)
+            elif not self._json:
+                atomic_write(self.path, without_markers(self.path.read_bytes()))  # a clean stop needs none
             self._log.path.unlink()
             _sync_folder(self.path.parent)
         except (OSError, *UNSERIALISABLE) as exc:

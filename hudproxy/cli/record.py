@@ -137,7 +137,8 @@ def record(
             recorder.close()  # raises CassetteWriteError (one line, exit 2) if any interaction was not recorded
         finally:
             total = len(recorder.writer.cassette)
-            console.print(f"stopped: {recorder.recorded} new interactions, {total} in {cassette}")
+            where = f"in {cassette}" if cassette.exists() else f"(nothing recorded: {cassette} not written)"
+            console.print(f"stopped: {recorder.recorded} new interactions, {total} {where}", markup=False)
 
 
 def _http_sidecar(

@@ -27,7 +27,7 @@ from mcp.server import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_REQUEST
 
-from hudproxy.errors import RecordingError
+from hudproxy.errors import CassetteWriteError, RecordingError
 from hudproxy.interaction.model import Interaction, Response
 from hudproxy.mcp.catalog import Identity, mcp_exchanges
 from hudproxy.mcp.exchange import (
@@ -149,7 +149,7 @@ class McpRecorder:
         handshake = Exchange(self.label, handshake.method, {}, handshake.result)
         known = [(e.server, e.method, e.result) for e in mcp_exchanges(self.recorder.writer.cassette.interactions)]
         if (handshake.server, handshake.method, handshake.result) not in known:
-            self.recorder.writer.append(to_interaction(handshake, recorded_at=_now(), duration_ms=0.0))
+            written(self.recorder, to_interaction(handshake, recorded_at=_now(), duration_ms=0.0))
 
     def _input_schema(self, tool: str) -> dict[str, Any] | None:
         return (self.tools.get(tool) or {}).get("inputSchema")
@@ -285,9 +285,18 @@ def record_exchange(recorder: Recorder, exchange: Exchange, clock: float) -> Int
     `time.perf_counter()` when the call started. Shared by recording and replay passthrough."""
     exchange = scrub_exchange(exchange, recorder.scrub)
     elapsed = (time.perf_counter() - clock) * 1000
-    recorded = recorder.writer.append(to_interaction(exchange, recorded_at=_now(), duration_ms=elapsed))
+    recorded = written(recorder, to_interaction(exchange, recorded_at=_now(), duration_ms=elapsed))
     log.info("recorded #%d %s %s", recorded.index, exchange.method, exchange.name or "")
     return recorded
+
+
+def written(recorder: Recorder, interaction: Interaction) -> Interaction:
+    """Write before answering; an exchange the cassette could not keep is an MCP error naming why (the writer
+    logged it), never a result the agent believes was recorded."""
+    try:
+        return recorder.writer.append(interaction)
+    except CassetteWriteError as exc:
+        raise MCPError(INTERNAL_ERROR, f"hudproxy could not record this answer: {exc}") from None
 
 
 def _json_response(status: int, payload: dict[str, Any]) -> Response:

@@ -7,7 +7,6 @@ while a tap keeps the bytes and their timing.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -61,17 +60,17 @@ class RecordAddon:
             flow.metadata["hudproxy_tap"] = tap
             flow.response.stream = tap
 
-    async def response(self, flow: http.HTTPFlow) -> None:
+    def response(self, flow: http.HTTPFlow) -> None:
         """Runs before mitmproxy sends the response (for a stream: before its end): the interaction is written
-        first (on a worker thread, so other flows go on), and a client is never told 200 for an unrecorded one."""
+        first (one log line, tens of microseconds: cheaper here than a hop to a thread), and a client is never
+        told 200 for an unrecorded one."""
         if flow.metadata.get("hudproxy_answered") or flow.response is None:
             return
         tap: ChunkTap | None = flow.metadata.get("hudproxy_tap")
         body = tap.body if tap is not None else (flow.response.raw_content or b"")
         duration = (time.monotonic() - flow.metadata["hudproxy_started"]) * 1000
         try:
-            recorded = await asyncio.to_thread(
-                self.recorder.on_response,
+            recorded = self.recorder.on_response(
                 flow.metadata["hudproxy_request"],
                 response_from_flow(flow.response, body),
                 duration,

@@ -62,7 +62,8 @@ class Recorder:
         self.mode = RecordMode.parse(mode)
         self.scrub = scrub or ScrubPolicy.default()
         self.match = match or MatchPolicy.build(scrub=self.scrub, forward=proxy_mode == "forward")
-        self.created_folders = check_writable(self.path)
+        # refused at start, in one line: the file itself is only created by the first recorded interaction
+        self.created_folders = check_writable(self.path) if self.mode is not RecordMode.NONE else []
         self.existed, cassette, recovered = self._open_cassette()
         cassette.meta.update(self._meta(target, proxy_mode))
         self.known = len(cassette.interactions)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from hudproxy.cassette import Cassette, load_cassette
 from hudproxy.cassette.appendlog import log_path
 from hudproxy.cassette.atomic import write_all
+from hudproxy.cassette.groupcommit import GroupCommit
 from hudproxy.cassette.writer import CassetteWriter
 from hudproxy.errors import CassetteWriteError
 from hudproxy.interaction.model import Interaction
@@ -39,9 +41,11 @@ def test_yaml_recording_appends_to_the_same_file_and_loads_back_equal(tmp_path: 
     for interaction in recorded[1:]:
         writer.append(interaction)
         writer.flush()
+        assert path.stat().st_ino == inode, "later interactions must be appended, not rewritten"
+    assert path.read_bytes().count(b"# hudproxy: complete at byte") == 6, "each append ends with its marker"
     writer.close()
     assert not log_path(path).exists(), "the log goes once the file holds everything"
-    assert path.stat().st_ino == inode, "later interactions must be appended, not rewritten"
+    assert b"# hudproxy: complete at byte" not in path.read_bytes(), "torn-tail markers go at a clean stop"
     loaded = load_cassette(path)
     assert [i.response.body for i in loaded.interactions] == [i.response.body for i in recorded]
     assert [i.index for i in loaded.interactions] == list(range(6))
@@ -55,9 +59,7 @@ def test_each_interaction_is_in_the_files_when_append_returns(tmp_path: Path, su
     try:
         for n, interaction in enumerate(interactions(4), start=1):
             writer.append(interaction)
-            assert [i.request.path for i in load_cassette(path).interactions] == [
-                f"/items/{k}" for k in range(n)
-            ]
+            assert [i.request.path for i in load_cassette(path).interactions] == [f"/items/{k}" for k in range(n)]
     finally:
         writer.close()
 
@@ -132,3 +134,25 @@ def test_write_all_hands_over_every_byte_across_short_writes() -> None:
     reader.join(timeout=10)
     os.close(read_end)
     assert bytes(received) == payload
+
+
+def test_the_fsync_thread_reports_a_failed_sync_and_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    """A failing fsync (here: a descriptor that is gone) is reported and logged; the thread keeps syncing."""
+    gone = 4093  # a descriptor number nothing here opens: fsync refuses it (EBADF)
+    with pytest.raises(OSError):
+        os.fstat(gone)
+    failures: list[str] = []
+    commit = GroupCommit(lambda: [gone], failures.append, interval=0.01)
+    try:
+        commit.written()
+        deadline = time.monotonic() + 10
+        while not failures and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert failures and "fsync failed" in failures[0]
+        commit.written()
+        while len(failures) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(failures) >= 2, "the thread must survive a failed sync"
+    finally:
+        commit.stop()
+    assert "fsync failed" in caplog.text

@@ -123,6 +123,16 @@ def traffic_app(traffic: Traffic) -> Any:
     def blob(name: str, size: int = BLOB_SIZE) -> Response:
         return Response(blob_body(name, size), media_type="text/plain")
 
+    @app.get("/blob-stream/{name}")
+    def blob_stream(name: str, size: int = BLOB_SIZE) -> StreamingResponse:
+        body = blob_body(name, size)
+
+        async def parts() -> Any:
+            for start in range(0, len(body), 16 * 1024):
+                yield body[start : start + 16 * 1024]
+
+        return StreamingResponse(parts(), media_type="text/plain")  # chunked: the recorder streams it through
+
     @app.get("/items/{item_id}")
     def get_item(item_id: str) -> dict[str, Any]:
         return {"id": item_id, "status": state["items"].get(item_id, "before")}

@@ -116,6 +116,8 @@ def test_a_full_disk_answers_507_and_the_stop_exits_non_zero(traffic: Any, tmp_p
             with httpx.Client(base_url=proxy_url, trust_env=False, timeout=10) as client:
                 for n in range(8):
                     statuses[f"/blob/d{n}"] = client.get(f"/blob/d{n}", params={"size": 64 * 1024})
+                with pytest.raises(httpx.RemoteProtocolError):  # a stream's bytes went out: its end is withheld
+                    client.get("/blob-stream/s", params={"size": 64 * 1024})
             process.send_signal(signal.SIGTERM)
             out, err = process.communicate(timeout=20)
         ok = [path for path, response in statuses.items() if response.status_code == 200]
@@ -135,9 +137,10 @@ def test_a_recording_stopped_before_any_request_leaves_no_file(traffic: Any, tmp
     cassette = tmp_path / "new" / "nothing.yaml"
     with hudproxy_record(traffic.url, cassette) as (process, _):
         process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=20)
+        out, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
     assert not cassette.exists() and not (tmp_path / "new").exists()
+    assert "nothing recorded" in out
 
 
 def test_an_empty_cassette_is_recorded_as_new_in_mode_once(traffic: Any, tmp_path: Path) -> None:

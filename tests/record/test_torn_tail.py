@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,22 @@ PATHS = ["/json", "/binary", "/items/7", "/chunked", "/gzip"]
 
 @pytest.fixture
 def recorded_yaml(record: Callable[..., Any], traffic: Any, tmp_path: Path) -> bytes:
+    """The cassette as a recording in progress has it (with its markers; a clean stop removes them)."""
     cassette = tmp_path / "full.yaml"
     with record(cassette, traffic.url) as client:
         for path in PATHS:
             assert client.get(path).status_code == 200
-    return cassette.read_bytes()
+        deadline = time.monotonic() + 10  # the YAML file is extended in the background, in order
+        while cassette_markers(cassette) < len(PATHS) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        text = cassette.read_bytes()
+    assert cassette_markers(cassette) == 0, "a clean stop leaves no markers"
+    assert [i.request.path for i in load_cassette(cassette).interactions] == PATHS
+    return text
+
+
+def cassette_markers(cassette: Path) -> int:
+    return cassette.read_bytes().count(b"\n" + MARKER_PREFIX) if cassette.exists() else 0
 
 
 def cut_copy(text: bytes, at: int, folder: Path, name: str = "cut.yaml") -> Path:
@@ -110,3 +122,17 @@ def test_a_torn_json_recording_log_is_recovered(
         (message,) = warnings_of(caplog)
         assert str(log_path(crashed)) in message and f"byte offset {line_ends[cut_inside - 1]}" in message
     shutil.rmtree(tmp_path / "rec")
+
+
+def test_recording_again_continues_a_torn_file_cleanly(
+    recorded_yaml: bytes, record: Callable[..., Any], traffic: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The next recording writes the recovered part whole, then appends: the file loads without a warning."""
+    at, _ = offsets_in_last_item(recorded_yaml)["mid-string"]
+    cut = cut_copy(recorded_yaml, at, tmp_path)
+    with record(cut, traffic.url, mode="new_episodes") as client:
+        assert client.get("/items/8").status_code == 200
+    caplog.clear()
+    caplog.set_level(logging.WARNING)
+    assert [i.request.path for i in load_cassette(cut).interactions] == [*PATHS[:-1], "/items/8"]
+    assert warnings_of(caplog) == []

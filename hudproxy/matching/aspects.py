@@ -60,6 +60,10 @@ class PathMatcher(_Simple):
     def __init__(self) -> None:
         super().__init__("path", WEIGHTS["path"])
 
+    def key(self, request: Request, policy: MatchPolicy) -> Hashable:
+        """The path with secrets the recorder hid in it (a JWT segment, a header's key repeated) as their kind."""
+        return request_scrubber(request, policy.scrub).text(request.path)
+
     def distance(self, a: Hashable, b: Hashable) -> int:
         if a == b:
             return 0

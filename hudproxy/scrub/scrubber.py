@@ -24,11 +24,12 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 AUTH_HEADERS = frozenset({"authorization", "proxy-authorization"})
 
 
-def scrub_json(data: Any, policy: ScrubPolicy) -> Any:
-    """A copy of `data` with secret-named fields (at any depth) and secrets inside strings replaced."""
+def scrub_json(data: Any, policy: ScrubPolicy, scrubber: Scrubber | None = None) -> Any:
+    """A copy of `data` with secret-named fields (at any depth) and secrets inside strings replaced; pass the
+    `scrubber` of a call's arguments to its result so a secret the result repeats is hidden too."""
     if not policy.enabled:
         return data
-    return scrub_data(data, Scrubber(policy))
+    return scrub_data(data, scrubber or Scrubber(policy))
 
 
 def scrub_query(pairs: list[tuple[str, str]], policy: ScrubPolicy) -> list[tuple[str, str]]:

@@ -281,3 +281,15 @@ def test_two_different_secrets_stay_distinguishable_in_the_cassette() -> None:
     )
 
     assert re.fullmatch(r"SCRUBBED:xapikey:[0-9a-f]{8}", first) and first != second
+
+
+def test_a_path_holding_a_jwt_or_a_header_key_matches_with_new_ones() -> None:
+    def request(key: str, jwt: str) -> Any:
+        return make_request(url=f"http://api.test/keys/{key}/sessions/{jwt}", headers=[("X-Api-Key", key)])
+
+    recorded = scrub_interaction(Interaction(request=request("key-0042-abc", JWT), response=make_response()), DEFAULT)
+    engine = ReplayEngine.from_cassette(make_cassette([recorded]), MatchPolicy.build(scrub=DEFAULT))
+
+    assert "key-0042-abc" not in recorded.request.url and JWT not in recorded.request.url
+    assert engine.lookup(request("key-0042-abc", JWT), ReplayState()) is not None
+    assert engine.lookup(request("key-7777-new", JWT.replace("ZGEi", "Ym9i")), ReplayState()) is not None

@@ -1,7 +1,7 @@
 """Which names count as secrets: the policy's lists plus the word rules of `names`, all compared normalised.
 
-Scrubbed by default (`ScrubPolicy.default()`): see `describe()`; the CLI's --scrub-* flags add names,
---keep-secrets turns scrubbing off, and the policy is stored in the cassette so replay normalises alike.
+What is scrubbed by default is written down for users in docs/scrubbing.md; the CLI's --scrub-* flags add
+names, --keep-secrets turns scrubbing off, and the policy is stored in the cassette so replay normalises alike.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from hudproxy.scrub.names import field_says_secret, header_says_secret, normalise
-from hudproxy.scrub.placeholder import PLACEHOLDER, PROCESS_KEY
+from hudproxy.scrub.placeholder import PROCESS_KEY
 
 DEFAULT_HEADERS = frozenset(
     {
@@ -53,7 +53,6 @@ class ScrubPolicy:
     query: frozenset[str] = DEFAULT_QUERY
     json_fields: frozenset[str] = DEFAULT_JSON_FIELDS
     enabled: bool = True
-    placeholder: str = PLACEHOLDER
     use_suffixes: bool = field(default=True)
     key: bytes = field(default=PROCESS_KEY, repr=False, compare=False)
 
@@ -74,7 +73,6 @@ class ScrubPolicy:
             self.query | _names(query),
             self.json_fields | _names(json_fields),
             enabled=self.enabled,
-            placeholder=self.placeholder,
             use_suffixes=self.use_suffixes,
             key=self.key,
         )

@@ -47,7 +47,6 @@ from hudproxy.mcp.wire import era_neutral, served
 from hudproxy.record.recorder import Recorder
 from hudproxy.replay.engine import Outcome
 from hudproxy.scrub.scrubber import scrub_json
-from hudproxy.scrub.text import Scrubber
 
 log = logging.getLogger("hudproxy.record")
 CAUSES = frozenset({"tools/call", "resources/read", "prompts/get"})  # the calls that run the server's own code
@@ -279,13 +278,12 @@ def record_exchange(recorder: Recorder, exchange: Exchange, clock: float) -> Int
     """Append a forwarded exchange through `recorder` (its scrub policy, its atomic writer); `clock` is
     `time.perf_counter()` when the call started. Shared by recording and replay passthrough."""
     policy = recorder.scrub
-    scrubber = Scrubber(policy)  # one for the call: a secret among the arguments is hidden where the result repeats it
     exchange = Exchange(
         exchange.server,
         exchange.method,
-        scrub_json(exchange.params, policy, scrubber),
+        scrub_json(exchange.params, policy),
         # a tool's result may carry a token; a listing's schemas only name fields (`password: {type: string}`)
-        scrub_json(exchange.result, policy, scrubber) if exchange.method == "tools/call" else exchange.result,
+        scrub_json(exchange.result, policy) if exchange.method == "tools/call" else exchange.result,
         exchange.error,
         exchange.notifications,
     )

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from hudproxy.errors import ConfigError
 from hudproxy.scrub.names import field_says_secret, header_says_secret, normalise
 from hudproxy.scrub.placeholder import PROCESS_KEY
 
@@ -132,10 +133,25 @@ class ScrubPolicy:
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> ScrubPolicy:
-        if not data.get("enabled", True):
+        """The policy a cassette's `hudproxy.scrub` section records; ConfigError names the key that is wrong."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"expected a mapping of scrub options, got {data!r:.60}")
+        enabled = data.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"enabled: expected true or false, got {enabled!r:.60}")
+        if not enabled:
             return cls.disabled()
         return cls(
-            _names(data.get("headers", DEFAULT_HEADERS)),  # type: ignore[arg-type]
-            _names(data.get("query", DEFAULT_QUERY)),  # type: ignore[arg-type]
-            _names(data.get("json_fields", DEFAULT_JSON_FIELDS)),  # type: ignore[arg-type]
+            _names(_name_list(data, "headers", DEFAULT_HEADERS)),
+            _names(_name_list(data, "query", DEFAULT_QUERY)),
+            _names(_name_list(data, "json_fields", DEFAULT_JSON_FIELDS)),
         )
+
+
+def _name_list(data: dict[str, object], key: str, default: frozenset[str]) -> Iterable[str]:
+    value = data.get(key, default)
+    if value is default:
+        return default
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: expected a list of names, got {value!r:.60}")
+    return value

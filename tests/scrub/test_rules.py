@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from hudproxy.cassette.files import load_cassette
+from hudproxy.errors import ConfigError
 from hudproxy.interaction import header_value
 from hudproxy.interaction.model import Chunk, Interaction
 from hudproxy.matching.policy import MatchPolicy
@@ -26,7 +27,7 @@ from hudproxy.record.background import recording_proxy
 from hudproxy.replay.engine import ReplayEngine
 from hudproxy.replay.state import ReplayState
 from hudproxy.scrub import ScrubPolicy, scrub_interaction, scrub_request, scrub_response
-from hudproxy.scrub.placeholder import PLACEHOLDER_RE, hashed
+from hudproxy.scrub.placeholder import PLACEHOLDER_RE, hashed, process_key
 from hudproxy.testing import make_cassette, make_request, make_response
 
 DEFAULT = ScrubPolicy.default()
@@ -293,3 +294,20 @@ def test_a_path_holding_a_jwt_or_a_header_key_matches_with_new_ones() -> None:
     assert "key-0042-abc" not in recorded.request.url and JWT not in recorded.request.url
     assert engine.lookup(request("key-0042-abc", JWT), ReplayState()) is not None
     assert engine.lookup(request("key-7777-new", JWT.replace("ZGEi", "Ym9i")), ReplayState()) is not None
+
+
+def test_a_configured_key_gives_the_same_placeholders_in_every_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUDPROXY_SCRUB_KEY", "team-shared-key")
+    key = process_key()
+
+    assert key == b"team-shared-key"
+    first, again = (
+        scrub_request(make_request(headers=[("X-Api-Key", "key-one-111")]), ScrubPolicy(key=key)).headers[0][1]
+        for _ in range(2)
+    )
+    assert first == again == hashed("key-one-111", "xapikey", b"team-shared-key")
+
+
+def test_a_scrub_section_that_is_not_a_list_of_names_is_one_clear_error() -> None:
+    with pytest.raises(ConfigError, match="headers: expected a list of names"):
+        ScrubPolicy.from_dict({"enabled": True, "headers": "authorization"})

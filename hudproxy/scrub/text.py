@@ -212,9 +212,10 @@ class Scrubber:
         return self.hide(m.group(0), "vendorkey")
 
     def _pair(self, m: re.Match[str], decode: bool) -> str:
+        """`name=value` judged as a query or form field is; `"name": "value"` as a JSON field is."""
         name, value = m.group("name"), m.group("value")
         plain = unquote_plus(name) if decode else name
-        if self.policy.is_secret_form_field(plain):
+        if (self.policy.is_secret_form_field if decode else self.policy.is_secret_field)(plain):
             return m.group("pre") + self.hide(unquote_plus(value) if decode else value, rule_of(plain))
         return m.group(0)
 

@@ -86,17 +86,17 @@ class ScrubPolicy:
             frozenset(map(normalise, self.json_fields)),
         )
 
-    @cached_property
-    def _verdicts(self) -> dict[tuple[int, str], bool]:
-        """Names already judged (a few hundred distinct names in a recording; judged once each)."""
-        return {}
+    def __post_init__(self) -> None:
+        # names already judged, one dict per kind of name (a few hundred distinct names in a recording)
+        object.__setattr__(self, "_verdicts", ({}, {}, {}, {}))
 
     def _judge(self, which: int, name: str) -> bool:
-        found = self._verdicts.get((which, name))
+        verdicts: dict[str, bool] = self._verdicts[which]  # type: ignore[attr-defined]
+        found = verdicts.get(name)
         if found is None:
-            if len(self._verdicts) > 50_000:
-                self._verdicts.clear()
-            found = self._verdicts[(which, name)] = self.enabled and self._secret(which, name)
+            if len(verdicts) > 20_000:
+                verdicts.clear()
+            found = verdicts[name] = self.enabled and self._secret(which, name)
         return found
 
     def _secret(self, which: int, name: str) -> bool:
@@ -110,13 +110,16 @@ class ScrubPolicy:
         return header_says_secret(name) if which == 0 else field_says_secret(normalised)
 
     def is_secret_header(self, name: str) -> bool:
-        return self._judge(0, name)
+        found = self._verdicts[0].get(name)  # type: ignore[attr-defined]
+        return self._judge(0, name) if found is None else found
 
     def is_secret_query(self, name: str) -> bool:
-        return self._judge(1, name)
+        found = self._verdicts[1].get(name)  # type: ignore[attr-defined]
+        return self._judge(1, name) if found is None else found
 
     def is_secret_field(self, name: str) -> bool:
-        return self._judge(2, name)
+        found = self._verdicts[2].get(name)  # type: ignore[attr-defined]
+        return self._judge(2, name) if found is None else found
 
     def is_secret_form_field(self, name: str) -> bool:
         """Form bodies carry what queries and JSON do (`client_secret`, `assertion`, `password`)."""

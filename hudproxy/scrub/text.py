@@ -104,6 +104,13 @@ class Scrubber:
         self.hidden: dict[str, str] = {}  # each secret value -> the placeholder it got where first seen
         self._echo: tuple[int, dict[str, str]] = (0, {})
 
+    def seed(self, other: Scrubber) -> None:
+        """Start from what `other` hid (and its echo forms, already built)."""
+        if other.hidden:
+            other._echo_forms()
+        self.hidden.update(other.hidden)
+        self._echo = other._echo
+
     def hide(self, value: str, rule: str) -> str:
         """The placeholder for `value` (a secret by its name or shape); an existing placeholder stays."""
         if self.for_matching:

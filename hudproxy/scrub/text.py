@@ -185,9 +185,12 @@ class Scrubber:
         return kind(m.group("rule"))
 
     def _bearer(self, m: re.Match[str]) -> str:
+        value = m.group("value")
         if m.start() and m.string[m.start() - 1].isalnum():
             return m.group(0)  # `forbearer ...`: not a scheme
-        return m.group("pre") + self.hide(m.group("value"), "bearer")
+        if value.isalpha() and len(value) < 24:
+            return m.group(0)  # prose ("Bearer authentication"), not a token
+        return m.group("pre") + self.hide(value, "bearer")
 
     def _basic(self, m: re.Match[str]) -> str:
         encoded = m.group("value")
@@ -208,6 +211,8 @@ class Scrubber:
 
     def _userinfo(self, m: re.Match[str]) -> str:
         userinfo = m.group("userinfo")
+        if ":" not in userinfo and len(userinfo) < 20:
+            return m.group(0)  # a user name alone (`ssh://git@github.com`) is not a secret; a token-long one may be
         password = userinfo.partition(":")[2]
         if password:
             self.remember(password, "userinfo")

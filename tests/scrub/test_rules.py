@@ -311,3 +311,16 @@ def test_a_configured_key_gives_the_same_placeholders_in_every_process(monkeypat
 def test_a_scrub_section_that_is_not_a_list_of_names_is_one_clear_error() -> None:
     with pytest.raises(ConfigError, match="headers: expected a list of names"):
         ScrubPolicy.from_dict({"enabled": True, "headers": "authorization"})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "clients use Bearer authentication", "git+ssh://git@github.com/acme/tool.git", "max_tokens=100&page=2",
+        "the total_tokens were 42", '{"token_type": "bearer", "expires_in": 3600}', "Basic information here",
+    ],
+)  # fmt: skip
+def test_prose_and_metadata_that_look_like_secrets_are_kept(text: str) -> None:
+    request = make_request("POST", body=text.encode(), headers=[("Content-Type", "text/plain")])
+
+    assert scrub_request(request, DEFAULT).body == text.encode()

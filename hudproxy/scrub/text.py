@@ -46,7 +46,8 @@ _PASSES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         "param",
         ("=",),
-        re.compile(r"(?P<pre>[?&#;\s\"'](?P<name>[A-Za-z0-9_.%\[\]-]{1,64})=)(?P<value>[^&\s\"'#<>\\]+)"),
+        # the name follows a delimiter, or `\n` / `\t` / `\r` as raw JSON text writes a line break
+        re.compile(r"(?P<pre>(?:[?&#;\s\"']|\\[nrt])(?P<name>[A-Za-z0-9_.%\[\]-]{1,64})=)(?P<value>[^&\s\"'#<>\\]+)"),
     ),
     (
         "escaped_pair",

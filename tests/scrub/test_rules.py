@@ -324,3 +324,14 @@ def test_prose_and_metadata_that_look_like_secrets_are_kept(text: str) -> None:
     request = make_request("POST", body=text.encode(), headers=[("Content-Type", "text/plain")])
 
     assert scrub_request(request, DEFAULT).body == text.encode()
+
+
+def test_a_secret_after_an_escaped_line_break_in_json_is_found_and_still_matches() -> None:
+    def request(secret: str) -> Any:
+        return make_request("POST", json={"prompt": f"config:\npassword={secret}\tdone"})
+
+    recorded = scrub_interaction(Interaction(request=request("hunter2-0042"), response=make_response()), DEFAULT)
+    engine = ReplayEngine.from_cassette(make_cassette([recorded]), MatchPolicy.build(scrub=DEFAULT))
+
+    assert b"hunter2-0042" not in recorded.request.body and b"\\npassword=SCRUBBED:password:" in recorded.request.body
+    assert engine.lookup(request("a-new-one-77"), ReplayState()) is not None

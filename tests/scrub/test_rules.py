@@ -335,3 +335,31 @@ def test_a_secret_after_an_escaped_line_break_in_json_is_found_and_still_matches
 
     assert b"hunter2-0042" not in recorded.request.body and b"\\npassword=SCRUBBED:password:" in recorded.request.body
     assert engine.lookup(request("a-new-one-77"), ReplayState()) is not None
+
+
+MULTIPART = (
+    '--b1\r\nContent-Disposition: form-data; name="user"\r\n\r\nada\r\n'
+    '--b1\r\nContent-Disposition: form-data; name="password"\r\nContent-Type: text/plain\r\n\r\n{secret}\r\n'
+    '--b1\r\nContent-Disposition: form-data; name="note"\r\n\r\nsigned {jwt}\r\n--b1--\r\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "template"),
+    [
+        pytest.param("multipart/form-data; boundary=b1", MULTIPART, id="multipart"),
+        pytest.param("text/plain", "login with Bearer {secret} and {jwt}\n", id="text"),
+        pytest.param("application/xml", "<auth><t>{jwt}</t><u>https://ada:{secret}@db.example/</u></auth>", id="xml"),
+    ],
+)
+def test_a_body_compared_as_bytes_matches_with_new_secrets(content_type: str, template: str) -> None:
+    def request(secret: str, jwt: str) -> Any:
+        body = template.format(secret=secret, jwt=jwt).encode()
+        return make_request("POST", body=body, headers=[("Content-Type", content_type)])
+
+    recorded = scrub_interaction(Interaction(request=request("pw-0042-abc", JWT), response=make_response()), DEFAULT)
+    engine = ReplayEngine.from_cassette(make_cassette([recorded]), MatchPolicy.build(scrub=DEFAULT))
+
+    assert b"pw-0042-abc" not in recorded.request.body and JWT.encode() not in recorded.request.body
+    assert engine.lookup(request("pw-0042-abc", JWT), ReplayState()) is not None
+    assert engine.lookup(request("pw-7777-new", JWT.replace("ZGEi", "Ym9i")), ReplayState()) is not None

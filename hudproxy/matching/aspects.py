@@ -17,7 +17,7 @@ from hudproxy.interaction.headers import header_value
 from hudproxy.interaction.model import Request
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.scrub.matching import match_json, match_pairs, request_scrubber
-from hudproxy.scrub.scrubber import FORM_TYPE
+from hudproxy.scrub.scrubber import FORM_TYPE, scrub_decoded_body
 
 WEIGHTS = {"method": 3, "scheme": 2, "host": 3, "port": 2, "path": 4, "query": 1, "body": 1}
 
@@ -60,6 +60,10 @@ class PathMatcher(_Simple):
 
     def __init__(self) -> None:
         super().__init__("path", WEIGHTS["path"])
+
+    def key(self, request: Request, policy: MatchPolicy) -> Hashable:
+        """The path with secrets the recorder hid in it (a JWT segment, a header's key repeated) as their kind."""
+        return request_scrubber(request, policy.scrub).text(request.path)
 
     def distance(self, a: Hashable, b: Hashable) -> int:
         if a == b:
@@ -176,7 +180,7 @@ class BodyMatcher:
             pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
             kept = [(k, v) for k, v in pairs if k not in policy.ignore_json_fields]
             return ("form", sorted(match_pairs(kept, request_scrubber(request, policy.scrub), form=True)))
-        return ("bytes", body)
+        return ("bytes", scrub_decoded_body(body, content_type or "", request_scrubber(request, policy.scrub)))
 
     def distance(self, a: Hashable, b: Hashable) -> int:
         return 0 if a == b else 2

@@ -76,9 +76,11 @@ def _hidden(value: Any, rule: str, scrubber: Scrubber) -> Any:
 
 
 def scrub_data(data: Any, scrubber: Scrubber) -> Any:
-    """Collect the secret-named values first (so their echoes elsewhere in the document are found), then rewrite."""
-    collect(data, scrubber, [])
-    return rewrite(data, scrubber)
+    """Rewrite; when that met new secrets, rewrite again knowing them all, so an echo placed before its secret
+    in the document is found too (most documents carry none: one walk)."""
+    known = len(scrubber.hidden)
+    out = rewrite(data, scrubber)
+    return out if len(scrubber.hidden) == known else rewrite(data, scrubber)
 
 
 def scrub_json_text(text: str, scrubber: Scrubber) -> str | None:

@@ -15,19 +15,27 @@ from hudproxy.scrub.policy import ScrubPolicy
 from hudproxy.scrub.scrubber import _secret_header_value, collect_query
 from hudproxy.scrub.text import Scrubber, rule_of
 
+SECRETS_ATTRIBUTE = "_hudproxy_match_secrets"
+
 
 def request_scrubber(request: Request, policy: ScrubPolicy) -> Scrubber:
     """A matching scrubber that knows the request's header and query secrets (echoes of them elsewhere in the
-    request are normalised as the recorder hid them)."""
+    request are normalised as the recorder hid them). They are collected once per request and policy: the path,
+    query and body matchers each start from a copy."""
     scrubber = Scrubber(policy, for_matching=True)
     if not policy.enabled:
         return scrubber
-    for name, value in request.headers:
-        if policy.is_secret_header(name):
-            _secret_header_value(name, value, scrubber)
-    query = request.query_string
-    if query:
-        collect_query(query, scrubber)
+    known = request.__dict__.get(SECRETS_ATTRIBUTE)
+    if known is None or known[0] is not policy:
+        collected = Scrubber(policy, for_matching=True)  # kept to seed each matcher's own: it never scans
+        for name, value in request.headers:
+            if policy.is_secret_header(name):
+                _secret_header_value(name, value, collected)
+        query = request.query_string
+        if query:
+            collect_query(query, collected)
+        known = request.__dict__[SECRETS_ATTRIBUTE] = (policy, collected)  # a frozen value: cached as `parts` is
+    scrubber.seed(known[1])
     return scrubber
 
 

@@ -11,6 +11,7 @@ of the same kind still matches the recording.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -37,6 +38,7 @@ def hashed(value: str, rule: str, key: bytes) -> str:
     return f"{PLACEHOLDER}:{rule}:{digest[:HASH_HEX]}"
 
 
+@functools.lru_cache(maxsize=4096)
 def kind(rule: str) -> str:
     """What matching compares: the rule without the per-value hash."""
     return f"{PLACEHOLDER}:{rule}"

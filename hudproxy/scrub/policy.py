@@ -1,7 +1,7 @@
 """Which names count as secrets: the policy's lists plus the word rules of `names`, all compared normalised.
 
-Scrubbed by default (`ScrubPolicy.default()`): see `describe()`; the CLI's --scrub-* flags add names,
---keep-secrets turns scrubbing off, and the policy is stored in the cassette so replay normalises alike.
+What is scrubbed by default is written down for users in docs/scrubbing.md; the CLI's --scrub-* flags add
+names, --keep-secrets turns scrubbing off, and the policy is stored in the cassette so replay normalises alike.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from functools import cached_property
 
 from hudproxy.errors import ConfigError
 from hudproxy.scrub.names import field_says_secret, header_says_secret, normalise
-from hudproxy.scrub.placeholder import PLACEHOLDER, PROCESS_KEY
+from hudproxy.scrub.placeholder import PROCESS_KEY
 
 DEFAULT_HEADERS = frozenset(
     {
@@ -54,7 +54,6 @@ class ScrubPolicy:
     query: frozenset[str] = DEFAULT_QUERY
     json_fields: frozenset[str] = DEFAULT_JSON_FIELDS
     enabled: bool = True
-    placeholder: str = PLACEHOLDER
     use_suffixes: bool = field(default=True)
     key: bytes = field(default=PROCESS_KEY, repr=False, compare=False)
 
@@ -75,7 +74,6 @@ class ScrubPolicy:
             self.query | _names(query),
             self.json_fields | _names(json_fields),
             enabled=self.enabled,
-            placeholder=self.placeholder,
             use_suffixes=self.use_suffixes,
             key=self.key,
         )
@@ -88,17 +86,17 @@ class ScrubPolicy:
             frozenset(map(normalise, self.json_fields)),
         )
 
-    @cached_property
-    def _verdicts(self) -> dict[tuple[int, str], bool]:
-        """Names already judged (a few hundred distinct names in a recording; judged once each)."""
-        return {}
+    def __post_init__(self) -> None:
+        # names already judged, one dict per kind of name (a few hundred distinct names in a recording)
+        object.__setattr__(self, "_verdicts", ({}, {}, {}, {}))
 
     def _judge(self, which: int, name: str) -> bool:
-        found = self._verdicts.get((which, name))
+        verdicts: dict[str, bool] = self._verdicts[which]  # type: ignore[attr-defined]
+        found = verdicts.get(name)
         if found is None:
-            if len(self._verdicts) > 50_000:
-                self._verdicts.clear()
-            found = self._verdicts[(which, name)] = self.enabled and self._secret(which, name)
+            if len(verdicts) > 20_000:
+                verdicts.clear()
+            found = verdicts[name] = self.enabled and self._secret(which, name)
         return found
 
     def _secret(self, which: int, name: str) -> bool:
@@ -112,13 +110,16 @@ class ScrubPolicy:
         return header_says_secret(name) if which == 0 else field_says_secret(normalised)
 
     def is_secret_header(self, name: str) -> bool:
-        return self._judge(0, name)
+        found = self._verdicts[0].get(name)  # type: ignore[attr-defined]
+        return self._judge(0, name) if found is None else found
 
     def is_secret_query(self, name: str) -> bool:
-        return self._judge(1, name)
+        found = self._verdicts[1].get(name)  # type: ignore[attr-defined]
+        return self._judge(1, name) if found is None else found
 
     def is_secret_field(self, name: str) -> bool:
-        return self._judge(2, name)
+        found = self._verdicts[2].get(name)  # type: ignore[attr-defined]
+        return self._judge(2, name) if found is None else found
 
     def is_secret_form_field(self, name: str) -> bool:
         """Form bodies carry what queries and JSON do (`client_secret`, `assertion`, `password`)."""

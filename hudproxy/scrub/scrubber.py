@@ -9,6 +9,7 @@ decoded, scrubbed and compressed again only when something changed, so untouched
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, unquote_plus
@@ -24,11 +25,12 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 AUTH_HEADERS = frozenset({"authorization", "proxy-authorization"})
 
 
-def scrub_json(data: Any, policy: ScrubPolicy) -> Any:
-    """A copy of `data` with secret-named fields (at any depth) and secrets inside strings replaced."""
+def scrub_json(data: Any, policy: ScrubPolicy, scrubber: Scrubber | None = None) -> Any:
+    """A copy of `data` with secret-named fields (at any depth) and secrets inside strings replaced; pass the
+    `scrubber` of a call's arguments to its result so a secret the result repeats is hidden too."""
     if not policy.enabled:
         return data
-    return scrub_data(data, Scrubber(policy))
+    return scrub_data(data, scrubber or Scrubber(policy))
 
 
 def scrub_query(pairs: list[tuple[str, str]], policy: ScrubPolicy) -> list[tuple[str, str]]:
@@ -132,6 +134,8 @@ def _scrub_text_body(decoded: bytes, content_type: str, scrubber: Scrubber) -> b
     lowered = content_type.lower()
     if FORM_TYPE in lowered:
         out = _scrub_form(text, scrubber)
+    elif "multipart/form-data" in lowered:
+        out = scrubber.text(MULTIPART_FIELD.sub(lambda m: _multipart_field(m, scrubber), text))
     else:
         out = None
         if ("json" in lowered and "ndjson" not in lowered) or text.lstrip()[:1] in ("{", "["):
@@ -139,6 +143,26 @@ def _scrub_text_body(decoded: bytes, content_type: str, scrubber: Scrubber) -> b
         if out is None:
             out = scrubber.text(text)
     return decoded if out == text else out.encode(charset)
+
+
+# a part's name, its other header lines, the blank line, then its value (up to the line break before the boundary)
+MULTIPART_FIELD = re.compile(
+    r"(?P<pre>Content-Disposition:[^\r\n]*\bname=\"(?P<name>[^\"]+)\"[^\r\n]*(?:\r?\n[^\r\n]+)*\r?\n\r?\n)"
+    r"(?P<value>[^\r\n]*)",
+    re.IGNORECASE,
+)
+
+
+def _multipart_field(m: re.Match[str], scrubber: Scrubber) -> str:
+    name = m.group("name")
+    if not scrubber.policy.is_secret_form_field(name):
+        return m.group(0)
+    return m.group("pre") + scrubber.hide(m.group("value"), rule_of(name))
+
+
+def scrub_decoded_body(decoded: bytes, content_type: str, scrubber: Scrubber) -> bytes:
+    """A decoded body scrubbed by its type (matching uses it for bodies it compares as bytes)."""
+    return _scrub_text_body(decoded, content_type, scrubber) if scrubber.policy.enabled else decoded
 
 
 def _scrub_body(body: bytes, headers: Headers, scrubber: Scrubber) -> bytes:

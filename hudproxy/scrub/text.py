@@ -46,7 +46,8 @@ _PASSES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         "param",
         ("=",),
-        re.compile(r"(?P<pre>[?&#;\s\"'](?P<name>[A-Za-z0-9_.%\[\]-]{1,64})=)(?P<value>[^&\s\"'#<>\\]+)"),
+        # the name follows a delimiter, or `\n` / `\t` / `\r` as raw JSON text writes a line break
+        re.compile(r"(?P<pre>(?:[?&#;\s\"']|\\[nrt])(?P<name>[A-Za-z0-9_.%\[\]-]{1,64})=)(?P<value>[^&\s\"'#<>\\]+)"),
     ),
     (
         "escaped_pair",
@@ -106,6 +107,13 @@ class Scrubber:
         self.for_matching = for_matching
         self.hidden: dict[str, str] = {}  # each secret value -> the placeholder it got where first seen
         self._echo: tuple[int, dict[str, str]] = (0, {})
+
+    def seed(self, other: Scrubber) -> None:
+        """Start from what `other` hid (and its echo forms, already built)."""
+        if other.hidden:
+            other._echo_forms()
+        self.hidden.update(other.hidden)
+        self._echo = other._echo
 
     def hide(self, value: str, rule: str) -> str:
         """The placeholder for `value` (a secret by its name or shape); an existing placeholder stays."""
@@ -181,9 +189,12 @@ class Scrubber:
         return kind(m.group("rule"))
 
     def _bearer(self, m: re.Match[str]) -> str:
+        value = m.group("value")
         if m.start() and m.string[m.start() - 1].isalnum():
             return m.group(0)  # `forbearer ...`: not a scheme
-        return m.group("pre") + self.hide(m.group("value"), "bearer")
+        if value.isalpha() and len(value) < 24:
+            return m.group(0)  # prose ("Bearer authentication"), not a token
+        return m.group("pre") + self.hide(value, "bearer")
 
     def _basic(self, m: re.Match[str]) -> str:
         encoded = m.group("value")
@@ -204,6 +215,8 @@ class Scrubber:
 
     def _userinfo(self, m: re.Match[str]) -> str:
         userinfo = m.group("userinfo")
+        if ":" not in userinfo and len(userinfo) < 20:
+            return m.group(0)  # a user name alone (`ssh://git@github.com`) is not a secret; a token-long one may be
         password = userinfo.partition(":")[2]
         if password:
             self.remember(password, "userinfo")
@@ -215,9 +228,10 @@ class Scrubber:
         return self.hide(m.group(0), "vendorkey")
 
     def _pair(self, m: re.Match[str], decode: bool) -> str:
+        """`name=value` judged as a query or form field is; `"name": "value"` as a JSON field is."""
         name, value = m.group("name"), m.group("value")
         plain = unquote_plus(name) if decode else name
-        if self.policy.is_secret_form_field(plain):
+        if (self.policy.is_secret_form_field if decode else self.policy.is_secret_field)(plain):
             return m.group("pre") + self.hide(unquote_plus(value) if decode else value, rule_of(plain))
         return m.group(0)
 

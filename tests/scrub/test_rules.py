@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from hudproxy.cassette.files import load_cassette
+from hudproxy.errors import ConfigError
 from hudproxy.interaction import header_value
 from hudproxy.interaction.model import Chunk, Interaction
 from hudproxy.matching.policy import MatchPolicy
@@ -26,7 +27,7 @@ from hudproxy.record.background import recording_proxy
 from hudproxy.replay.engine import ReplayEngine
 from hudproxy.replay.state import ReplayState
 from hudproxy.scrub import ScrubPolicy, scrub_interaction, scrub_request, scrub_response
-from hudproxy.scrub.placeholder import PLACEHOLDER_RE, hashed
+from hudproxy.scrub.placeholder import PLACEHOLDER_RE, hashed, process_key
 from hudproxy.testing import make_cassette, make_request, make_response
 
 DEFAULT = ScrubPolicy.default()
@@ -281,3 +282,84 @@ def test_two_different_secrets_stay_distinguishable_in_the_cassette() -> None:
     )
 
     assert re.fullmatch(r"SCRUBBED:xapikey:[0-9a-f]{8}", first) and first != second
+
+
+def test_a_path_holding_a_jwt_or_a_header_key_matches_with_new_ones() -> None:
+    def request(key: str, jwt: str) -> Any:
+        return make_request(url=f"http://api.test/keys/{key}/sessions/{jwt}", headers=[("X-Api-Key", key)])
+
+    recorded = scrub_interaction(Interaction(request=request("key-0042-abc", JWT), response=make_response()), DEFAULT)
+    engine = ReplayEngine.from_cassette(make_cassette([recorded]), MatchPolicy.build(scrub=DEFAULT))
+
+    assert "key-0042-abc" not in recorded.request.url and JWT not in recorded.request.url
+    assert engine.lookup(request("key-0042-abc", JWT), ReplayState()) is not None
+    assert engine.lookup(request("key-7777-new", JWT.replace("ZGEi", "Ym9i")), ReplayState()) is not None
+
+
+def test_a_configured_key_gives_the_same_placeholders_in_every_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUDPROXY_SCRUB_KEY", "team-shared-key")
+    key = process_key()
+
+    assert key == b"team-shared-key"
+    first, again = (
+        scrub_request(make_request(headers=[("X-Api-Key", "key-one-111")]), ScrubPolicy(key=key)).headers[0][1]
+        for _ in range(2)
+    )
+    assert first == again == hashed("key-one-111", "xapikey", b"team-shared-key")
+
+
+def test_a_scrub_section_that_is_not_a_list_of_names_is_one_clear_error() -> None:
+    with pytest.raises(ConfigError, match="headers: expected a list of names"):
+        ScrubPolicy.from_dict({"enabled": True, "headers": "authorization"})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "clients use Bearer authentication", "git+ssh://git@github.com/acme/tool.git", "max_tokens=100&page=2",
+        "the total_tokens were 42", '{"token_type": "bearer", "expires_in": 3600}', "Basic information here",
+    ],
+)  # fmt: skip
+def test_prose_and_metadata_that_look_like_secrets_are_kept(text: str) -> None:
+    request = make_request("POST", body=text.encode(), headers=[("Content-Type", "text/plain")])
+
+    assert scrub_request(request, DEFAULT).body == text.encode()
+
+
+def test_a_secret_after_an_escaped_line_break_in_json_is_found_and_still_matches() -> None:
+    def request(secret: str) -> Any:
+        return make_request("POST", json={"prompt": f"config:\npassword={secret}\tdone"})
+
+    recorded = scrub_interaction(Interaction(request=request("hunter2-0042"), response=make_response()), DEFAULT)
+    engine = ReplayEngine.from_cassette(make_cassette([recorded]), MatchPolicy.build(scrub=DEFAULT))
+
+    assert b"hunter2-0042" not in recorded.request.body and b"\\npassword=SCRUBBED:password:" in recorded.request.body
+    assert engine.lookup(request("a-new-one-77"), ReplayState()) is not None
+
+
+MULTIPART = (
+    '--b1\r\nContent-Disposition: form-data; name="user"\r\n\r\nada\r\n'
+    '--b1\r\nContent-Disposition: form-data; name="password"\r\nContent-Type: text/plain\r\n\r\n{secret}\r\n'
+    '--b1\r\nContent-Disposition: form-data; name="note"\r\n\r\nsigned {jwt}\r\n--b1--\r\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "template"),
+    [
+        pytest.param("multipart/form-data; boundary=b1", MULTIPART, id="multipart"),
+        pytest.param("text/plain", "login with Bearer {secret} and {jwt}\n", id="text"),
+        pytest.param("application/xml", "<auth><t>{jwt}</t><u>https://ada:{secret}@db.example/</u></auth>", id="xml"),
+    ],
+)
+def test_a_body_compared_as_bytes_matches_with_new_secrets(content_type: str, template: str) -> None:
+    def request(secret: str, jwt: str) -> Any:
+        body = template.format(secret=secret, jwt=jwt).encode()
+        return make_request("POST", body=body, headers=[("Content-Type", content_type)])
+
+    recorded = scrub_interaction(Interaction(request=request("pw-0042-abc", JWT), response=make_response()), DEFAULT)
+    engine = ReplayEngine.from_cassette(make_cassette([recorded]), MatchPolicy.build(scrub=DEFAULT))
+
+    assert b"pw-0042-abc" not in recorded.request.body and JWT.encode() not in recorded.request.body
+    assert engine.lookup(request("pw-0042-abc", JWT), ReplayState()) is not None
+    assert engine.lookup(request("pw-7777-new", JWT.replace("ZGEi", "Ym9i")), ReplayState()) is not None

@@ -7,7 +7,7 @@ proxy and MCP) converts at its edge and calls this.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.model import Interaction, Request, Response
@@ -82,6 +82,8 @@ class ReplayEngine:
 
     def unmatched(self, request: Request, key: RequestKey | None = None) -> Outcome:
         near = self.index.nearest(request, key=key)
-        scrubbed = scrub_request(request, self.index.policy.scrub)
+        # the log names an HTTP request by method and URL only: its body (up to 64 MiB) is not scrubbed for it
+        shown = request if request.url.startswith("mcp://") else replace(request, body=b"")
+        scrubbed = scrub_request(shown, self.index.policy.scrub)
         log.warning("%s", diagnosis(scrubbed, near, self.context, self.index.interactions))
         return Outcome(request, unmatched_response(request, self.index.policy.scrub), None, near)

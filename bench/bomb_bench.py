@@ -5,8 +5,10 @@
     python bench/bomb_bench.py --tree /work/main   # the same against another source tree, side by side
 
 The server (`hudproxy replay CASSETTE`, journal on, as a user runs it) is pinned to core 0; the victim and the
-attacker are separate processes on core 1. The victim sends `GET /s/victim/health` on one keep-alive connection,
-one after another, and records each latency. Scenarios, each after a fresh server start:
+attacker are separate processes (both where the OS puts them; the attacker builds its body
+before timing starts). The victim sends `GET /s/victim/health` on one keep-alive connection, one every 10 ms, and
+times each from the moment it was due (no coordinated omission: a 10 s stall is 10 s of
+late requests, not one slow one). Scenarios, each after a fresh server start:
 
 - `idle`: no attacker (the floor);
 - `gzip-bomb`: the attacker posts a 254 KiB gzip body that inflates to 256 MiB, again and again;
@@ -40,6 +42,7 @@ from servers import hudproxy_argv
 
 BENCH_DIR = Path(__file__).resolve().parent
 MIB = 1024 * 1024
+INTERVAL_S = 0.01  # the victim's pace: 100 GETs a second
 SCENARIOS = ("idle", "gzip-bomb", "brotli-bomb", "big-body", "big-json")
 CASSETTE = """version: 1
 interactions:
@@ -69,6 +72,7 @@ def attack_body(scenario: str) -> tuple[bytes, dict[str, str]]:
 def attacker(port: int, scenario: str, seconds: float) -> None:
     """(A process of its own.) Post the scenario's body until time is up; print the statuses as JSON."""
     body, headers = attack_body(scenario)
+    print("ready", flush=True)  # the body is built: timing starts now, not while compressing 256 MiB
     statuses: Counter[str] = Counter()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -84,12 +88,18 @@ def attacker(port: int, scenario: str, seconds: float) -> None:
 
 
 def victim(port: int, seconds: float) -> list[float]:
-    """Latencies (ms) of sequential GETs on one keep-alive connection."""
+    """Latencies (ms) of GETs on one keep-alive connection, one every INTERVAL_S, each measured from when it was
+    due (not when it went out): a server stalled for 10 s shows as 10 s of late requests, not as one slow one."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     latencies: list[float] = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        started = time.perf_counter()
+    due = time.perf_counter()
+    deadline = due + seconds
+    while due < deadline:
+        pause = due - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        started = due
+        due += INTERVAL_S
         conn.request("GET", "/s/victim/health")
         response = conn.getresponse()
         response.read()
@@ -111,9 +121,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run_scenario(cassette: Path, scenario: str, seconds: float, workdir: Path) -> dict[str, Any]:
+def run_scenario(cassette: Path, scenario: str, seconds: float, workdir: Path, journal: bool) -> dict[str, Any]:
     port = procs.free_port()
-    argv = hudproxy_argv(cassette, port, ["--journal", str(workdir / f"{scenario}.db")])
+    argv = hudproxy_argv(
+        cassette, port, ["--journal", str(workdir / f"{scenario}.db")] if journal else ["--no-journal"]
+    )
     with procs.running(argv, port, workdir / f"{scenario}.log") as server:
         stop, peak = threading.Event(), [0.0]
         sampler = threading.Thread(target=peak_rss, args=(server, stop, peak), daemon=True)
@@ -122,8 +134,9 @@ def run_scenario(cassette: Path, scenario: str, seconds: float, workdir: Path) -
         attack = None
         if scenario != "idle":
             command = [sys.executable, __file__, "--attacker", str(port), scenario, str(seconds + 1)]
-            attack = subprocess.Popen(["taskset", "-c", "1", *command], stdout=subprocess.PIPE, text=True)
-            time.sleep(1.0)  # let the attacker build its body and start sending
+            attack = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+            assert attack.stdout is not None and attack.stdout.readline().strip() == "ready"
+            time.sleep(0.2)  # the first upload is on its way
         latencies = victim(port, seconds)
         attacked: dict[str, Any] = {}
         if attack is not None:
@@ -147,6 +160,7 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="4 s per scenario instead of 10")
     p.add_argument("--seconds", type=float, default=None)
     p.add_argument("--scenarios", default=",".join(SCENARIOS))
+    p.add_argument("--no-journal", action="store_true", help="serve with --no-journal (what the journal costs)")
     p.add_argument("--tree", type=Path, default=None, help="run hudproxy from this source tree (PYTHONPATH)")
     p.add_argument("--out", type=Path, default=BENCH_DIR / "results-bomb.json")
     p.add_argument("--attacker", nargs=3, metavar=("PORT", "SCENARIO", "SECONDS"), help=argparse.SUPPRESS)
@@ -166,7 +180,7 @@ def main() -> None:
         cassette = workdir / "health.yaml"
         cassette.write_text(CASSETTE)
         for scenario in args.scenarios.split(","):
-            result = run_scenario(cassette, scenario, seconds, workdir)
+            result = run_scenario(cassette, scenario, seconds, workdir, not args.no_journal)
             results.append(result)
             print(
                 f"{scenario:12} victim p50 {result['p50_ms']:8.2f} ms  p99 {result['p99_ms']:8.2f} ms  "
@@ -174,7 +188,8 @@ def main() -> None:
                 f"attacker {result['attacker'].get('statuses', {})}  server peak RSS {result['server_peak_rss_mb']} MB",
                 flush=True,
             )
-    report = {"tree": str(args.tree or "PATH"), "seconds": seconds, "load_at_start": load, "results": results}
+    report = {"tree": str(args.tree or "PATH"), "journal": not args.no_journal, "seconds": seconds,
+              "load_at_start": load, "results": results}  # fmt: skip
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written: {args.out}")
 

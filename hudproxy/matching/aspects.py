@@ -19,6 +19,7 @@ from hudproxy.matching.policy import MatchPolicy
 from hudproxy.scrub.matching import match_json, match_pairs, request_scrubber
 from hudproxy.scrub.scrubber import FORM_TYPE, scrub_decoded_body
 
+DETAIL_LIMIT = 1024 * 1024  # a live body larger than this is not diffed field by field when explaining a miss
 WEIGHTS = {"method": 3, "scheme": 2, "host": 3, "port": 2, "path": 4, "query": 1, "body": 1}
 
 
@@ -206,6 +207,8 @@ class BodyMatcher:
             return ["body: differs (nested too deep to compare field by field)"]
 
     def _differences(self, live: Request, recorded: Request, policy: MatchPolicy) -> list[str]:
+        if len(live.body) > DETAIL_LIMIT:  # its key is computed; parsing it again for a diff is not worth it
+            return [f"body: {len(live.body)} bytes (recorded {len(recorded.body)} bytes), too large to compare"]
         (ka, a), (kb, b) = self.live_view(live, policy), self.view(recorded, policy)
         if (ka, a) == (kb, b):
             return []

@@ -106,11 +106,14 @@ class CassetteIndex:
         return misses[:limit]
 
     def _explain(self, request: Request, position: int) -> NearMiss:
+        """Only aspects whose keys differ are explained: equal keys have no differences to show (and a large
+        body whose digest matches is not parsed again)."""
         recorded = self.interactions[position]
-        differences: list[str] = []
-        for matcher in self.matchers:
-            differences.extend(matcher.differences(request, recorded.request, self.policy))
         live, theirs = self.live_key(request), self.keys[position]
+        differences: list[str] = []
+        for matcher, a, b in zip(self.matchers, live, theirs, strict=True):
+            if a != b:
+                differences.extend(matcher.differences(request, recorded.request, self.policy))
         distance = sum(m.distance(a, b) for m, a, b in zip(self.matchers, live, theirs, strict=True))
         return NearMiss(recorded, differences, distance + len(differences))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.model import Interaction, Request
@@ -76,6 +77,8 @@ class ReplayEngine:
 
     def unmatched(self, request: Request, key: RequestKey | None = None) -> Outcome:
         near = self.index.nearest(request, key=key)
-        scrubbed = scrub_request(request, self.index.policy.scrub)
+        # the log names an HTTP request by method and URL only: its body (up to 64 MiB) is not scrubbed for it
+        shown = request if request.url.startswith("mcp://") else replace(request, body=b"")
+        scrubbed = scrub_request(shown, self.index.policy.scrub)
         log.warning("%s", self.describe(scrubbed, near, self.context, self.index.interactions))
         return Outcome(request, unmatched_response(request, self.index.policy.scrub), None, near)

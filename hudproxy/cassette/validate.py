@@ -108,9 +108,8 @@ def validation_message(path: Path, text: bytes, exc: ValidationError) -> str:
     return f"{path}:{line}: {dotted(loc)}: {first['msg'].lower()}{more}."
 
 
-def checked_policies(path: Path, text: bytes, meta: dict[str, Any]) -> None:
-    """Parse the recorded match and scrub policies now, as replay will: a bad one fails here, named, rather than
-    at the replay server's start (or its first request)."""
+def policy_problem(meta: dict[str, Any]) -> tuple[str, str] | None:
+    """(section, reason) when a recorded match or scrub policy does not parse as replay will parse it."""
     from hudproxy.matching.policy import MatchPolicy
     from hudproxy.scrub.policy import ScrubPolicy
 
@@ -122,10 +121,21 @@ def checked_policies(path: Path, text: bytes, meta: dict[str, Any]) -> None:
         try:
             parse(recorded)
         except (HudproxyError, TypeError, ValueError, AttributeError, KeyError) as exc:
-            reason = str(exc).rstrip(".") or type(exc).__name__
-            key = next((k for k in recorded if isinstance(k, str) and reason.startswith(f"{k}:")), None)
-            loc = ("hudproxy", section) if key is None else ("hudproxy", section, key)
-            raise CassetteError(
-                f"{path}:{line_of(text, loc, path)}: hudproxy.{section}: {reason}; fix it or delete the section "
-                "(replay then uses the default policy or its command-line options)."
-            ) from None
+            return section, str(exc).rstrip(".") or type(exc).__name__
+    return None
+
+
+def checked_policies(path: Path, text: bytes, meta: dict[str, Any]) -> None:
+    """Parse the recorded match and scrub policies now, as replay will: a bad one fails here, named, rather than
+    at the replay server's start (or its first request)."""
+    problem = policy_problem(meta)
+    if problem is None:
+        return
+    section, reason = problem
+    recorded = meta[section]
+    key = next((k for k in recorded if isinstance(k, str) and reason.startswith(f"{k}:")), None)
+    loc = ("hudproxy", section) if key is None else ("hudproxy", section, key)
+    raise CassetteError(
+        f"{path}:{line_of(text, loc, path)}: hudproxy.{section}: {reason}; fix it or delete the section "
+        "(replay then uses the default policy or its command-line options)."
+    )

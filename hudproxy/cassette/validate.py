@@ -103,9 +103,14 @@ def bad_value_message(path: Path, text: bytes, exc: BadValue) -> str:
 def validation_message(path: Path, text: bytes, exc: ValidationError) -> str:
     first = exc.errors()[0]
     loc = tuple(first["loc"])
-    line = line_of(text, loc, path)
     more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-    return f"{path}:{line}: {dotted(loc)}: {first['msg'].lower()}{more}."
+    if loc[-1:] == ("[key]",):  # a mapping key that is not text: say which, and YAML's usual surprise
+        loc = loc[:-2]
+        return (
+            f"{path}:{line_of(text, loc, path)}: {dotted(loc)}: keys must be text (YAML reads unquoted on, off, yes, "
+            f"no as true/false: quote them, 'on'){more}."
+        )
+    return f"{path}:{line_of(text, loc, path)}: {dotted(loc)}: {first['msg'].lower()}{more}."
 
 
 def policy_problem(meta: dict[str, Any]) -> tuple[str, str] | None:

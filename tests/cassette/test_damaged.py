@@ -3,10 +3,13 @@ the line, the key and what to do; the CLI shows that line and exits 2 (issue 14,
 
 from __future__ import annotations
 
+import base64
+import gzip
 import os
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import httpx
@@ -157,6 +160,11 @@ REFUSED = [
         "version: 1\nhudproxy:\n  scrub:\n    headers: [authorization, 5]  #<\ninteractions: []\n",
         "hudproxy.scrub: headers: expected a list of names",
         id="scrub-headers-not-names",
+    ),
+    pytest.param(
+        "version: 1\nhudproxy:\n  match:\n    on: [method]  #<\ninteractions: []\n",
+        "quote them, 'on'",
+        id="match-unquoted-on-is-a-boolean",
     ),
     pytest.param(
         "version: 1\nhudproxy:\n  scrub:\n    enabled: maybe  #<\ninteractions: []\n",
@@ -354,6 +362,26 @@ def test_unquoted_yaml_time_is_read_as_iso_text(tmp_path: Path) -> None:
     path.write_text(http_cassette(meta="{recorded_at: 2024-05-01 12:00:00}"))
 
     assert load_cassette(path).interactions[0].recorded_at == "2024-05-01T12:00:00"
+
+
+def test_gzip_bomb_body_in_a_foreign_cassette_is_never_inflated(tmp_path: Path) -> None:
+    """Another tool's cassette has its Content-Encoding checked against the body: by reading 1 MB, not 200 MB."""
+    bomb = gzip.compress(b"\0" * 200_000_000, compresslevel=9)
+    path = tmp_path / "bomb.json"
+    path.write_text(
+        '{"version": 1, "interactions": [{"request": {"method": "GET", "uri": "http://x/"}, "response": {'
+        '"status": {"code": 200}, "headers": {"Content-Encoding": ["gzip"]}, '
+        f'"body": {{"base64_string": "{base64.b64encode(bomb).decode()}"}}}}}}]}}'
+    )
+    tracemalloc.start()
+    try:
+        cassette = load_cassette(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert cassette.interactions[0].response.headers == (("Content-Encoding", "gzip"),)
+    assert peak < 50_000_000
 
 
 # ---------------------------------------------------------------- the compiled cache returns only checked cassettes

@@ -257,7 +257,8 @@ def test_structural_fuzz_json(workdir: Path, data: dict[str, Any]) -> None:
 
 
 def recorded_sources() -> dict[str, bytes]:
-    """The shop cassette recorded by hudproxy (YAML), the same written as JSON, and one with an `mcp:` section."""
+    """The shop cassette recorded by hudproxy (YAML), the same written as JSON, and one with an `mcp:` section
+    (YAML and JSON)."""
     shop_yaml = (ROOT / "cassettes" / "shop.yaml").read_bytes()
     with tempfile.TemporaryDirectory() as folder:
         shop = load_cassette(ROOT / "cassettes" / "shop.yaml")
@@ -277,7 +278,14 @@ def recorded_sources() -> dict[str, bytes]:
         mixed += shop.interactions[:3]
         mcp_path = Path(folder) / "mcp.yaml"
         save_cassette(Cassette(mixed, dict(shop.meta)), mcp_path)
-        return {"shop.yaml": shop_yaml, "shop.json": json_path.read_bytes(), "mcp.yaml": mcp_path.read_bytes()}
+        mcp_json = Path(folder) / "mcp.json"
+        save_cassette(Cassette(mixed, dict(shop.meta)), mcp_json)
+        return {
+            "shop.yaml": shop_yaml,
+            "shop.json": json_path.read_bytes(),
+            "mcp.yaml": mcp_path.read_bytes(),
+            "mcp.json": mcp_json.read_bytes(),
+        }
 
 
 SOURCES = recorded_sources()

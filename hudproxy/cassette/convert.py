@@ -7,6 +7,7 @@ base64 (JSON), and a compressed text body is stored decoded with its exact wire 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import zlib
 from typing import Any
@@ -101,7 +102,7 @@ def interaction_from_file(item: FileInteraction, position: int) -> Interaction:
         request=request,
         response=response,
         index=position,
-        recorded_at=meta.recorded_at,
+        recorded_at=meta.recorded_at.isoformat() if isinstance(meta.recorded_at, dt.date) else meta.recorded_at,
         duration_ms=meta.duration_ms,
     )
 

@@ -364,6 +364,16 @@ def test_unquoted_yaml_time_is_read_as_iso_text(tmp_path: Path) -> None:
     assert load_cassette(path).interactions[0].recorded_at == "2024-05-01T12:00:00"
 
 
+def test_unquoted_yaml_time_also_on_the_schema_path(tmp_path: Path) -> None:
+    """A quirk only pydantic accepts (a status code as text) sends the file through the schema: same answer."""
+    path = tmp_path / "time.yaml"
+    path.write_text(http_cassette("status: {code: '200'}", meta="{recorded_at: 2024-05-01 12:00:00}"))
+
+    loaded = load_cassette(path).interactions[0]
+
+    assert (loaded.response.status, loaded.recorded_at) == (200, "2024-05-01T12:00:00")
+
+
 def test_gzip_bomb_body_in_a_foreign_cassette_is_never_inflated(tmp_path: Path) -> None:
     """Another tool's cassette has its Content-Encoding checked against the body: by reading 1 MB, not 200 MB."""
     bomb = gzip.compress(b"\0" * 200_000_000, compresslevel=9)

@@ -47,8 +47,8 @@ def fuzz_settings(ci_examples: int) -> settings:
 
 @pytest.fixture(scope="module")
 def workdir() -> Iterator[Path]:
+    """One folder for the module: hypothesis runs many examples per test, each rewrites the same file."""
     with tempfile.TemporaryDirectory(prefix="hudproxy-fuzz-") as folder:
-        os.environ.setdefault("HUDPROXY_CACHE_DIR", str(Path(folder) / "cache"))
         yield Path(folder)
 
 

@@ -3,6 +3,10 @@
 Stored with `marshal` (plain tuples, bytes and strings: fast, and unable to run code when read) under
 `$HUDPROXY_CACHE_DIR` or `~/.cache/hudproxy/compiled`. The YAML/JSON file stays the source of truth: any
 change to it changes the hash, and a stale or unreadable cache entry is simply ignored.
+
+An entry is written only after the file passed every check of the loader, and each entry read is checked again
+(hudproxy.cassette.values, the recorded policies): one written by an older hudproxy that checked less, or edited
+by hand, is ignored, so the cache never returns a cassette the loader would refuse.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from hudproxy.cassette.mcp_section import still_sound
 from hudproxy.cassette.model import FORMAT_VERSION
+from hudproxy.cassette.validate import policy_problem
 from hudproxy.interaction.model import Chunk, Interaction, Request, Response
 
-CACHE_LAYOUT = 2
+CACHE_LAYOUT = 3  # 3: entries hold only checked interactions (values.checked)
 MIN_SIZE = 2_000_000  # smaller files parse faster than the cache pays off
 
 
@@ -57,9 +63,12 @@ def read(text: bytes) -> tuple[list[Interaction], dict[str, Any]] | None:
         return None
     try:
         meta, rows = marshal.loads(cache_path(text).read_bytes())
-        return [_inflate(row, i) for i, row in enumerate(rows)], meta
+        interactions = [_inflate(row, i) for i, row in enumerate(rows)]
     except (OSError, EOFError, ValueError, TypeError):
         return None
+    if not isinstance(meta, dict) or not all(still_sound(i) for i in interactions) or policy_problem(meta):
+        return None
+    return interactions, meta
 
 
 def write(text: bytes, interactions: list[Interaction], meta: dict[str, Any]) -> None:

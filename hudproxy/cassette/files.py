@@ -192,15 +192,15 @@ def _upgrade_meta(path: Path, text: bytes, data: dict[str, Any]) -> dict[str, An
     if not isinstance(meta, dict):
         return data
     found = meta.get("format", FORMAT_VERSION)
-    where = f"{path}:{line_of(text, ('hudproxy', 'format'), path)}"
-    if isinstance(found, int) and found > FORMAT_VERSION:
+    if type(found) is int and 1 <= found <= FORMAT_VERSION:
+        return upgrade(data, found)
+    where = f"{path}:{line_of(text, ('hudproxy', 'format'), path)}"  # only on the error path: it composes the file
+    if type(found) is int and found > FORMAT_VERSION:
         raise CassetteError(
             f"{where}: hudproxy cassette format {found} is newer than this hudproxy reads ({FORMAT_VERSION}); "
             "upgrade hudproxy."
         )
-    if not isinstance(found, int) or found < 1:
-        raise CassetteError(f"{where}: hudproxy cassette format {found!r} is not valid; formats start at 1.")
-    return upgrade(data, found)
+    raise CassetteError(f"{where}: hudproxy cassette format {found!r} is not valid; formats start at 1.")
 
 
 def cassette_to_data(cassette: Cassette, binary_as_base64: bool) -> dict[str, Any]:

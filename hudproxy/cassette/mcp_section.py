@@ -9,7 +9,7 @@ from typing import Any
 
 from hudproxy.cassette.convert import Malformed
 from hudproxy.cassette.values import BadValue, checked
-from hudproxy.interaction.mcp import NAMED, Exchange, from_interaction, to_interaction
+from hudproxy.interaction.mcp import NAMED, Exchange, from_interaction, is_mcp, to_interaction
 from hudproxy.interaction.model import Interaction
 
 
@@ -70,6 +70,16 @@ def _check_exchange(exchange: Exchange) -> None:
                 (part,),
                 f"holds a value JSON cannot carry ({_reason(exc)}); quote dates and binary, use finite numbers",
             ) from None
+
+
+def still_sound(interaction: Interaction) -> bool:
+    """An interaction from elsewhere (the compiled cache) passes the loader's checks unchanged."""
+    try:
+        if is_mcp(interaction):
+            _check_exchange(from_interaction(interaction))
+        return checked(interaction) is interaction
+    except (BadValue, ValueError, TypeError, AttributeError, KeyError):
+        return False
 
 
 def _reason(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ match and scrub policies used at record time).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,7 +55,7 @@ class WireBody(_Model):
 
 class InteractionMeta(_Model):
     index: int | None = None
-    recorded_at: str | None = None
+    recorded_at: str | dt.datetime | dt.date | None = None  # YAML reads an unquoted time as a datetime
     duration_ms: float | None = None
     chunks: list[tuple[int, float]] | None = None
     wire: WireBody | None = None

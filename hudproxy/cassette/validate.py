@@ -103,9 +103,14 @@ def bad_value_message(path: Path, text: bytes, exc: BadValue) -> str:
 def validation_message(path: Path, text: bytes, exc: ValidationError) -> str:
     first = exc.errors()[0]
     loc = tuple(first["loc"])
-    line = line_of(text, loc, path)
     more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-    return f"{path}:{line}: {dotted(loc)}: {first['msg'].lower()}{more}."
+    if loc[-1:] == ("[key]",):  # a mapping key that is not text: say which, and YAML's usual surprise
+        loc = loc[:-2]
+        return (
+            f"{path}:{line_of(text, loc, path)}: {dotted(loc)}: keys must be text (YAML reads unquoted on, off, yes, "
+            f"no as true/false: quote them, 'on'){more}."
+        )
+    return f"{path}:{line_of(text, loc, path)}: {dotted(loc)}: {first['msg'].lower()}{more}."
 
 
 def _scrub_section(data: Any) -> object:
@@ -124,9 +129,8 @@ def register_section(name: str, parse: Callable[[Any], object]) -> None:
     SECTION_PARSERS[name] = parse
 
 
-def checked_policies(path: Path, text: bytes, meta: dict[str, Any]) -> None:
-    """Parse the recorded policies now, as replay will: a bad one fails here, named, rather than at the replay
-    server's start (or its first request)."""
+def policy_problem(meta: dict[str, Any]) -> tuple[str, str] | None:
+    """(section, reason) when a recorded policy section does not parse as replay will parse it."""
     for section, parse in SECTION_PARSERS.items():
         recorded = meta.get(section)
         if not recorded:
@@ -134,10 +138,21 @@ def checked_policies(path: Path, text: bytes, meta: dict[str, Any]) -> None:
         try:
             parse(recorded)
         except (HudproxyError, TypeError, ValueError, AttributeError, KeyError) as exc:
-            reason = str(exc).rstrip(".") or type(exc).__name__
-            key = next((k for k in recorded if isinstance(k, str) and reason.startswith(f"{k}:")), None)
-            loc = ("hudproxy", section) if key is None else ("hudproxy", section, key)
-            raise CassetteError(
-                f"{path}:{line_of(text, loc, path)}: hudproxy.{section}: {reason}; fix it or delete the section "
-                "(replay then uses the default policy or its command-line options)."
-            ) from None
+            return section, str(exc).rstrip(".") or type(exc).__name__
+    return None
+
+
+def checked_policies(path: Path, text: bytes, meta: dict[str, Any]) -> None:
+    """Parse the recorded policies now, as replay will: a bad one fails here, named, rather than at the replay
+    server's start (or its first request)."""
+    problem = policy_problem(meta)
+    if problem is None:
+        return
+    section, reason = problem
+    recorded = meta[section]
+    key = next((k for k in recorded if isinstance(k, str) and reason.startswith(f"{k}:")), None)
+    loc = ("hudproxy", section) if key is None else ("hudproxy", section, key)
+    raise CassetteError(
+        f"{path}:{line_of(text, loc, path)}: hudproxy.{section}: {reason}; fix it or delete the section "
+        "(replay then uses the default policy or its command-line options)."
+    )

@@ -26,6 +26,7 @@ from hudproxy.interaction.model import Chunk, Interaction, Request, Response
 Loc = tuple[Any, ...]
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token: header names and methods
+_NAMES = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+)*")  # tokens, one a line
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # what no header value may hold (tab is fine)
 _BODILESS = frozenset({204, 304})
 
@@ -53,9 +54,12 @@ def wire_text(text: str) -> str:
 
 def checked_headers(headers: Headers, loc: Loc) -> Headers:
     """Names must be tokens, values free of control characters; returns the headers as they go on the wire."""
-    names = "\n".join(name for name, _ in headers)
-    values = "\t".join(value for _, value in headers)
-    if names.isascii() and not _CONTROL.search(values) and all(_TOKEN.fullmatch(name) for name, _ in headers):
+    if not headers:
+        return headers
+    names = "\n".join([name for name, _ in headers])
+    values = "\t".join([value for _, value in headers])
+    one_a_line = names.count("\n") == len(headers) - 1  # else a name holds a line feed itself
+    if one_a_line and _NAMES.fullmatch(names) and not _CONTROL.search(values):
         return headers if values.isascii() else tuple((name, wire_text(value)) for name, value in headers)
     for name, value in headers:
         if not _TOKEN.fullmatch(name):

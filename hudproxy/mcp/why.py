@@ -47,11 +47,16 @@ def mcp_call_request(data: dict[str, Any], cassette: Cassette, source: str = "re
         arguments = data.get("arguments") or {}
         if not isinstance(arguments, dict):
             raise ConfigError(f"{source}: arguments must be a JSON object; expected e.g. {EXAMPLE}")
-        method, params = "tools/call", {"name": str(data["tool"]), "arguments": arguments}
+        if not isinstance(data["tool"], str) or not data["tool"]:
+            raise ConfigError(f"{source}: tool must be the tool's name (text); expected e.g. {EXAMPLE}")
+        method, params = "tools/call", {"name": data["tool"], "arguments": arguments}
     else:
         method, params = str(data.get("method", "")), data.get("params") or {}
         if not method or not isinstance(params, dict):
             raise ConfigError(f"{source}: a JSON-RPC call needs a method and params object; expected e.g. {EXAMPLE}")
+    key = NAMED.get(method)
+    if key is not None and not (isinstance(params.get(key), str) and params[key]):
+        raise ConfigError(f"{source}: a {method} call needs params.{key} (text); expected e.g. {EXAMPLE}")
     return request_for(server_label(cassette, data.get("server"), source), method, strip_meta(params))
 
 

@@ -7,13 +7,17 @@ while a tap keeps the bytes and their timing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from typing import Any
 
 from mitmproxy import http
 
+from hudproxy.interaction.model import Request
 from hudproxy.proxy.convert import ChunkTap, request_from_flow, response_from_flow, response_to_flow, should_stream
 from hudproxy.proxy.hosts import host_allowed
+from hudproxy.proxy.upstream import DEFAULT_TIMEOUT, answer_directly, failure_of, stop_waiting
 from hudproxy.record.recorder import Recorder
 
 log = logging.getLogger("hudproxy.record")
@@ -26,10 +30,21 @@ class RecordAddon:
     (its `allow_hosts` option), or refused with 403 when `block_others` is set.
     """
 
-    def __init__(self, recorder: Recorder, allow_hosts: list[str] | None = None, block_others: bool = False) -> None:
+    def __init__(
+        self,
+        recorder: Recorder,
+        allow_hosts: list[str] | None = None,
+        block_others: bool = False,
+        upstream_timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> None:
         self.recorder = recorder
         self.allow_hosts = allow_hosts or []
         self.block_others = block_others
+        self.upstream_timeout = upstream_timeout
+        self.master: Any = None  # the mitmproxy master running this addon, to answer a failed upstream
+
+    def load(self, loader: Any) -> None:
+        self.master = loader.master
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         if self.block_others and not host_allowed(flow.request.host, self.allow_hosts):
@@ -50,8 +65,15 @@ class RecordAddon:
         if outcome is not None:
             flow.metadata["hudproxy_answered"] = True
             flow.response = response_to_flow(outcome.response)
+        elif self.upstream_timeout is not None:
+            timer = asyncio.get_running_loop().call_later(
+                self.upstream_timeout, stop_waiting, self.master, flow, self.upstream_timeout
+            )
+            flow.metadata["hudproxy_timer"] = timer
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
+        if (timer := flow.metadata.pop("hudproxy_timer", None)) is not None:
+            timer.cancel()
         if flow.metadata.get("hudproxy_answered") or flow.response is None:
             return
         if should_stream(flow.response):
@@ -75,6 +97,20 @@ class RecordAddon:
         log.debug("recorded #%d %s -> %d", recorded.index, recorded.request.describe(), recorded.response.status)
 
     def error(self, flow: http.HTTPFlow) -> None:
-        request = flow.metadata.get("hudproxy_request")
-        what = request.describe() if request else flow.request.pretty_url
-        log.error("not recorded: %s failed upstream: %s", what, flow.error.msg if flow.error else "unknown error")
+        """A forwarded request got no answer: the client gets a 502 naming the upstream and the cause, the log
+        an ERROR, the journal a row; the cassette nothing."""
+        if (timer := flow.metadata.pop("hudproxy_timer", None)) is not None:
+            timer.cancel()
+        request: Request | None = flow.metadata.get("hudproxy_request")
+        what = request.describe() if request else f"{flow.request.method} {flow.request.pretty_url}"
+        failure = failure_of(flow)
+        if failure is None:
+            log.info("not recorded: %s: %s", what, flow.error.msg if flow.error else "the client went away")
+            return
+        log.error("not recorded: %s", failure.describe(what))
+        answer = failure.response(what)
+        if request is not None and flow.metadata.get("hudproxy_started") is not None:
+            duration = (time.monotonic() - flow.metadata["hudproxy_started"]) * 1000
+            self.recorder.failed(request, response_from_flow(answer, answer.raw_content or b""), duration,
+                                 parent=flow.metadata.get("hudproxy_parent"))  # fmt: skip
+        answer_directly(self.master, flow, answer)

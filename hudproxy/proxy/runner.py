@@ -27,7 +27,14 @@ async def run_proxy(
     handle_signals: bool = True,
     **options: Any,
 ) -> None:
-    """Run mitmproxy with `addons` until shutdown (Ctrl-C/SIGTERM when `handle_signals`)."""
+    """Run mitmproxy with `addons` until shutdown (Ctrl-C/SIGTERM when `handle_signals`).
+
+    A reverse proxy connects to its target lazily, on a request: connecting eagerly (mitmproxy's default), a
+    target that is down drops every client connection unanswered; lazily, the failure belongs to a request and
+    the recorder answers it (`hudproxy.proxy.upstream`).
+    """
+    if mode.startswith("reverse:"):
+        options.setdefault("connection_strategy", "lazy")
     opts = Options(mode=[mode], listen_host=host, listen_port=port)
     if confdir is not None:
         opts.update(confdir=str(confdir))  # before the addons start, so the tls addon reads our CA

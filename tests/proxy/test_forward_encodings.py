@@ -32,7 +32,7 @@ from hudproxy.testing import make_cassette, make_interaction, make_request, make
 TEXT = b'{"greeting": "h\xc3\xa9llo from the cassette", "filler": "' + b"abc" * 300 + b'"}'
 PAGE = b"<html><body><p id='proof'>page served from the cassette</p></body></html>"
 ENCODERS: dict[str, Callable[[bytes], bytes]] = {
-    "gzip": gzip.compress,
+    "gzip": lambda data: gzip.compress(data, mtime=0),  # no timestamp: the same bytes every time
     "br": brotli.compress,
     "zstd": lambda data: zstandard.ZstdCompressor().compress(data),
     "deflate": zlib.compress,

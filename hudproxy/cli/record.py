@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -104,6 +105,8 @@ def record(
         scrub = scrub_policy(keep_secrets, scrub_header, scrub_query, scrub_json_field)
         sidecar = _http_sidecar(target, forward, allow_hosts=split_csv(allow_host), block_others=block_others,
                                 insecure=insecure, host=host, port=port, http_port=http_port, stdio=stdio)  # fmt: skip
+        if sidecar is not None:
+            sidecar = replace(sidecar, upstream_ca=upstream_ca, upstream_timeout=timeout)
         policy = match_policy(
             match_on, ignore_query, ignore_json_field, scrub, forward and sidecar is not None, read_tool, write_tool
         )

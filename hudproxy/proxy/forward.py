@@ -24,7 +24,7 @@ def record_options(
 ) -> dict[str, Any]:
     """Hosts outside `allow_hosts` are tunnelled untouched (not intercepted), unless they are blocked.
 
-    `upstream_ca` is a PEM bundle to verify upstreams with instead of certifi's (a staging API's private CA).
+    `upstream_ca` is a PEM file of a private CA (a staging API's) trusted besides the system's CAs.
     """
     ensure_ca()
     options: dict[str, Any] = {"confdir": ca_dir(), **Upstream(insecure, upstream_ca).mitm_options()}

@@ -42,14 +42,17 @@ class Upstream:
     """How to reach the upstream while recording: TLS trust, and how long to wait for an answer."""
 
     insecure: bool = False
-    ca: Path | None = None  # a PEM bundle to verify upstreams with instead of certifi's (a private staging CA)
+    ca: Path | None = None  # a private CA (a staging API's) trusted for upstreams besides the system's CAs
     timeout: float | None = DEFAULT_TIMEOUT
 
     def mitm_options(self) -> dict[str, Any]:
-        """mitmproxy's options for verifying the upstream."""
+        """mitmproxy's options for verifying the upstream (its own option *replaces* the trusted CAs, so it gets
+        the system's CAs plus `ca`)."""
+        from hudproxy.proxy.ca import upstream_bundle
+
         options: dict[str, Any] = {"ssl_insecure": self.insecure}
         if self.ca is not None:
-            options["ssl_verify_upstream_trusted_ca"] = str(self.ca)
+            options["ssl_verify_upstream_trusted_ca"] = str(upstream_bundle(self.ca))
         return options
 
 

@@ -17,6 +17,7 @@ from mitmproxy import http
 from hudproxy.interaction.model import Request
 from hudproxy.proxy.convert import ChunkTap, request_from_flow, response_from_flow, response_to_flow, should_stream
 from hudproxy.proxy.hosts import host_allowed
+from hudproxy.proxy.redirects import KeepOnProxy, note
 from hudproxy.proxy.upstream import DEFAULT_TIMEOUT, answer_directly, failure_of, stop_waiting
 from hudproxy.record.recorder import Recorder
 
@@ -42,15 +43,20 @@ class RecordAddon:
         self.block_others = block_others
         self.upstream_timeout = upstream_timeout
         self.master: Any = None  # the mitmproxy master running this addon, to answer a failed upstream
+        self.addons = [KeepOnProxy()]  # runs after this addon: redirects to the target point back at the proxy
 
     def load(self, loader: Any) -> None:
         self.master = loader.master
+        # reverse mode: the client's Host reaches `request` (where a redirect must send it back); `note` then
+        # gives the upstream the target's Host, as mitmproxy does when it does not keep the client's
+        self.master.options.update(keep_host_header=True)
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         if self.block_others and not host_allowed(flow.request.host, self.allow_hosts):
             flow.response = http.Response.make(403, f"hudproxy: {flow.request.host} is not an allowed host\n")
 
     def request(self, flow: http.HTTPFlow) -> None:
+        note(flow, keeps_host_header=self.master is not None and self.master.options.keep_host_header)
         if not host_allowed(flow.request.host, self.allow_hosts):
             if self.block_others:
                 flow.response = http.Response.make(403, f"hudproxy: {flow.request.host} is not an allowed host\n")

@@ -43,11 +43,11 @@ def response_to_flow(response: Response) -> http.Response:
     """The recorded response as mitmproxy sends it: the body goes out as recorded, bytes for bytes.
 
     `Response.make` would *encode* the body per its `Content-Encoding` (a recorded gzip body compressed twice),
-    so the body is set as raw content; only `Content-Length` follows the stored body (scrubbing may change it).
+    so the body is set as raw content; only `Content-Length` follows a stored body (hand edits may change it).
     """
     headers = http.Headers([(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers])
-    if "transfer-encoding" not in headers:
-        headers["content-length"] = str(len(response.body))
+    if "transfer-encoding" not in headers and (response.body or "content-length" not in headers):
+        headers["content-length"] = str(len(response.body))  # HEAD, 204 and 304 keep theirs with no body
     now = time.time()
     reason = response.reason or status_codes.RESPONSES.get(response.status, "")
     return http.Response(b"HTTP/1.1", response.status, reason.encode("latin-1"), headers, response.body, None, now, now)

@@ -55,6 +55,10 @@ def proxy(tmp_path: Path, hudproxy_ca: Path) -> Iterator[str]:
         for encoding in ENCODERS:
             interactions.append(compressed(f"{scheme}://api.test/{encoding}", encoding, TEXT, "application/json"))
     interactions.append(compressed("http://site.test/", "gzip", PAGE, "text/html"))
+    head = [("Content-Encoding", "gzip"), ("Content-Length", "999")]  # a HEAD answer: the GET's length, no body
+    interactions.append(
+        make_interaction(make_request("HEAD", "https://api.test/gzip"), make_response(200, headers=head))
+    )
     cassette = tmp_path / "encoded.yaml"
     save_cassette(make_cassette(interactions), cassette)
     with forward_replay(build_service(cassette, journal=None, forward=True)) as url:
@@ -122,3 +126,9 @@ def test_a_headless_chromium_page_load_through_the_forward_replay_proxy(proxy: s
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=NO_PROXY_ENV)
     assert "page served from the cassette" in done.stdout, done.stderr[-2000:]
+
+
+def test_a_head_answer_keeps_its_recorded_length_with_no_body(proxy: str, hudproxy_ca: Path) -> None:
+    with httpx.Client(proxy=proxy, verify=trusting(hudproxy_ca), trust_env=False, timeout=15) as client:
+        response = client.head("https://api.test/gzip")
+    assert response.status_code == 200 and response.headers["content-length"] == "999" and response.content == b""

@@ -55,6 +55,17 @@ class RecordAddon:
         if self.block_others and not host_allowed(flow.request.host, self.allow_hosts):
             flow.response = http.Response.make(403, f"hudproxy: {flow.request.host} is not an allowed host\n")
 
+    def http_connect_error(self, flow: http.HTTPFlow) -> None:
+        """Forward mode: a CONNECT to an upstream that cannot be reached gets the JSON 502 and an ERROR line
+        (mitmproxy's own text otherwise; most clients only show the status)."""
+        if flow.response is None or flow.response.status_code != 502:
+            return  # refused by us (403, --block-others), not an upstream failure
+        said = (flow.response.get_text(strict=False) or "").split(" If you plan", 1)[0]  # advice for mitmproxy users
+        failure = failure_of(flow, said or None)
+        if failure is not None:
+            log.error("not tunnelled: %s", failure.describe(f"CONNECT {failure.target}"))
+            flow.response = failure.response(f"CONNECT {failure.target}")
+
     def request(self, flow: http.HTTPFlow) -> None:
         note(flow, keeps_host_header=self.master is not None and self.master.options.keep_host_header)
         if not host_allowed(flow.request.host, self.allow_hosts):

@@ -82,15 +82,17 @@ class Failure:
 def origin(flow: http.HTTPFlow) -> str:
     """The upstream's scheme://host:port, as the recorder would call it (reverse mode: the target)."""
     request = flow.request
+    host = f"[{request.host}]" if ":" in request.host else request.host
+    if request.method == "CONNECT":  # a tunnel: host and port are all there is
+        return f"{host}:{request.port}"
     default = 443 if request.scheme == "https" else 80
     port = "" if request.port == default else f":{request.port}"
-    host = f"[{request.host}]" if ":" in request.host else request.host
     return f"{request.scheme}://{host}{port}"
 
 
-def failure_of(flow: http.HTTPFlow) -> Failure | None:
-    """The upstream's failure behind `flow.error`, or None when the client went away (nothing to answer)."""
-    message = flow.error.msg if flow.error else "unknown error"
+def failure_of(flow: http.HTTPFlow, message: str | None = None) -> Failure | None:
+    """The upstream's failure behind `flow.error` (or `message`), or None when the client went away."""
+    message = message or (flow.error.msg if flow.error else "unknown error")
     lowered = message.lower()
     if flow.metadata.get(TIMED_OUT):
         seconds = flow.metadata[TIMED_OUT]

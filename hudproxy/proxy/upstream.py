@@ -3,8 +3,9 @@
 mitmproxy answers an upstream failure with an HTML page, or (connecting eagerly, its default in reverse mode)
 drops the client's connection with no word at all. hudproxy connects lazily (on the first request, so a failure
 belongs to a request) and answers that request with `502` and a JSON body naming the upstream and the cause:
-refused, dns, tls, timeout, or connect. An upstream that accepts but never answers is given `timeout` seconds
-for its response headers (a stream may then take as long as it likes).
+refused, dns, tls, timeout, connect (another connection error) or response (connected, then no valid answer).
+An upstream that accepts but never answers is given `--upstream-timeout` seconds for its response headers (a
+stream may then take as long as it likes).
 """
 
 from __future__ import annotations
@@ -39,11 +40,10 @@ DNS_MARKERS = (
 
 @dataclass(frozen=True)
 class Upstream:
-    """How to reach the upstream while recording: TLS trust, and how long to wait for an answer."""
+    """How the recorder trusts upstreams' certificates."""
 
     insecure: bool = False
     ca: Path | None = None  # a private CA (a staging API's) trusted for upstreams besides the system's CAs
-    timeout: float | None = DEFAULT_TIMEOUT
 
     def mitm_options(self) -> dict[str, Any]:
         """mitmproxy's options for verifying the upstream (its own option *replaces* the trusted CAs, so it gets
@@ -100,15 +100,14 @@ def failure_of(flow: http.HTTPFlow, message: str | None = None) -> Failure | Non
     if lowered.startswith("client disconnected") or "client closed" in lowered:
         return None
     server = flow.server_conn
-    if any(marker in lowered for marker in TLS_MARKERS):
+    if any(marker in lowered for marker in DNS_MARKERS):
+        cause = "dns"
+    elif any(marker in lowered for marker in REFUSED_ERRNOS):
+        cause = "refused"
+    elif any(marker in lowered for marker in TLS_MARKERS):  # after those: a host name may hold "ssl"
         cause = "tls"
     elif server.timestamp_tcp_setup is None:
-        if any(marker in lowered for marker in DNS_MARKERS):
-            cause = "dns"
-        elif any(marker in lowered for marker in REFUSED_ERRNOS):
-            cause = "refused"
-        else:
-            cause = "connect"
+        cause = "connect"
     elif flow.request.scheme == "https" and not server.tls_established:
         cause = "tls"
     else:
@@ -142,9 +141,18 @@ def stop_waiting(master: Any, flow: http.HTTPFlow, seconds: float) -> None:
         return
     flow.metadata[TIMED_OUT] = seconds
     handler = master.addons.get("proxyserver").connections.get(flow.client_conn.id)
-    io = handler.transports.get(flow.server_conn) if handler is not None else None
-    task = getattr(io, "handler", None)
-    if task is not None:
+    if handler is None:
+        return
+    address = (flow.request.host, flow.request.port)
+    # the flow's server connection, or (still connecting) the one being opened to its address
+    tasks = [
+        io.handler
+        for connection, io in list(handler.transports.items())
+        if connection is not flow.client_conn
+        and io.handler is not None
+        and (connection is flow.server_conn or connection.address == address)
+    ]
+    for task in tasks:
         task.cancel("hudproxy: upstream timeout")
-    else:
+    if not tasks:
         log.debug("timeout for %s, but its upstream connection is already gone", flow.request.pretty_url)

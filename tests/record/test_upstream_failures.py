@@ -26,6 +26,8 @@ import requests
 from hudproxy.cassette.files import load_cassette
 from hudproxy.journal.writer import JournalWriter
 from hudproxy.netutil import free_port, wait_for_port
+from hudproxy.proxy.record_addon import RecordAddon
+from hudproxy.proxy.runner import proxy_in_thread
 from hudproxy.record.background import recording_proxy
 from hudproxy.record.recorder import Recorder
 from hudproxy.scrub.policy import ScrubPolicy
@@ -163,3 +165,27 @@ def test_a_negative_upstream_timeout_is_one_line_and_exit_2(tmp_path: Path) -> N
                "--cassette", str(tmp_path / "c.yaml"), "--upstream-timeout", "-1"]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
     assert done.returncode == 2 and "--upstream-timeout" in done.stderr and "Traceback" not in done.stderr
+
+
+@contextlib.contextmanager
+def unconnectable_upstream() -> Iterator[str]:
+    """A listener whose accept queue is full: the kernel drops further SYNs, so a connect never completes."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(0)
+    filler = socket.create_connection(sock.getsockname(), timeout=5)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        filler.close()
+        sock.close()
+
+
+def test_an_upstream_whose_connect_never_completes_times_out_as_a_502(tmp_path: Path) -> None:
+    with unconnectable_upstream() as target:
+        recorder = Recorder(tmp_path / "c.yaml", "all", target=target)
+        addon = RecordAddon(recorder, upstream_timeout=1.0)
+        with proxy_in_thread([addon], f"reverse:{target}") as proxy:
+            answer = httpx.get(f"{proxy}/orders/A1", trust_env=False, timeout=20)  # the OS gives up after ~2 min
+        recorder.close()
+    check_answer(answer.status_code, answer.content, target, "timeout")

@@ -13,7 +13,6 @@ import requests
 from clients import CURL, curl
 
 from hudproxy.cassette import load_cassette
-from hudproxy.netutil import free_port
 from hudproxy.proxy.forward import forward_record
 from hudproxy.record.recorder import Recorder
 
@@ -23,9 +22,9 @@ def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def test_a_plain_http_request_to_a_closed_port_is_a_json_502(
-    hudproxy_ca: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    hudproxy_ca: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, closed_port: int
 ) -> None:
-    cassette, target = tmp_path / "c.yaml", f"http://127.0.0.1:{free_port()}"
+    cassette, target = tmp_path / "c.yaml", f"http://127.0.0.1:{closed_port}"
     with (
         caplog.at_level("ERROR", logger="hudproxy"),
         forward_record(Recorder(cassette, "all", proxy_mode="forward")) as proxy,
@@ -47,9 +46,9 @@ def test_a_plain_http_request_to_a_closed_port_is_a_json_502(
 
 @pytest.mark.parametrize(("host", "cause"), [("127.0.0.1:{port}", "refused"), ("hudproxy-test.invalid:443", "dns")])
 def test_a_connect_to_an_unreachable_host_is_a_502_and_an_error_line(
-    host: str, cause: str, hudproxy_ca: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    host: str, cause: str, hudproxy_ca: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, closed_port: int
 ) -> None:
-    authority = host.format(port=free_port())
+    authority = host.format(port=closed_port)
     with (
         caplog.at_level("ERROR", logger="hudproxy"),
         forward_record(Recorder(tmp_path / "c.yaml", "all", proxy_mode="forward")) as proxy,
@@ -64,9 +63,9 @@ def test_a_connect_to_an_unreachable_host_is_a_502_and_an_error_line(
     assert "connection_strategy" not in " ".join(errors(caplog)), "no mitmproxy advice in hudproxy's words"
 
 
-def test_the_connect_answer_is_the_json_body(hudproxy_ca: Path, tmp_path: Path) -> None:
+def test_the_connect_answer_is_the_json_body(hudproxy_ca: Path, tmp_path: Path, closed_port: int) -> None:
     """What a client that reads the CONNECT answer's body gets (a raw socket, as a proxy-aware client sees it)."""
-    authority = f"127.0.0.1:{free_port()}"
+    authority = f"127.0.0.1:{closed_port}"
     with forward_record(Recorder(tmp_path / "c.yaml", "all", proxy_mode="forward")) as proxy:
         host, port = proxy.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=10) as sock:

@@ -48,10 +48,10 @@ def silent_upstream() -> Iterator[str]:
         sock.close()
 
 
-def targets(traffic_url: str) -> dict[str, str]:
+def targets(traffic_url: str, closed_port: int) -> dict[str, str]:
     port = traffic_url.rsplit(":", 1)[1]
     return {
-        "refused": f"http://127.0.0.1:{free_port()}",
+        "refused": f"http://127.0.0.1:{closed_port}",
         "dns": "http://hudproxy-test.invalid",
         "tls": f"https://127.0.0.1:{port}",  # a plain HTTP server, addressed as https
     }
@@ -72,9 +72,9 @@ def check_answer(status: int, body: bytes, target: str, cause: str) -> None:
 
 @pytest.mark.parametrize("cause", ["refused", "dns", "tls"])
 def test_a_failed_upstream_is_a_502_naming_target_and_cause_for_real_clients(
-    cause: str, traffic: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    cause: str, traffic: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture, closed_port: int
 ) -> None:
-    target, cassette, db = targets(traffic.url)[cause], tmp_path / "c.yaml", tmp_path / "journal.db"
+    target, cassette, db = targets(traffic.url, closed_port)[cause], tmp_path / "c.yaml", tmp_path / "journal.db"
     recorder = Recorder(cassette, "all", target=target, journal=JournalWriter(db, ScrubPolicy.default()))
     with caplog.at_level("ERROR", logger="hudproxy"), recording_proxy(recorder, target) as proxy:
         with httpx.Client(base_url=proxy, trust_env=False, timeout=20) as client:
@@ -135,9 +135,9 @@ def stop(process: subprocess.Popen[str]) -> tuple[str, str]:
 
 
 def test_the_cli_answers_a_closed_port_with_a_502_and_logs_it_without_verbose(
-    hudproxy_record: Any, tmp_path: Path
+    hudproxy_record: Any, tmp_path: Path, closed_port: int
 ) -> None:
-    target = f"http://127.0.0.1:{free_port()}"
+    target = f"http://127.0.0.1:{closed_port}"
     process, proxy = hudproxy_record("--target", target)
     answer = httpx.get(f"{proxy}/orders/A1", trust_env=False, timeout=20)
     check_answer(answer.status_code, answer.content, target, "refused")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Annotated
 
 import typer
@@ -31,4 +32,4 @@ def ca(
         console.print(f"Trust bundle: {bundle}  (the system's CAs plus hudproxy's)")
         console.print("A client process needs:")
     for name, value in variables.items():
-        print(f"export {name}={value}")
+        print(f"export {name}={shlex.quote(value)}")  # a home folder with a space stays one word

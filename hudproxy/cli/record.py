@@ -52,7 +52,7 @@ def record(
     keep_secrets: Annotated[bool, Opt(help="Store secrets as they are (scrubbing is on by default)")] = False,
     insecure: Annotated[bool, Opt(help="Do not verify the target's TLS certificate")] = False,
     upstream_ca: Annotated[
-        Path | None, Opt(help="PEM file of the CA(s) to verify the upstream with (a private/staging CA)")
+        Path | None, Opt(help="PEM file of a private upstream CA to trust besides the system's CAs")
     ] = None,
     upstream_timeout: Annotated[
         float, Opt(help="Seconds to wait for the upstream's response headers before answering 502 (0: no limit)")

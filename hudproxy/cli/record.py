@@ -92,6 +92,7 @@ def record(
     if upstream_timeout < 0:
         raise ConfigError(f"--upstream-timeout {upstream_timeout:g}: give seconds (0 for no limit).")
     timeout = upstream_timeout or None
+    upstream_trust = Upstream(insecure, upstream_ca).mitm_options()  # a bad --upstream-ca fails before anything
 
     upstream = cli_mcp.upstream_from_options(mcp_command, mcp_url, mcp_header)
     setup_logging(verbose)
@@ -137,7 +138,7 @@ def record(
         )
     else:
         addon, proxy_mode = RecordAddon(recorder, upstream_timeout=timeout), f"reverse:{target}"
-        options = Upstream(insecure, upstream_ca).mitm_options()
+        options = upstream_trust
     try:
         asyncio.run(run_proxy([addon], proxy_mode, host, port, **options))
     finally:

@@ -102,7 +102,10 @@ def ensure_bundle(cert: Path, system: Path | None = None) -> Path:
 def upstream_bundle(extra: Path, system: Path | None = None) -> Path:
     """The system's CAs plus `extra` (`--upstream-ca`), to verify upstreams with: a private CA for one host must
     not make every public host fail. Named by content, so concurrent recorders never share a file."""
-    blocks = PEM_BLOCK.findall(extra.read_bytes())
+    try:
+        blocks = PEM_BLOCK.findall(extra.read_bytes())
+    except OSError as error:
+        raise ConfigError(f"--upstream-ca {extra}: cannot read it ({error.strerror}).") from None
     if not blocks:
         raise ConfigError(f"--upstream-ca {extra}: no PEM certificate in it (-----BEGIN CERTIFICATE-----).")
     blocks = [*_system_certificates(system), *blocks]

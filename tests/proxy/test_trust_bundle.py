@@ -140,8 +140,16 @@ def test_record_upstream_ca_records_an_upstream_signed_by_a_private_ca(
     assert [i.request.url for i in load_cassette(tmp_path / "c.yaml").interactions] == [f"{api.url}/json"]
 
 
-def test_record_upstream_ca_that_is_missing_is_one_line_and_exit_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize("content", [None, b"not a certificate\n"], ids=["missing", "no-certificate"])
+def test_a_bad_upstream_ca_is_one_line_and_exit_2_before_anything_is_written(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    ca = tmp_path / "ca.pem"
+    if content is not None:
+        ca.write_bytes(content)
     command = [*HUDPROXY, "record", "--target", "https://localhost:9", "--cassette", str(tmp_path / "c.yaml"),
-               "--upstream-ca", str(tmp_path / "nope.pem")]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, env={**NO_PROXY_ENV, "COLUMNS": "200"})
+               "--no-journal", "--upstream-ca", str(ca)]  # fmt: skip
+    env = {**NO_PROXY_ENV, "COLUMNS": "200", "HUDPROXY_CA_DIR": str(tmp_path / "hudproxy-ca")}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 2 and "--upstream-ca" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not (tmp_path / "c.yaml").exists()

@@ -22,9 +22,13 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def origin(url: str) -> str:
-    """`scheme://host[:port]` of an absolute URL, the port left out when it is the scheme's default."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{_authority(parts)}"
+    """`scheme://host[:port]` of an absolute URL, the port left out when it is the scheme's default ("" for a
+    URL that has none: nothing then points at it)."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{_authority(parts)}" if parts.netloc else ""
+    except ValueError:
+        return ""
 
 
 def _authority(parts: SplitResult) -> str:
@@ -43,8 +47,12 @@ def _same_place(parts: SplitResult, target: SplitResult) -> bool:
 
 
 def relocate(url: str, target: str, proxy: str) -> str:
-    """`url` pointed at `proxy` if it points at `target` (both `scheme://host[:port]`), else `url` unchanged."""
+    """`url` pointed at `proxy` if it points at `target` (`scheme://host[:port]`), else `url` unchanged.
+
+    `proxy` may carry a path prefix (a replay session's `/s/<id>`), put before the URL's path."""
     stripped = url.strip()
+    if not target:
+        return url
     try:
         parts = urlsplit(stripped)
         if not parts.netloc or not _same_place(parts, urlsplit(target)):
@@ -54,7 +62,7 @@ def relocate(url: str, target: str, proxy: str) -> str:
     home = urlsplit(proxy)
     scheme = f"{home.scheme}:" if parts.scheme else ""
     rest = stripped[len(f"{parts.scheme}:" if parts.scheme else "") + 2 + len(parts.netloc) :]
-    return f"{scheme}//{home.netloc}{rest}"
+    return f"{scheme}//{home.netloc}{home.path.rstrip('/')}{rest}"
 
 
 def relocate_refresh(value: str, target: str, proxy: str) -> str:

@@ -168,9 +168,14 @@ class ReplayApp:
 
     @staticmethod
     def _pointed_home(interaction: Interaction, response: Response, scope: Scope) -> list[tuple[bytes, bytes]]:
-        """A redirect to the recorded target sends the client back here, by the name it used (its Host)."""
+        """A redirect to the recorded target sends the client back here, by the name it used (its Host), and
+        into the same session when it came by a `/s/<id>/` path."""
         host = _header(scope, b"host")
         here = proxy_origin(scope.get("scheme", "http"), host, scope.get("server"))
+        raw_path = scope.get("raw_path")
+        session_id, _ = split_session_path(raw_path.decode("latin-1") if raw_path else scope["path"])
+        if session_id is not None:
+            here = f"{here}/s/{session_id}"
         moved = relocated(response.headers, origin(interaction.request.url), here)
         return encode_headers(replace(response, headers=moved) if moved is not None else response)
 

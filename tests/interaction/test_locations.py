@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hudproxy.interaction.locations import points_at, proxy_origin, relocate, relocate_refresh, relocated
+from hudproxy.interaction.locations import origin, points_at, proxy_origin, relocate, relocate_refresh, relocated
 
 TARGET, PROXY = "http://127.0.0.1:5000", "http://localhost:8080"
 
@@ -49,3 +49,9 @@ def test_the_proxy_is_where_the_client_reached_it() -> None:
     assert proxy_origin("http", "localhost:8080", ("127.0.0.1", 8080)) == "http://localhost:8080"
     assert proxy_origin("http", None, ("127.0.0.1", 8080)) == "http://127.0.0.1:8080"  # HTTP/1.0, no Host
     assert proxy_origin("https", None, ("::1", 443)) == "https://[::1]"
+
+
+def test_a_proxy_path_prefix_goes_before_the_path_and_a_url_without_origin_points_nowhere() -> None:
+    assert relocate(f"{TARGET}/a?x=1", TARGET, "http://localhost:8080/s/run-1") == "http://localhost:8080/s/run-1/a?x=1"
+    assert origin("/relative") == "" and origin("http://h:bad/x") == ""
+    assert relocate(f"{TARGET}/a", origin("/relative"), PROXY) == f"{TARGET}/a"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -51,6 +52,12 @@ def record(
     scrub_json_field: Annotated[list[str] | None, Opt(help="Extra JSON body fields to scrub")] = None,
     keep_secrets: Annotated[bool, Opt(help="Store secrets as they are (scrubbing is on by default)")] = False,
     insecure: Annotated[bool, Opt(help="Do not verify the target's TLS certificate")] = False,
+    upstream_ca: Annotated[
+        Path | None, Opt(help="PEM file of a private upstream CA to trust besides the system's CAs")
+    ] = None,
+    upstream_timeout: Annotated[
+        float, Opt(help="Seconds to wait for the upstream's response headers before answering 502 (0: no limit)")
+    ] = 60.0,
     mcp_command: Annotated[str | None, Opt(help="MCP: record this stdio MCP server, e.g. 'python server.py'")] = None,
     mcp_url: Annotated[str | None, Opt(help="MCP: record this streamable-HTTP MCP server URL")] = None,
     mcp_header: Annotated[list[str] | None, Opt(help="MCP: header for --mcp-url, 'Name: value' (never stored)")] = None,
@@ -82,6 +89,14 @@ def record(
     from hudproxy.proxy.forward import record_options
     from hudproxy.proxy.record_addon import RecordAddon
     from hudproxy.proxy.runner import run_proxy
+    from hudproxy.proxy.upstream import Upstream
+
+    if upstream_ca is not None and not upstream_ca.is_file():
+        raise ConfigError(f"--upstream-ca {upstream_ca}: no such file; give a PEM file of the upstream's CA.")
+    if upstream_timeout < 0:
+        raise ConfigError(f"--upstream-timeout {upstream_timeout:g}: give seconds (0 for no limit).")
+    timeout = upstream_timeout or None
+    upstream_trust = Upstream(insecure, upstream_ca).mitm_options()  # a bad --upstream-ca fails before anything
 
     upstream = cli_mcp.upstream_from_options(mcp_command, mcp_url, mcp_header)
     setup_logging(verbose)
@@ -100,6 +115,8 @@ def record(
         scrub = scrub_policy(keep_secrets, scrub_header, scrub_query, scrub_json_field)
         sidecar = _http_sidecar(target, forward, allow_hosts=split_csv(allow_host), block_others=block_others,
                                 insecure=insecure, host=host, port=port, http_port=http_port, stdio=stdio)  # fmt: skip
+        if sidecar is not None:
+            sidecar = replace(sidecar, upstream_ca=upstream_ca, upstream_timeout=timeout)
         policy = match_policy(
             match_on, ignore_query, ignore_json_field, scrub, forward and sidecar is not None, read_tool, write_tool
         )
@@ -124,12 +141,13 @@ def record(
         console.print(f"journal: {journal_path} (session recording)", markup=False)
     if forward:
         addon, proxy_mode, options = (
-            RecordAddon(recorder, hosts, block_others),
+            RecordAddon(recorder, hosts, block_others, upstream_timeout=timeout),
             "regular",
-            record_options(hosts, block_others, insecure),
+            record_options(hosts, block_others, insecure, upstream_ca),
         )
     else:
-        addon, proxy_mode, options = RecordAddon(recorder), f"reverse:{target}", {"ssl_insecure": insecure}
+        addon, proxy_mode = RecordAddon(recorder, upstream_timeout=timeout), f"reverse:{target}"
+        options = upstream_trust
     try:
         asyncio.run(run_proxy([addon], proxy_mode, host, port, **options))
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from mitmproxy import http
+from mitmproxy.net.http import status_codes
 
 from hudproxy.interaction.model import Chunk, Request, Response
 
@@ -39,11 +40,17 @@ def response_from_flow(resp: http.Response, body: bytes) -> Response:
 
 
 def response_to_flow(response: Response) -> http.Response:
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-    made = http.Response.make(response.status, response.body, headers)
-    if response.reason:
-        made.reason = response.reason
-    return made
+    """The recorded response as mitmproxy sends it: the body goes out as recorded, bytes for bytes.
+
+    `Response.make` would *encode* the body per its `Content-Encoding` (a recorded gzip body compressed twice),
+    so the body is set as raw content; only `Content-Length` follows a stored body (hand edits may change it).
+    """
+    headers = http.Headers([(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers])
+    if "transfer-encoding" not in headers and (response.body or "content-length" not in headers):
+        headers["content-length"] = str(len(response.body))  # HEAD, 204 and 304 keep theirs with no body
+    now = time.time()
+    reason = response.reason or status_codes.RESPONSES.get(response.status, "")
+    return http.Response(b"HTTP/1.1", response.status, reason.encode("latin-1"), headers, response.body, None, now, now)
 
 
 def should_stream(resp: http.Response) -> bool:

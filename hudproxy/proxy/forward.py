@@ -13,6 +13,7 @@ from hudproxy.proxy.hosts import host_regex
 from hudproxy.proxy.record_addon import RecordAddon
 from hudproxy.proxy.replay_addon import ReplayAddon
 from hudproxy.proxy.runner import proxy_in_thread
+from hudproxy.proxy.upstream import Upstream
 from hudproxy.record.recorder import Recorder
 from hudproxy.replay.service import ReplayService
 
@@ -26,12 +27,10 @@ def record_options(
 
     An intercepted host speaks TLS or HTTP or nothing: raw TCP to it is not relayed (rawtcp off, so the bytes are
     read as HTTP and refused), since what cannot be recorded would be a hole in the cassette.
-    `upstream_ca` is a PEM bundle to verify upstreams with instead of certifi's (a staging API's private CA).
+    `upstream_ca` is a PEM file of a private CA (a staging API's) trusted besides the system's CAs.
     """
     ensure_ca()
-    options: dict[str, Any] = {"confdir": ca_dir(), "ssl_insecure": insecure, "rawtcp": False}
-    if upstream_ca is not None:
-        options["ssl_verify_upstream_trusted_ca"] = str(upstream_ca)
+    options: dict[str, Any] = {"confdir": ca_dir(), "rawtcp": False, **Upstream(insecure, upstream_ca).mitm_options()}
     if allow_hosts and not block_others:
         options["allow_hosts"] = [host_regex(allow_hosts)]
     return options

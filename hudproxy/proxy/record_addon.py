@@ -7,15 +7,21 @@ while a tap keeps the bytes and their timing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from typing import Any
 
 from mitmproxy import http
 
 from hudproxy.errors import CassetteWriteError
+from hudproxy.interaction.model import Request
 from hudproxy.proxy.convert import ChunkTap, request_from_flow, response_from_flow, response_to_flow, should_stream
 from hudproxy.proxy.hosts import host_allowed
+from hudproxy.proxy.redirects import KeepOnProxy, note
+from hudproxy.proxy.upstream import DEFAULT_TIMEOUT, answer_directly, failure_of, stop_waiting
 from hudproxy.record.recorder import Recorder, write_failed_response
+from hudproxy.scrub.scrubber import scrub_request
 
 log = logging.getLogger("hudproxy.record")
 
@@ -27,16 +33,43 @@ class RecordAddon:
     (its `allow_hosts` option), or refused with 403 when `block_others` is set.
     """
 
-    def __init__(self, recorder: Recorder, allow_hosts: list[str] | None = None, block_others: bool = False) -> None:
+    def __init__(
+        self,
+        recorder: Recorder,
+        allow_hosts: list[str] | None = None,
+        block_others: bool = False,
+        upstream_timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> None:
         self.recorder = recorder
         self.allow_hosts = allow_hosts or []
         self.block_others = block_others
+        self.upstream_timeout = upstream_timeout
+        self.master: Any = None  # the mitmproxy master running this addon, to answer a failed upstream
+        self.addons = [KeepOnProxy()]  # runs after this addon: redirects to the target point back at the proxy
+
+    def load(self, loader: Any) -> None:
+        self.master = loader.master
+        # reverse mode: the client's Host reaches `request` (where a redirect must send it back); `note` then
+        # gives the upstream the target's Host, as mitmproxy does when it does not keep the client's
+        self.master.options.update(keep_host_header=True)
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         if self.block_others and not host_allowed(flow.request.host, self.allow_hosts):
             flow.response = http.Response.make(403, f"hudproxy: {flow.request.host} is not an allowed host\n")
 
+    def http_connect_error(self, flow: http.HTTPFlow) -> None:
+        """Forward mode: a CONNECT to an upstream that cannot be reached gets the JSON 502 and an ERROR line
+        (mitmproxy's own text otherwise; most clients only show the status)."""
+        if flow.response is None or flow.response.status_code != 502:
+            return  # refused by us (403, --block-others), not an upstream failure
+        said = (flow.response.get_text(strict=False) or "").split(" If you plan", 1)[0]  # advice for mitmproxy users
+        failure = failure_of(flow, said or None)
+        if failure is not None:
+            log.error("not tunnelled: %s", failure.describe(f"CONNECT {failure.target}"))
+            flow.response = failure.response(f"CONNECT {failure.target}")
+
     def request(self, flow: http.HTTPFlow) -> None:
+        note(flow, keeps_host_header=self.master is not None and self.master.options.keep_host_header)
         if not host_allowed(flow.request.host, self.allow_hosts):
             if self.block_others:
                 flow.response = http.Response.make(403, f"hudproxy: {flow.request.host} is not an allowed host\n")
@@ -51,8 +84,15 @@ class RecordAddon:
         if outcome is not None:
             flow.metadata["hudproxy_answered"] = True
             flow.response = response_to_flow(outcome.response)
+        elif self.upstream_timeout is not None:
+            timer = asyncio.get_running_loop().call_later(
+                self.upstream_timeout, stop_waiting, self.master, flow, self.upstream_timeout
+            )
+            flow.metadata["hudproxy_timer"] = timer
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
+        if (timer := flow.metadata.pop("hudproxy_timer", None)) is not None:
+            timer.cancel()
         if flow.metadata.get("hudproxy_answered") or flow.response is None:
             return
         if should_stream(flow.response):
@@ -86,6 +126,22 @@ class RecordAddon:
         log.debug("recorded #%d %s -> %d", recorded.index, recorded.request.describe(), recorded.response.status)
 
     def error(self, flow: http.HTTPFlow) -> None:
-        request = flow.metadata.get("hudproxy_request")
-        what = request.describe() if request else flow.request.pretty_url
-        log.error("not recorded: %s failed upstream: %s", what, flow.error.msg if flow.error else "unknown error")
+        """A forwarded request got no answer: the client gets a 502 naming the upstream and the cause, the log
+        an ERROR, the journal a row; the cassette nothing."""
+        if (timer := flow.metadata.pop("hudproxy_timer", None)) is not None:
+            timer.cancel()
+        request: Request | None = flow.metadata.get("hudproxy_request")
+        # named as the cassette would hold it: the log and the 502 never carry the request's secrets
+        live = request if request is not None else request_from_flow(flow.request)
+        what = scrub_request(live, self.recorder.scrub).describe()
+        failure = failure_of(flow)
+        if failure is None:
+            log.info("not recorded: %s: %s", what, flow.error.msg if flow.error else "the client went away")
+            return
+        log.error("not recorded: %s", failure.describe(what))
+        answer = failure.response(what)
+        if request is not None and flow.metadata.get("hudproxy_started") is not None:
+            duration = (time.monotonic() - flow.metadata["hudproxy_started"]) * 1000
+            self.recorder.failed(request, response_from_flow(answer, answer.raw_content or b""), duration,
+                                 parent=flow.metadata.get("hudproxy_parent"))  # fmt: skip
+        answer_directly(self.master, flow, answer)

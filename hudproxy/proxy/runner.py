@@ -27,20 +27,28 @@ async def run_proxy(
     handle_signals: bool = True,
     **options: Any,
 ) -> None:
-    """Run mitmproxy with `addons` until shutdown (Ctrl-C/SIGTERM when `handle_signals`)."""
+    """Run mitmproxy with `addons` until shutdown (Ctrl-C/SIGTERM when `handle_signals`).
+
+    A reverse proxy connects to its target lazily, on a request: connecting eagerly (mitmproxy's default), a
+    target that is down drops every client connection unanswered; lazily, the failure belongs to a request and
+    the recorder answers it (`hudproxy.proxy.upstream`).
+    """
+    if mode.startswith("reverse:"):
+        options.setdefault("connection_strategy", "lazy")
     opts = Options(mode=[mode], listen_host=host, listen_port=port)
     if confdir is not None:
         opts.update(confdir=str(confdir))  # before the addons start, so the tls addon reads our CA
     master = DumpMaster(opts, with_termlog=False, with_dumper=False)
-    master.options.update(**options)  # some options are declared by addons, so set after construction
-    for addon in addons:
-        master.addons.add(addon)
     errorcheck = master.addons.get("errorcheck")
     if errorcheck is not None:
         # mitmproxy's ErrorCheck exits the process on any ERROR logged during start-up, from any thread;
-        # in-process, only errors of the proxy's own thread are its business.
+        # in-process, only errors of the proxy's own thread are its business (filtered from the start: setting
+        # the options below takes a while, and another thread may log meanwhile).
         proxy_thread = threading.get_ident()
         errorcheck.logger.addFilter(lambda record: record.thread == proxy_thread)
+    master.options.update(**options)  # some options are declared by addons, so set after construction
+    for addon in addons:
+        master.addons.add(addon)
     if on_master is not None:
         on_master(master)
     if handle_signals:

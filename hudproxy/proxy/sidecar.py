@@ -6,7 +6,8 @@ counter. The stdio server hudproxy starts is told where to send that HTTP throug
 
 - reverse mode: `HUDPROXY_HTTP_URL=http://127.0.0.1:PORT`, a base URL standing in for the target;
 - forward mode: `HTTPS_PROXY`/`HTTP_PROXY` (both cases, since Python prefers the lower-case ones) and
-  hudproxy's CA in `SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE`, ..., so fixed hostnames need no code change.
+  the system's CAs plus hudproxy's in `SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE`, ..., so fixed hostnames need no
+  code change and hosts tunnelled untouched (outside `--allow-host`) still verify.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from hudproxy.record.recorder import Recorder
 
@@ -31,6 +33,8 @@ class HttpSidecar:
     allow_hosts: tuple[str, ...] = ()
     block_others: bool = False
     insecure: bool = False
+    upstream_ca: Path | None = None
+    upstream_timeout: float | None = 60.0
 
     @property
     def forward(self) -> bool:
@@ -57,7 +61,10 @@ class HttpSidecar:
         if not self.forward:
             return f"{HTTP_URL_ENV}={self.url}"
         cert = self.child_env()["SSL_CERT_FILE"]
-        return f"HTTPS_PROXY=HTTP_PROXY={self.url}, and hudproxy's CA {cert} in SSL_CERT_FILE, REQUESTS_CA_BUNDLE, ..."
+        return (
+            f"HTTPS_PROXY=HTTP_PROXY={self.url}, and the system's CAs plus hudproxy's ({cert}) in SSL_CERT_FILE, "
+            "REQUESTS_CA_BUNDLE, ..."
+        )
 
     def describe(self) -> str:
         return f"forward proxy for {', '.join(self.allow_hosts) or 'all hosts'}" if self.forward else str(self.target)
@@ -72,12 +79,13 @@ class HttpSidecar:
         from hudproxy.proxy.forward import record_options
         from hudproxy.proxy.record_addon import RecordAddon
         from hudproxy.proxy.runner import proxy_in_thread
+        from hudproxy.proxy.upstream import Upstream
 
         hosts = list(self.allow_hosts)
+        addon = RecordAddon(recorder, hosts, self.block_others, upstream_timeout=self.upstream_timeout)
         if self.forward:
-            addon, mode = RecordAddon(recorder, hosts, self.block_others), "regular"
-            options = record_options(hosts, self.block_others, self.insecure)
+            mode, options = "regular", record_options(hosts, self.block_others, self.insecure, self.upstream_ca)
         else:
-            addon, mode, options = RecordAddon(recorder), f"reverse:{self.target}", {"ssl_insecure": self.insecure}
+            mode, options = f"reverse:{self.target}", Upstream(self.insecure, self.upstream_ca).mitm_options()
         with proxy_in_thread([addon], mode, self.host, self.port, **options):
             yield self.url

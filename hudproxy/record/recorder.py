@@ -163,6 +163,10 @@ class Recorder:
         self.journaled(Outcome(request, appended.response, appended), duration_ms, parent=parent)
         return appended
 
+    def failed(self, request: Request, answer: Response, duration_ms: float, parent: int | None = None) -> int:
+        """A forwarded request the upstream never answered: journaled with the error the client got, not recorded."""
+        return self.journaled(Outcome(request, answer), duration_ms, parent=parent)
+
     def journaled(
         self,
         outcome: Outcome,

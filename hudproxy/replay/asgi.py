@@ -10,9 +10,11 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from hudproxy.cassette.model import Cassette
+from hudproxy.interaction.locations import origin, points_at, proxy_origin, relocated
 from hudproxy.interaction.model import Interaction, Request, Response
 from hudproxy.journal.writer import JournalWriter
 from hudproxy.replay.engine import Outcome, ReplayEngine
@@ -88,6 +90,7 @@ class ReplayApp:
         self.mcp: Any = None  # an MCP streamable-HTTP app for /mcp and /s/<id>/mcp (hudproxy.mcp.http.McpHttpApp)
         self.stream_timing = stream_timing
         self._encoded: dict[int, list[tuple[bytes, bytes]]] = {}
+        self._relocating: set[int] = set()  # interactions whose Location-like headers point at the target
 
     @classmethod
     def from_service(cls, service: ReplayService, stream_timing: bool = False) -> ReplayApp:
@@ -141,7 +144,7 @@ class ReplayApp:
         else:
             session, outcome = await self.service.answer(session_id, request_from_scope(scope, path, body))
         self.service.journaled(session, outcome, started, clock)  # before sending: a client that reads the
-        await self.send_response(outcome, send)  # journal right after its answer must find the call there
+        await self.send_response(outcome, send, scope)  # journal right after its answer must find the call there
 
     async def read_limited(self, scope: Scope, receive: Receive) -> bytes | None:
         """The body, or None when it is (or declares itself) over the limit: a refused body is never read."""
@@ -151,9 +154,9 @@ class ReplayApp:
             return None
         return await read_body(receive, max_body)
 
-    async def send_response(self, outcome: Outcome, send: Send) -> None:
+    async def send_response(self, outcome: Outcome, send: Send, scope: Scope | None = None) -> None:
         response = outcome.response
-        headers = self._headers(outcome.interaction, response)
+        headers = self._headers(outcome.interaction, response, scope)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         if not response.chunks:
             await send({"type": "http.response.body", "body": response.body})
@@ -175,13 +178,32 @@ class ReplayApp:
             await send({"type": "http.response.body", "body": piece, "more_body": True})
         await send({"type": "http.response.body", "body": response.body[offset:], "more_body": False})
 
-    def _headers(self, interaction: Interaction | None, response: Response) -> list[tuple[bytes, bytes]]:
+    def _headers(
+        self, interaction: Interaction | None, response: Response, scope: Scope | None = None
+    ) -> list[tuple[bytes, bytes]]:
         if interaction is None:
             return encode_headers(response)
         cached = self._encoded.get(interaction.index)
         if cached is None:
             cached = self._encoded[interaction.index] = encode_headers(response)
+            if points_at(response.headers, origin(interaction.request.url)):
+                self._relocating.add(interaction.index)
+        if scope is not None and interaction.index in self._relocating:
+            return self._pointed_home(interaction, response, scope)
         return cached
+
+    @staticmethod
+    def _pointed_home(interaction: Interaction, response: Response, scope: Scope) -> list[tuple[bytes, bytes]]:
+        """A redirect to the recorded target sends the client back here, by the name it used (its Host), and
+        into the same session when it came by a `/s/<id>/` path."""
+        host = _header(scope, b"host")
+        here = proxy_origin(scope.get("scheme", "http"), host, scope.get("server"))
+        raw_path = scope.get("raw_path")
+        session_id, _ = split_session_path(raw_path.decode("latin-1") if raw_path else scope["path"])
+        if session_id is not None:
+            here = f"{here}/s/{session_id}"
+        moved = relocated(response.headers, origin(interaction.request.url), here)
+        return encode_headers(replace(response, headers=moved) if moved is not None else response)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

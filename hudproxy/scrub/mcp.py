@@ -10,12 +10,17 @@ from hudproxy.interaction.mcp import Exchange, from_interaction, is_mcp, to_inte
 from hudproxy.interaction.model import Interaction
 from hudproxy.scrub.policy import ScrubPolicy
 from hudproxy.scrub.scrubber import scrub_interaction, scrub_json
+from hudproxy.scrub.text import Scrubber
 
 
 def scrub_exchange(exchange: Exchange, policy: ScrubPolicy) -> Exchange:
     """A tool's result may carry a token; a listing's schemas only name fields (`password: {type: string}`)."""
-    result = scrub_json(exchange.result, policy) if exchange.method == "tools/call" else exchange.result
-    return replace(exchange, params=scrub_json(exchange.params, policy), result=result)
+    if not policy.enabled:
+        return exchange
+    scrubber = Scrubber(policy)  # one per exchange: a secret the arguments carried is hidden in the result too
+    params = scrub_json(exchange.params, policy, scrubber)
+    result = scrub_json(exchange.result, policy, scrubber) if exchange.method == "tools/call" else exchange.result
+    return replace(exchange, params=params, result=result)
 
 
 def scrub_any(interaction: Interaction, policy: ScrubPolicy) -> Interaction:

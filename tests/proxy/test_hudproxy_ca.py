@@ -62,7 +62,10 @@ def test_ca_env_prints_only_export_lines(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert [line.split("=", 1)[0] for line in lines] == [f"export {name}" for name in VARIABLES]
     values = dict(line.removeprefix("export ").split("=", 1) for line in lines)
-    assert values["SSL_CERT_FILE"] == str(tmp_path / "ca" / "hudproxy-ca-cert.pem")
+    bundle, cert = tmp_path / "ca" / "hudproxy-ca-bundle.pem", tmp_path / "ca" / "hudproxy-ca-cert.pem"
+    assert values["SSL_CERT_FILE"] == values["REQUESTS_CA_BUNDLE"] == values["CURL_CA_BUNDLE"] == str(bundle)
+    assert values["NODE_EXTRA_CA_CERTS"] == str(cert), "Node adds these to its own store: hudproxy's CA alone"
+    assert bundle.read_bytes().endswith(cert.read_bytes()), "the system's CAs, then hudproxy's"
     assert values["HTTPS_PROXY"] == values["HTTP_PROXY"] == "http://127.0.0.1:8899"
     assert (tmp_path / "ca" / "hudproxy-ca-cert.pem").exists(), "the CA is created on first use"
 

@@ -15,6 +15,7 @@ def ca(
 ) -> None:
     """Create hudproxy's CA on first use; print its certificate path and the client environment variables.
 
+    \b
     Example: eval "$(hudproxy ca --env)" && curl https://api.example.com/v1/items
     """
     from hudproxy.proxy.ca import client_environment, ensure_ca

@@ -2,7 +2,8 @@
 
 `postgres_dsn` (session): if nothing listens on 127.0.0.1:5432, start the local cluster with `pg_ctlcluster`,
 wait until it accepts connections, then create the role `hudproxy` (password `hudproxy`) and the database
-`hudproxy_test` through `psql` run as the `postgres` OS user. The server is left running afterwards.
+`hudproxy_test` through `psql` run as the `postgres` OS user. A cluster this run started is stopped when the
+run ends (tests/testrun.py); one that was already running is left alone.
 $HUDPROXY_TEST_POSTGRES_DSN points the tests at another server instead. Without PostgreSQL installed, the
 Postgres tests are skipped, saying why.
 
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import testrun
 
 from hudproxy.databases import PostgresRollback
 
@@ -118,6 +120,9 @@ def _start_cluster() -> None:
     )
     if result.returncode != 0 and not _listening():
         pytest.fail(f"could not start PostgreSQL {version}/{name}: {result.stderr.strip() or result.stdout.strip()}")
+    if result.returncode == 0:
+        stop = ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "stop"]
+        testrun.started(f"PostgreSQL {version}/{name}", stop)
 
 
 def _cluster() -> tuple[str, str]:

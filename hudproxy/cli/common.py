@@ -6,7 +6,6 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -22,17 +21,10 @@ def terminal_console(stderr: bool = False) -> Console:
     """A console for stdout (or stderr). On a terminal, rich's usual. Piped into a file, a CI log or `| less`,
     rich would wrap every line at 80 columns mid-word; there lines are never wrapped (soft wrap) and tables get
     PIPED_WIDTH columns, unless COLUMNS says otherwise."""
-    stream = sys.stderr if stderr else sys.stdout
-    if _is_terminal(stream) or os.environ.get("COLUMNS"):
-        return Console(stderr=stderr)
+    usual = Console(stderr=stderr)
+    if usual.is_terminal or os.environ.get("COLUMNS"):
+        return usual
     return Console(stderr=stderr, width=PIPED_WIDTH, soft_wrap=True)
-
-
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):  # a replaced or closed stream
-        return False
 
 
 console = terminal_console()
@@ -45,12 +37,10 @@ def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
     handler: logging.Handler
     if err_console.is_terminal or os.environ.get("COLUMNS"):
         handler = RichHandler(console=err_console, show_path=False, markup=False, rich_tracebacks=False)
-        line = "%(message)s"
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(message)s", "%H:%M:%S"))
-        line = None
-    logging.basicConfig(level=logging.WARNING, handlers=[handler], format=line or "%(message)s", force=True)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s", force=True)
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     logging.getLogger("hudproxy").setLevel(level)
 

@@ -166,15 +166,19 @@ def test_journal_lists_sessions_in_the_order_they_began(tmp_path: Path) -> None:
     assert sessions == ["zed", "zed", "alice", "mia"]
 
 
-def test_a_recording_s_journal_rows_say_recorded(tmp_path: Path) -> None:
+def test_a_recording_s_journal_rows_say_recorded_or_replayed(tmp_path: Path) -> None:
     journal = tmp_path / "j.db"
     with serve_in_thread(hello_app()) as upstream:
-        recorder = Recorder(tmp_path / "c.yaml", "all", target=upstream, journal=JournalWriter(journal))
-        with recording_proxy(recorder, upstream) as proxy:
-            assert httpx.get(f"{proxy}/hello", trust_env=False).status_code == 200
+        for mode in ("all", "new_episodes"):  # the second run answers /hello from the cassette, forwards /other
+            recorder = Recorder(tmp_path / "c.yaml", mode, target=upstream, journal=JournalWriter(journal))
+            with recording_proxy(recorder, upstream) as proxy:
+                assert httpx.get(f"{proxy}/hello", trust_env=False).status_code == 200
+                if mode == "new_episodes":
+                    assert httpx.get(f"{proxy}/other", trust_env=False).status_code == 200
     out = hudproxy("journal", "--journal", journal, "--session", "recording").stdout
-    row = next(line for line in out.splitlines() if "/hello" in line)
-    assert " recorded " in f"{row} " and "matched" not in row, out
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] == ["recording"]]
+    expected = [("/hello", "recorded"), ("/hello", "replayed"), ("/other", "recorded")]
+    assert [(row[4], row[6]) for row in rows] == expected, out  # columns: session seq time method path status result
 
 
 # ---------------------------------------------------------------- passthrough says where misses go

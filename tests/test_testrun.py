@@ -55,3 +55,16 @@ def test_what_a_run_started_is_stopped_at_the_end_latest_first(
     assert lines == ["stopped the note (this run started it)", "stopped the sleeper (this run started it)"]
     assert order.read_text() == "note\n"
     assert not (tmp_path / "started").exists() and testrun.stop_all() == []
+
+
+def test_what_someone_else_still_uses_is_left_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(testrun.ENV, str(tmp_path / "started"))
+    (tmp_path / "started").mkdir()
+    server = subprocess.Popen(["sleep", "300"])
+    try:
+        testrun.started("the shared one", ["kill", "-TERM", str(server.pid)], busy=["echo", "2"])
+        assert testrun.stop_all() == ["left the shared one running: something else still uses it (2)"]
+        assert server.poll() is None
+    finally:
+        server.kill()
+        server.wait(timeout=10)

@@ -44,13 +44,17 @@ def begin() -> bool:
     return True
 
 
-def started(what: str, argv: list[str] | None = None, images_before: list[str] | None = None) -> None:
+def started(
+    what: str, argv: list[str] | None = None, images_before: list[str] | None = None, busy: list[str] | None = None
+) -> None:
     """Record how to undo `what`: a command to run (`argv`), or remove every image not in `images_before`.
-    The first record of a `what` wins (several xdist workers may each see the same start)."""
+    `busy`: a command whose output, unless empty or 0, means someone else still uses it (another test run on a
+    shared machine): then it is left running. The first record of a `what` wins (several xdist workers may each
+    see the same start)."""
     folder = os.environ.get(ENV)
     if not folder:
         return
-    entry = {"what": what, "argv": argv, "images_before": images_before, "at": time.time()}
+    entry = {"what": what, "argv": argv, "images_before": images_before, "busy": busy, "at": time.time_ns()}
     name = re.sub(r"[^A-Za-z0-9]+", "-", what).strip("-") + ".json"
     try:
         with (Path(folder) / name).open("x") as handle:
@@ -73,6 +77,10 @@ def stop_all() -> list[str]:
 def _undo(entry: dict[str, Any]) -> str:
     if entry.get("images_before") is not None:
         return _remove_new_images(entry["what"], set(entry["images_before"]))
+    if entry.get("busy"):
+        users = subprocess.run(entry["busy"], capture_output=True, text=True, timeout=60, check=False).stdout.strip()
+        if users not in ("", "0"):
+            return f"left {entry['what']} running: something else still uses it ({' '.join(users.split())})"
     result = subprocess.run(entry["argv"], capture_output=True, text=True, timeout=120, check=False)
     if result.returncode != 0:
         return f"could not stop {entry['what']}: {(result.stderr or result.stdout).strip()}"

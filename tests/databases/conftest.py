@@ -35,6 +35,9 @@ from hudproxy.databases import PostgresRollback
 HOST, PORT = "127.0.0.1", 5432
 ROLE, PASSWORD, DATABASE = "hudproxy", "hudproxy", "hudproxy_test"
 DEFAULT_DSN = f"postgresql://{ROLE}:{PASSWORD}@{HOST}:{PORT}/{DATABASE}"
+OTHER_CLIENTS = (  # connected clients other than the one asking: another test run still using the cluster
+    "select count(*) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()"
+)
 
 SETUP_SQL = f"""
 SELECT 'CREATE ROLE {ROLE} LOGIN PASSWORD ''{PASSWORD}'''
@@ -122,7 +125,8 @@ def _start_cluster() -> None:
         pytest.fail(f"could not start PostgreSQL {version}/{name}: {result.stderr.strip() or result.stdout.strip()}")
     if result.returncode == 0:
         stop = ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "stop"]
-        testrun.started(f"PostgreSQL {version}/{name}", stop)
+        busy = ["psql", "-X", "-tA", DEFAULT_DSN, "-c", OTHER_CLIENTS]  # another test run's: leave it running
+        testrun.started(f"PostgreSQL {version}/{name}", stop, busy=busy)
 
 
 def _cluster() -> tuple[str, str]:

@@ -65,7 +65,8 @@ def docker_client() -> Iterator[DockerClient]:
     run_script("ensure-engine.sh", timeout=300)
     started_engine = [pid for pid in _engine_pids() if pid not in engine_was_running]
     if started_engine:  # recorded first, so undone last: the images go before the engine that holds them
-        testrun.started("the Docker engine", ["kill", "-TERM", *started_engine])
+        busy = ["docker", "ps", "-q"]  # ours are removed by then: a running container is someone else's
+        testrun.started("the Docker engine", ["kill", "-TERM", *started_engine], busy=busy)
     if not os.environ.get(testrun.KEEP_IMAGES_ENV):
         testrun.started("the Docker images this run built", images_before=testrun.docker_images())
     run_script("build-base.sh", timeout=600)

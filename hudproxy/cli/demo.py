@@ -26,6 +26,7 @@ def demo(
     \b
     Example: hudproxy demo
     Example: hudproxy demo --cassette shop-demo.yaml --runs 0     (keep the cassette; skip the eval)
+    Example: hudproxy demo --cassette cassettes/shop.yaml --force (re-record the bundled example)
 
     The demo never overwrites a file at --cassette (such as the bundled cassettes/shop.yaml) without --force.
     """

@@ -11,7 +11,9 @@ servers are session-scoped, and pytest-xdist runs each worker as its own process
 servers: nothing crosses process boundaries, no port or journal is shared, and a worker's crash takes only its
 own server down. A server costs one cassette load per process; the sessions are what isolate tests.
 
-A relative cassette path is resolved against the test file's folder, then against the rootdir.
+A relative cassette path is looked up beside the test file first, then under the rootdir (the folder of
+pytest.ini / pyproject.toml); when it is in neither, the failure names both paths tried. `--hudproxy-record`
+writes a cassette that does not exist yet beside the test file.
 
 `--hudproxy-record` re-records instead: every cassette gets a recording proxy (record mode `all`, into a fresh
 file that replaces the cassette when the run ends) in front of the marker's `target=` or the `hudproxy_target`
@@ -86,16 +88,36 @@ class CassetteSpec:
         unknown = sorted(set(kwargs) - REPLAY_OPTIONS)
         if unknown:
             pytest.fail(f"the hudproxy marker does not take {', '.join(unknown)}: {MARKER}{MARKER_SIGNATURE}", False)
-        cassette = resolve(Path(marker.args[0]), request.path.parent, request.config.rootpath)
+        named = Path(marker.args[0])
+        cassette = resolve(named, request.path.parent, request.config.rootpath)
+        if not cassette.exists() and not request.config.getoption("hudproxy_record"):
+            pytest.fail(missing_cassette(named, request.path.parent, request.config.rootpath), pytrace=False)
         return cls(cassette, target, tuple(sorted(kwargs.items())))
 
 
-def resolve(cassette: Path, test_dir: Path, rootdir: Path) -> Path:
-    """Absolute as given; else beside the test file, or under the rootdir when only that one exists."""
+def candidates(cassette: Path, test_dir: Path, rootdir: Path) -> list[Path]:
+    """Where a marker's cassette may be, in the order looked: as given if absolute; else beside the test file,
+    then under the rootdir."""
     if cassette.is_absolute():
-        return cassette
-    beside, under_root = test_dir / cassette, rootdir / cassette
-    return under_root if under_root.exists() and not beside.exists() else beside
+        return [cassette]
+    return list(dict.fromkeys([test_dir / cassette, rootdir / cassette]))
+
+
+def resolve(cassette: Path, test_dir: Path, rootdir: Path) -> Path:
+    """The first candidate that exists; none does: the first (where `--hudproxy-record` writes it)."""
+    found = candidates(cassette, test_dir, rootdir)
+    return next((path for path in found if path.exists()), found[0])
+
+
+def missing_cassette(cassette: Path, test_dir: Path, rootdir: Path) -> str:
+    """Every path tried, with why each was tried, and the two ways to make the cassette."""
+    why = {test_dir / cassette: "beside the test file", rootdir / cassette: "under the rootdir"}
+    tried = " and ".join(f"{path} ({why[path]})" if path in why else str(path)
+                         for path in candidates(cassette, test_dir, rootdir))  # fmt: skip
+    return (
+        f"hudproxy: no cassette {str(cassette)!r}: tried {tried}. Record it with `hudproxy record` or "
+        f"`pytest {RECORD_OPTION}`."
+    )
 
 
 class Servers:
@@ -117,15 +139,16 @@ class Servers:
         from hudproxy.api import Recording, Replay
         from hudproxy.errors import HudproxyError
 
+        target = spec.target if not self.record else spec.target or self.default_target
+        if self.record and not target:
+            pytest.fail(NO_TARGET, pytrace=False)
         try:
             if not self.record:
-                return self._stack.enter_context(Replay(spec.cassette, target=spec.target, **dict(spec.options)))
-            target = spec.target or self.default_target
-            if not target:
-                pytest.fail(NO_TARGET, pytrace=False)
+                return self._stack.enter_context(Replay(spec.cassette, target=target, **dict(spec.options)))
             return self._stack.enter_context(Recording(spec.cassette, target))
         except HudproxyError as exc:
-            pytest.fail(f"hudproxy: {exc}", pytrace=False)
+            problem = f"hudproxy: {exc}"
+        pytest.fail(problem, pytrace=False)  # outside `except`: the failure is this line, not a chained exception
 
     def close(self) -> None:
         self._stack.close()

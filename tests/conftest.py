@@ -1,4 +1,10 @@
-"""Fixtures shared by every test folder: real servers on loopback, and an isolated compiled-cassette cache."""
+"""Fixtures shared by every test folder: real servers on loopback, and an isolated compiled-cassette cache.
+
+Also the run's two modes. `HUDPROXY_TEST_FAST=1 pytest` is the quick local loop: it skips the tests marked `slow`
+(a real engine or a heavy runtime: Docker, PostgreSQL, Ray, Chromium). CI (`CI=true`, as `.ci/run` runs there)
+always runs everything, whatever HUDPROXY_TEST_FAST says. And whatever a run started (a PostgreSQL cluster, a
+Docker engine, images) is stopped or removed when it ends. Both live in tests/testrun.py.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,51 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import testrun
 
 from hudproxy.serving import serve_in_thread
 
 Serve = Callable[[Any], str]
+FAST_ENV = testrun.FAST_ENV
+SLOW = "slow"
+SLOW_FIXTURES = frozenset({"postgres_dsn", "docker_client", "local_ray"})  # each starts a real engine or runtime
+OWNER = pytest.StashKey[bool]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{SLOW}: needs a real engine or a heavy runtime (Docker, PostgreSQL, Ray, Chromium); {FAST_ENV}=1 skips it "
+        "locally, CI=true always runs it (tests using the fixtures postgres_dsn, docker_client or local_ray, or "
+        "marked docker, are slow without saying so)",
+    )
+    config.stash[OWNER] = testrun.begin()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip = pytest.mark.skip(reason=f"slow (a real engine); {FAST_ENV}=1 skips it, unset it or run .ci/run")
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("docker") or fixtures & SLOW_FIXTURES:
+            item.add_marker(SLOW)
+        if testrun.fast_loop() and item.get_closest_marker(SLOW):
+            item.add_marker(skip)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return f"hudproxy: {FAST_ENV}=1, tests marked {SLOW} are skipped (CI runs them)" if testrun.fast_loop() else None
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The run's process stops what the run started, once every test (and every xdist worker) is done."""
+    if config.stash.get(OWNER, False):
+        for line in testrun.stop_all():
+            terminalreporter.write_line(f"hudproxy tests: {line}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(OWNER, False):  # no terminal (-p no:terminal): stop anyway
+        testrun.stop_all()
 
 
 @pytest.fixture(autouse=True)

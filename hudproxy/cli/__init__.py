@@ -6,6 +6,7 @@ Errors never show a traceback: a HudproxyError or a usage mistake is one line on
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -14,19 +15,32 @@ try:  # typer >= 0.20 vendors click; its exceptions are not click's
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_exceptions
 
+from hudproxy import __version__
 from hudproxy.cli import build as build_cli
 from hudproxy.cli import ca, demo, inspect, journal, record, replay, serve, transfer
 from hudproxy.cli import eval as eval_cli
 from hudproxy.cli.common import err_console
+from hudproxy.cli.help import no_such_option_message, polish
 from hudproxy.errors import HudproxyError
+
+HELP = """Record real HTTP and MCP traffic once, replay it as deterministic mocks.
+
+\b
+Example: hudproxy demo                                  (the whole loop on a bundled example shop)
+Example: hudproxy record --target https://api.example.com --cassette cassettes/api.yaml
+Example: hudproxy replay cassettes/api.yaml             (clients use http://127.0.0.1:8080)
+
+Every command has --help with examples.
+"""
 
 app = typer.Typer(
     name="hudproxy",
-    help="Record real HTTP traffic once, replay it as deterministic mocks. Example: hudproxy demo",
+    help=HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"max_content_width": 120},  # click's 80 otherwise, even on a wide terminal
 )
 app.command("record")(record.record)
 app.command("replay")(replay.replay)
@@ -42,17 +56,34 @@ app.command("eval")(eval_cli.eval_)
 app.command("build")(build_cli.build)
 
 
+def _show_version(asked: bool) -> None:
+    if asked:
+        print(f"hudproxy {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", help="Show hudproxy's version and exit", callback=_show_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Options before the command (`hudproxy --version`)."""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the Typer app, turning every expected failure into one clear line."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        result = app(args=args, prog_name="hudproxy", standalone_mode=False)
+        command = polish(typer.main.get_command(app))
+        result = command.main(args=args, prog_name="hudproxy", standalone_mode=False)
     except click_exceptions.NoArgsIsHelpError as exc:
         print(exc.ctx.get_help() if exc.ctx else exc.format_message())
         sys.exit(0)
     except click_exceptions.UsageError as exc:
-        command = exc.ctx.command_path if exc.ctx else "hudproxy"
-        message = f"{command}: {exc.format_message()} (see `{command} --help`)"
+        where = exc.ctx.command_path if exc.ctx else "hudproxy"
+        said = no_such_option_message(exc) if isinstance(exc, click_exceptions.NoSuchOption) else exc.format_message()
+        message = f"{where}: {said} (see `{where} --help`)"
         err_console.print(message, markup=False, soft_wrap=True)
         sys.exit(2)
     except typer.Abort:

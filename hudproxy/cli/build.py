@@ -25,6 +25,7 @@ def build(
     The folder is the context (without __pycache__ and what its .dockerignore lists); nothing is pulled, so the
     base image must exist (`bash docker/build-image.sh` makes hudproxy:latest).
 
+    \b
     Example: hudproxy build envs/shop        # hudproxy-env-shop:latest, for env.connect_image("hudproxy-env-shop")
     """
     from hudproxy.env.image_build import build_env_image

@@ -20,6 +20,7 @@ def ca(
     (rewritten on each call; $HUDPROXY_SYSTEM_CA_BUNDLE names other system CAs), so hosts the proxy tunnels
     untouched still verify.
 
+    \b
     Example: eval "$(hudproxy ca --env)" && curl https://api.example.com/v1/items
     """
     from hudproxy.proxy.ca import client_environment, ensure_bundle, ensure_ca

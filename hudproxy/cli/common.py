@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -13,13 +14,32 @@ from hudproxy.choices import Choice
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.scrub.policy import ScrubPolicy
 
-console = Console()
-err_console = Console(stderr=True)
+PIPED_WIDTH = 200  # tables' width when the output is a file or a pipe and COLUMNS says nothing
+
+
+def terminal_console(stderr: bool = False) -> Console:
+    """A console for stdout (or stderr). On a terminal, rich's usual. Piped into a file, a CI log or `| less`,
+    rich would wrap every line at 80 columns mid-word; there lines are never wrapped (soft wrap) and tables get
+    PIPED_WIDTH columns, unless COLUMNS says otherwise."""
+    usual = Console(stderr=stderr)
+    if usual.is_terminal or os.environ.get("COLUMNS"):
+        return usual
+    return Console(stderr=stderr, width=PIPED_WIDTH, soft_wrap=True)
+
+
+console = terminal_console()
+err_console = terminal_console(stderr=True)
 
 
 def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
-    """hudproxy's own log on stderr: INFO by default (each recorded request), DEBUG with -v, WARNING if quiet."""
-    handler = RichHandler(console=err_console, show_path=False, markup=False, rich_tracebacks=False)
+    """hudproxy's own log on stderr: INFO by default (each recorded request), DEBUG with -v, WARNING if quiet.
+    On a terminal rich's columns; piped, one plain line per record (`12:00:01 WARNING message`), never cut."""
+    handler: logging.Handler
+    if err_console.is_terminal or os.environ.get("COLUMNS"):
+        handler = RichHandler(console=err_console, show_path=False, markup=False, rich_tracebacks=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(message)s", "%H:%M:%S"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s", force=True)
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     logging.getLogger("hudproxy").setLevel(level)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hudproxy.cli.common import console, err_console, setup_logging
+from hudproxy.cli.common import console, err_console, setup_logging, split_csv
 from hudproxy.errors import ConfigError
 
 Arg = typer.Argument
@@ -39,9 +39,11 @@ def eval_(
 ) -> None:
     """Run scenarios x arguments x repeats, each run isolated (own replay session, database, mocks, journal).
 
+    \b
+    Example: hudproxy eval envs/shop
+             (no --scenario: lists the scenarios and their arguments)
     Example: hudproxy eval envs/shop --scenario update-order --arg order_id=A1 --runs 1000 --concurrency 64
-    --agent scripted --out results.db
-
+             --agent scripted --out results.db
     Example: hudproxy eval envs/shop --tasks tasks.yaml --agent openai:gpt-4o-mini --backend ray
 
     `--agent scripted` is the factory the environment registered with `env.agent("scripted", factory)`.
@@ -58,11 +60,12 @@ def eval_(
     if arg and not scenario:
         raise ConfigError("--arg applies to --scenario: give --scenario NAME too")
     plan: list[Task] = load_tasks(tasks) if tasks is not None else []
-    plan += [Task(name, parse_args(arg or []), where=f"--scenario {name}") for name in scenario or []]
+    plan += [Task(name, parse_args(arg or []), where=f"--scenario {name}") for name in split_csv(scenario)]
     if not plan:
-        raise ConfigError("nothing to run: give --scenario NAME (with --arg KEY=VALUE) or --tasks FILE")
+        console.print(scenario_listing(target), markup=False, highlight=False)
+        return
     progress = EvalProgress(err_console)
-    passed_on = {name: _variable(name) for name in ray_env or []}
+    passed_on = {name: _variable(name) for name in split_csv(ray_env)}
 
     async def main() -> Any:
         stop = asyncio.Event()
@@ -83,6 +86,44 @@ def eval_(
         kept = f"; kept {summary.finished} finished runs in {out}" if out else ""
         err_console.print(f"hudproxy eval: interrupted{kept}", markup=False)
         raise typer.Exit(130)
+
+
+def scenario_listing(target: Path) -> str:
+    """`hudproxy eval ENV` alone: what it could run, with each scenario's arguments as `--arg` wants them, and a
+    command line to copy."""
+    import inspect
+
+    from hudproxy.env.loader import load_env
+
+    env = load_env(target)
+    if not env.scenarios:
+        return f"{target}: this environment defines no scenarios (add one with @env.scenario())."
+    lines = [f"{target}: give --scenario NAME (with --arg KEY=VALUE) or --tasks FILE; its scenarios:"]
+    example = ""
+    for name, found in sorted(env.scenarios.items()):
+        params = list(inspect.signature(found.fn).parameters.values())
+        args = " ".join(_arg_usage(p) for p in params)
+        summary = found.description.strip().splitlines()[0] if found.description.strip() else ""
+        lines.append(f"  {name}  {args}".rstrip() + (f"    {summary}" if summary else ""))
+        if not example:
+            required = " ".join(_arg_usage(p) for p in params if p.default is inspect.Parameter.empty)
+            example = f"hudproxy eval {target} --scenario {name} {required}".rstrip()
+    lines.append(f"e.g. {example} --runs 10")
+    return "\n".join(lines)
+
+
+def _arg_usage(param: Any) -> str:
+    """`--arg order_id=<str>`, or `[--arg amount=12.5]` for an argument with a default."""
+    import inspect
+
+    kind = param.annotation
+    kind = kind if isinstance(kind, str) else getattr(kind, "__name__", "value")
+    if kind is inspect.Parameter.empty or kind == "_empty":
+        kind = "value"
+    if param.default is inspect.Parameter.empty:
+        return f"--arg {param.name}=<{kind}>"
+    shown = param.default if isinstance(param.default, str) else json.dumps(param.default)
+    return f"[--arg {param.name}={shown}]"
 
 
 def _interrupt(stop: asyncio.Event) -> None:

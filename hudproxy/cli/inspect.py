@@ -22,6 +22,7 @@ from hudproxy.mcp.why import mcp_diagnosis_data, mcp_diagnosis_lines
 from hudproxy.replay.unmatched import diagnosis
 
 Opt = typer.Option
+NO_MATCH = 1  # `--why`'s exit code when nothing recorded matches (2 stays for bad input)
 
 
 def inspect(
@@ -35,9 +36,14 @@ def inspect(
 ) -> None:
     """Show what a cassette holds.
 
-    Examples: hudproxy inspect cassettes/shop.yaml --filter method=PATCH ;
-    hudproxy inspect cassettes/shop.yaml --show 3 ; hudproxy inspect cassettes/shop.yaml --why request.json ;
-    hudproxy inspect cassettes/tools.yaml --why call.json  (call.json: {"tool": "charge_card", "arguments": {...}})
+    \b
+    Example: hudproxy inspect cassettes/shop.yaml --filter method=PATCH
+    Example: hudproxy inspect cassettes/shop.yaml --show 3
+    Example: hudproxy inspect cassettes/shop.yaml --why request.json
+    Example: hudproxy inspect cassettes/tools.yaml --why call.json
+             (call.json: {"tool": "charge_card", "arguments": {...}})
+
+    --why exits 0 when the request matches an interaction and 1 when it does not (for scripts).
     """
     loaded = load_cassette(cassette)
     if why is not None:
@@ -46,6 +52,8 @@ def inspect(
             _print_mcp_why(result, loaded, as_json)
         else:
             _print_why(result, as_json)
+        if result.matched is None:
+            raise typer.Exit(NO_MATCH)  # a script asks "would it match?" with the exit code alone
         return
     if show is not None:
         if not 0 <= show < len(loaded.interactions):

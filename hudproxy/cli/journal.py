@@ -19,6 +19,7 @@ from hudproxy.cli.common import console
 from hudproxy.errors import ConfigError
 from hudproxy.journal.query import Call, CallList, read_calls, sessions_in
 from hudproxy.mcp.why import mcp_difference, recorded_call, split_path
+from hudproxy.record.recorder import RECORDING_SESSION
 from hudproxy.replay.server import DEFAULT_JOURNAL, JOURNAL_ENV
 
 Opt = typer.Option
@@ -35,7 +36,11 @@ DROP_FIRST = ("interaction", "time", "ms", "parent")  # what a narrow terminal h
 
 def journal(
     db: Annotated[
-        Path, Opt(help="Journal written by `hudproxy replay` or `hudproxy record`", envvar=JOURNAL_ENV)
+        Path,
+        Opt(
+            "--journal", "--db", help="Journal written by `hudproxy replay` or `hudproxy record` (--db: the same)",
+            envvar=JOURNAL_ENV,
+        ),
     ] = DEFAULT_JOURNAL,
     session: Annotated[str | None, Opt(help="Only this session's calls")] = None,
     unmatched: Annotated[bool, Opt("--unmatched", help="Only unmatched calls, each with its diagnosis")] = False,
@@ -44,11 +49,15 @@ def journal(
     """Show the calls a replay server answered (or a recording forwarded): who asked what, what they got, what
     matched, and which MCP tool call caused an HTTP request (parent, `← #seq`).
 
-    Example: hudproxy journal --session alice --unmatched ; hudproxy journal --session recording
+    \b
+    Example: hudproxy journal                                  (every session, the oldest first)
+    Example: hudproxy journal --session alice --unmatched      (what alice asked that nothing matched, and why)
+    Example: hudproxy journal --session recording --json
+    Example: hudproxy journal --journal runs/journal.db        (--db is the same option)
     """
     if not db.exists():
         raise ConfigError(f"{db}: no journal there; `hudproxy replay` writes one (default {DEFAULT_JOURNAL}).")
-    calls = read_calls(db, session=session, unmatched=True if unmatched else None)
+    calls = oldest_session_first(read_calls(db, session=session, unmatched=True if unmatched else None))
     if as_json:
         console.print_json(json.dumps([dataclasses.asdict(c) for c in calls]))
         return
@@ -58,6 +67,26 @@ def journal(
         console.print(f"{db}: no calls for session {session!r}; sessions in this journal: {listed}")
         return
     console.print(_table(db, calls, with_diagnosis=unmatched, width=console.width))
+
+
+def oldest_session_first(calls: CallList) -> CallList:
+    """Sessions in the order they began (their first call), each in seq order: the journal reads as what
+    happened, not as an alphabetical list of session names."""
+    began: dict[str, str] = {}
+    for call in calls:
+        began[call.session] = min(began.get(call.session, call.time), call.time)
+    return CallList(sorted(calls, key=lambda call: (began[call.session], call.session)))
+
+
+def result_of(call: Call) -> str:
+    """What happened to the call, in the words of whoever answered it: a replay `matched` a recording or not; a
+    recording (session `recording`) `recorded` what it forwarded upstream, and `replayed` what its mode answered
+    from the cassette (journaled with no duration, as nothing was forwarded)."""
+    if not call.matched:
+        return "unmatched"
+    if call.session != RECORDING_SESSION:
+        return "matched"
+    return "replayed" if call.duration_ms == 0 and call.kind == "http" else "recorded"
 
 
 def _table(db: Path, calls: CallList, with_diagnosis: bool, width: int) -> Table:
@@ -114,7 +143,7 @@ def _cells(call: Call) -> dict[str, str]:
         "method": call.method,
         "path": call.path + (f"?{call.query}" if call.query else ""),
         "status": str(call.status),
-        "result": "matched" if call.matched else "unmatched",
+        "result": result_of(call),
         "interaction": "" if call.interaction is None else str(call.interaction),
         "ms": f"{call.duration_ms:.1f}",
     }

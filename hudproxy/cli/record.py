@@ -78,12 +78,16 @@ def record(
     """Record traffic into CASSETTE through a reverse proxy (clients use http://HOST:PORT as if it were the
     target) or a forward proxy (clients get HTTPS_PROXY=http://HOST:PORT and trust `hudproxy ca`).
 
+    \b
     Example: hudproxy record --target https://staging.example.com --cassette cassettes/shop.yaml --port 8080
     Example: hudproxy record --mode forward --allow-host api.stripe.com --cassette cassettes/stripe.yaml
-    Example: hudproxy record --mcp-command "python tools_server.py" --cassette c.yaml --port 8080  (MCP at /mcp)
+    Example: hudproxy record --mcp-command "python tools_server.py" --cassette c.yaml --port 8080
+             (MCP at http://127.0.0.1:8080/mcp)
     Example: hudproxy record --mcp-url http://127.0.0.1:9000/mcp --cassette c.yaml --stdio
     Example: hudproxy record --mcp-command "python tools.py" --target https://api.example.com --cassette c.yaml
-    (MCP at http://127.0.0.1:8080/mcp; the server's own API calls recorded at $HUDPROXY_HTTP_URL, port 8081)
+             (MCP at http://127.0.0.1:8080/mcp; the server's own API calls recorded at $HUDPROXY_HTTP_URL,
+             port 8081)
+
     Ctrl-C stops; the cassette on disk is complete at every moment.
     """
     from hudproxy.proxy.forward import record_options
@@ -126,7 +130,7 @@ def record(
     if http_port is not None:
         raise ConfigError("--http-port is for MCP recording (--mcp-command/--mcp-url); HTTP recording uses --port.")
     if not forward:
-        target = validate_target(target or "")
+        target = validate_target(_required_target(target))
     record_mode_ = RecordMode.parse(record_mode)
     ensure_port_free(host, port)
     scrub = scrub_policy(keep_secrets, scrub_header, scrub_query, scrub_json_field)
@@ -157,6 +161,16 @@ def record(
             total = len(recorder.writer.cassette)
             where = f"in {cassette}" if cassette.exists() else f"(nothing recorded: {cassette} not written)"
             console.print(f"stopped: {recorder.recorded} new interactions, {total} {where}", markup=False)
+
+
+def _required_target(target: str | None) -> str:
+    """Reverse mode forwards to one API, so it cannot start without one; say what to pass, not that '' is no URL."""
+    if not target:
+        raise ConfigError(
+            "reverse mode (the default) needs --target URL, the real API to record, e.g. "
+            "--target https://api.example.com; or record any host as a proxy: --mode forward --allow-host HOST."
+        )
+    return target
 
 
 def _http_sidecar(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,6 +26,9 @@ from hudproxy.replay.limits import parse_size
 from hudproxy.replay.server import DEFAULT_JOURNAL, JOURNAL_ENV, build_service, create_replay_app
 from hudproxy.replay.service import ReplayService
 from hudproxy.serving import serve_forever
+
+if TYPE_CHECKING:
+    from hudproxy.mcp.upstream import Upstream
 
 Opt = typer.Option
 
@@ -73,14 +76,16 @@ def replay(
 ) -> None:
     """Replay CASSETTE on http://HOST:PORT: recorded answers, state-aware, no upstream.
 
-    Example: hudproxy replay cassettes/shop.yaml --port 8080  (MCP exchanges: http://127.0.0.1:8080/mcp)
-
-    Example: hudproxy replay cassettes/tools.yaml --stdio  (an agent launches this as its MCP server command)
-
+    \b
+    Example: hudproxy replay cassettes/shop.yaml --port 8080
+             (MCP exchanges: http://127.0.0.1:8080/mcp)
+    Example: hudproxy replay cassettes/tools.yaml --stdio
+             (an agent launches this as its MCP server command)
+    Example: hudproxy replay cassettes/shop.yaml --unmatched passthrough --target https://staging.example.com
+             (requests nothing recorded matches are forwarded there and appended to the cassette)
     Example: hudproxy replay cassettes/tools.yaml --unmatched passthrough --mcp-command "python server.py"
-    (MCP calls nothing recorded matches go to that server and are appended to the cassette)
-
-    Example: hudproxy replay cassettes/stripe.yaml --mode forward --port 8080  (clients: HTTPS_PROXY=http://run-7:@127.0.0.1:8080)
+    Example: hudproxy replay cassettes/stripe.yaml --mode forward --port 8080
+             (clients: HTTPS_PROXY=http://run-7:@127.0.0.1:8080)
 
     Unmatched requests get 501 with a short JSON error; the terminal shows the nearest recordings and what differs.
     """
@@ -127,11 +132,20 @@ def replay(
         f"replaying {cassette} ({len(app.engine.index)} interactions, matching on "
         f"{', '.join(app.engine.index.policy.on)}) at http://{host}:{port}  (Ctrl-C to stop)"
     )
+    if unmatched != "error" or upstream is not None:
+        console.print(_passthrough_banner(cassette, target, upstream), markup=False)
     if journal_path is not None:
         console.print(f"journal: {journal_path} (sessions: /s/<id>/... or header X-Hudproxy-Session)")
     guarded = " (token required)" if admin_token else ""
     console.print(f"admin API: http://{host}:{port}/_hudproxy/docs{guarded}")
     serve_forever(app, host, port)
+
+
+def _passthrough_banner(cassette: Path, target: str | None, upstream: Upstream | None) -> str:
+    """Where unmatched requests go: the user should see before the first miss that they reach a real server."""
+    where = [f"HTTP to {target}"] if target else []
+    where += [f"MCP calls to {upstream.describe()}"] if upstream is not None else []
+    return f"unmatched requests: forwarded ({'; '.join(where)}) and appended to {cassette} (--unmatched passthrough)"
 
 
 def replay_forward(service: ReplayService, host: str, port: int) -> None:

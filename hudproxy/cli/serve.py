@@ -24,6 +24,7 @@ def serve(
 
     Scenarios are MCP prompts; `hudproxy_submit(answer)` grades the one a session started.
 
+    \b
     Example: hudproxy serve envs/shop/env.py --port 8765
     """
     from hudproxy.env.loader import load_env
@@ -50,6 +51,7 @@ def dev(
     A file that fails to import keeps the last good version serving, and the error is printed. With --image it
     runs in the image `hudproxy build` made, on the host network, reloading edits made here.
 
+    \b
     Example: hudproxy dev envs/shop -w scenarios -w tools --port 8765     (add --image to run it in Docker)
     """
     if image or tag:

@@ -27,6 +27,7 @@ def import_(
     """Turn FILE (a HAR from a browser, a `mitmdump -w` flow file, a vcrpy cassette) into a hudproxy cassette,
     secrets scrubbed as when recording.
 
+    \b
     Example: hudproxy import har session.har -o cassettes/session.yaml
     """
     scrub = scrub_policy(keep_secrets, scrub_header, scrub_query, scrub_json_field)
@@ -46,6 +47,7 @@ def export(
 ) -> None:
     """Write CASSETTE in another tool's format: HAR 1.2 opens in browsers' DevTools and HAR viewers.
 
+    \b
     Example: hudproxy export har cassettes/shop.yaml -o shop.har
     """
     count = export_cassette(format, cassette, output)

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from hudproxy.evaluation.execute import RunRecord
-from hudproxy.evaluation.summary import EvalSummary
+from hudproxy.evaluation.summary import EvalSummary, rate_text
 
 REFRESH_S = 0.1
 
@@ -55,4 +55,4 @@ class EvalProgress:
         rate = summary.finished / max(now - self._started, 1e-9)
         errors = f"  errors {summary.errors}" if summary.errors else ""
         rewards = f"rewards {summary.reward_counts()}{errors}"
-        self.progress.update(self.task, completed=summary.finished, rate=f"{rate:.0f} runs/s", rewards=rewards)
+        self.progress.update(self.task, completed=summary.finished, rate=rate_text(rate), rewards=rewards)

@@ -103,8 +103,28 @@ class EvalSummary:
             table.add_row(name, str(stats.runs), f"{stats.mean_reward:.3f}", str(stats.errors),
                           f"{stats.percentile(50):.1f}", f"{stats.percentile(95):.1f}", subscores)  # fmt: skip
         state = "interrupted" if self.interrupted else "done"
-        table.caption = (f"{state}: {self.finished}/{self.planned} runs in {self.elapsed_s:.1f}s "
-                         f"({self.runs_per_s:.0f} runs/s), mean reward {self.mean_reward:.3f}, {self.errors} errors"
+        rate = f" ({rate_text(self.runs_per_s)})" if self.finished > 1 and self.elapsed_s > 0 else ""
+        table.caption = (f"{state}: {self.finished}/{self.planned} runs in {duration_text(self.elapsed_s)}{rate}, "
+                         f"mean reward {self.mean_reward:.3f}, {self.errors} errors"
                          + (f"; results in {self.out}" if self.out else ""))  # fmt: skip
         table.caption_justify = "left"
         return table
+
+
+def duration_text(seconds: float) -> str:
+    """`35 ms`, `4.2 s`, `3 min 07 s`: the precision the magnitude deserves (not `0.0s` for a fast eval)."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def rate_text(per_s: float) -> str:
+    """`115 runs/s`, `2.4 runs/s`, `0.05 runs/s`: two or three significant figures."""
+    if math.isnan(per_s):
+        return "? runs/s"
+    if per_s >= 100:
+        return f"{per_s:.0f} runs/s"
+    return f"{per_s:.2g} runs/s" if per_s < 10 else f"{per_s:.1f} runs/s"

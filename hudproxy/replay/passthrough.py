@@ -5,6 +5,7 @@ Off by default: an unmatched request never reaches a real server unless the user
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from hudproxy.interaction.model import Interaction, Request, Response
 from hudproxy.matching.outcome import Outcome
 from hudproxy.matching.policy import MatchPolicy
 
+log = logging.getLogger(__name__)
 DROP_REQUEST_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding"})
 
 
@@ -42,8 +44,7 @@ class Passthrough:
         self.client = httpx.AsyncClient(timeout=60.0, follow_redirects=False)
 
     def upstream_url(self, request: Request) -> str:
-        parts = urlsplit(request.url)
-        return self.target + parts.path + (f"?{parts.query}" if parts.query else "")
+        return self.target + parts_of(request.url)
 
     async def forward(self, request: Request) -> Outcome:
         url = self.upstream_url(request)
@@ -62,8 +63,19 @@ class Passthrough:
         )
         recorded = Request(request.method, url, request.headers, request.body)
         interaction = self.recorder.on_response(recorded, response, (time.monotonic() - started) * 1000)
+        log.info(
+            "passthrough: %s %s forwarded to %s → %d; appended to %s as interaction %s",
+            request.method, parts_of(request.url), self.target, response.status, self.recorder.writer.path,
+            interaction.index,
+        )  # fmt: skip
         return Outcome(request, response, interaction)
 
     async def aclose(self) -> None:
         await self.client.aclose()
         self.recorder.close()
+
+
+def parts_of(url: str) -> str:
+    """The path and query of `url`, as the log names a request."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

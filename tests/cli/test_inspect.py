@@ -220,7 +220,7 @@ def test_why_shows_the_nearest_and_what_differs(
     cassette: Path, tmp_path: Path, request_spec: dict[str, Any], nearest: str, differs: str
 ) -> None:
     result = inspect(cassette, "--why", request_file(tmp_path, request_spec))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # no match: exit 1, so a script can ask with the exit code alone
     lines = [line.strip() for line in result.stdout.splitlines()]
     assert lines[0].startswith(f"unmatched: {request_spec['method']} {request_spec['url']}")
     assert lines[1].startswith(f"#1 nearest: {nearest}")
@@ -229,7 +229,7 @@ def test_why_shows_the_nearest_and_what_differs(
 
 def test_why_as_json(cassette: Path, tmp_path: Path) -> None:
     result = inspect(cassette, "--why", request_file(tmp_path, {"url": "/orders/A1?expand=all"}), "--json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr
     answer = json.loads(result.stdout)
     assert answer["matched"] is None
     assert answer["nearest"][0]["interaction"] == 1

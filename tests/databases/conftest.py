@@ -2,7 +2,8 @@
 
 `postgres_dsn` (session): if nothing listens on 127.0.0.1:5432, start the local cluster with `pg_ctlcluster`,
 wait until it accepts connections, then create the role `hudproxy` (password `hudproxy`) and the database
-`hudproxy_test` through `psql` run as the `postgres` OS user. The server is left running afterwards.
+`hudproxy_test` through `psql` run as the `postgres` OS user. A cluster this run started is stopped when the
+run ends (tests/testrun.py); one that was already running is left alone.
 $HUDPROXY_TEST_POSTGRES_DSN points the tests at another server instead. Without PostgreSQL installed, the
 Postgres tests are skipped, saying why.
 
@@ -27,12 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import testrun
 
 from hudproxy.databases import PostgresRollback
 
 HOST, PORT = "127.0.0.1", 5432
 ROLE, PASSWORD, DATABASE = "hudproxy", "hudproxy", "hudproxy_test"
 DEFAULT_DSN = f"postgresql://{ROLE}:{PASSWORD}@{HOST}:{PORT}/{DATABASE}"
+OTHER_CLIENTS = (  # connected clients other than the one asking: another test run still using the cluster
+    "select count(*) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()"
+)
 
 SETUP_SQL = f"""
 SELECT 'CREATE ROLE {ROLE} LOGIN PASSWORD ''{PASSWORD}'''
@@ -118,6 +123,10 @@ def _start_cluster() -> None:
     )
     if result.returncode != 0 and not _listening():
         pytest.fail(f"could not start PostgreSQL {version}/{name}: {result.stderr.strip() or result.stdout.strip()}")
+    if result.returncode == 0:
+        stop = ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "stop"]
+        busy = ["psql", "-X", "-tA", DEFAULT_DSN, "-c", OTHER_CLIENTS]  # another test run's: leave it running
+        testrun.started(f"PostgreSQL {version}/{name}", stop, busy=busy)
 
 
 def _cluster() -> tuple[str, str]:

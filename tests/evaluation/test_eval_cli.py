@@ -38,7 +38,6 @@ BAD = [
     pytest.param([str(SHOP), "-s", "update-order"], "order_id: Missing required argument", id="missing-arg"),
     pytest.param([str(SHOP), "-s", "update-order", "--arg", "order_id"], "expected KEY=VALUE", id="bad-arg"),
     pytest.param([str(SHOP), "--arg", "order_id=A1"], "--arg applies to --scenario", id="arg-alone"),
-    pytest.param([str(SHOP)], "nothing to run: give --scenario NAME", id="nothing"),
     pytest.param([str(SHOP), "-s", "update-order", "--arg", "order_id=A1", "--runs", "0"], "--runs must be at least 1",
                  id="runs-0"),
     pytest.param([str(SHOP), "-s", "update-order", "--arg", "order_id=A1", "--backend", "spark"],

@@ -118,6 +118,7 @@ def test_the_imported_browser_session_replays_as_the_browser_saw_it(
     assert client.get("/api/orders").status_code == 501, "what the browser never asked is not available"
 
 
+@pytest.mark.slow  # starts a headless Chromium
 @pytest.mark.skipif(not shutil.which("chromium"), reason="needs Chromium (apt-get install -y chromium)")
 def test_the_script_that_made_the_browser_har_still_makes_an_importable_one(tmp_path: Path) -> None:
     out = tmp_path / "fresh.har"

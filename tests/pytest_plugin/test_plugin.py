@@ -108,8 +108,39 @@ def test_a_missing_cassette_or_an_unknown_option_fails_clearly(pytester: pytest.
     project(pytester, BAD_MARKERS)
     result = run(pytester)
     result.assert_outcomes(errors=2)
-    result.stdout.fnmatch_lines(["*hudproxy: */cassettes/missing.yaml: no such cassette file*"])
     result.stdout.fnmatch_lines(["*the hudproxy marker does not take stream_timeing: hudproxy(cassette, *"])
+
+
+def test_a_missing_cassette_names_every_path_tried(pytester: pytest.Pytester) -> None:
+    """The test lives in tests/, so the cassette was looked for beside it and under the rootdir: both named."""
+    pytester.makeini("[pytest]\n")
+    tests = pytester.mkdir("tests")
+    (tests / "test_shop.py").write_text(textwrap.dedent(BAD_MARKERS))
+    result = run(pytester)
+    result.assert_outcomes(errors=2)
+    beside, under_root = tests / "cassettes" / "missing.yaml", pytester.path / "cassettes" / "missing.yaml"
+    result.stdout.fnmatch_lines([
+        f"hudproxy: no cassette 'cassettes/missing.yaml': tried {beside} (beside the test file) and {under_root} "
+        "(under the rootdir). Record it with `hudproxy record` or `pytest --hudproxy-record`."
+    ])  # fmt: skip
+
+
+def test_a_cassette_under_the_rootdir_is_found_from_a_test_in_a_subfolder(pytester: pytest.Pytester) -> None:
+    save_cassette(make_cassette(order_story()), pytester.path / "cassettes" / "shop.yaml")
+    pytester.makeini("[pytest]\n")
+    tests = pytester.mkdir("tests")
+    (tests / "test_shop.py").write_text(textwrap.dedent(SHOP_TESTS))
+    run(pytester, str(tests / "test_shop.py"), "-k", "ships or fresh").assert_outcomes(passed=2)
+
+
+def test_a_broken_cassette_fails_in_one_message_without_a_chained_exception(pytester: pytest.Pytester) -> None:
+    (pytester.path / "cassettes").mkdir()
+    (pytester.path / "cassettes" / "shop.yaml").write_text("version: 1\ninteractions: [\n")
+    project(pytester, SHOP_TESTS)
+    result = run(pytester, "-k", "ships")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["hudproxy: */cassettes/shop.yaml:*"])
+    result.stdout.no_fnmatch_line("*During handling of the above exception*")
 
 
 def shop_upstream() -> FastAPI:

@@ -30,6 +30,9 @@ def inspect(
     why: Annotated[
         Path | None, Opt(help="REQUEST.json (HTTP request or MCP call): would it match? If not, what differs")
     ] = None,
+    model: Annotated[
+        bool, Opt("--model", help="The resource model learned from the recording: its rules, evidence and gaps")
+    ] = False,
     as_json: Annotated[bool, Opt("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Show what a cassette holds.
@@ -39,6 +42,9 @@ def inspect(
     hudproxy inspect cassettes/tools.yaml --why call.json  (call.json: {"tool": "charge_card", "arguments": {...}})
     """
     loaded = load_cassette(cassette)
+    if model:
+        _print_model(loaded, cassette, as_json)
+        return
     if why is not None:
         result = explain_request(loaded, load_why_request(why, loaded))
         if result.request.scheme == SCHEME:
@@ -57,6 +63,17 @@ def inspect(
         console.print_json(json.dumps(rows))
         return
     _print_table(cassette, rows, len(loaded.interactions))
+
+
+def _print_model(loaded: Cassette, cassette: Path, as_json: bool) -> None:
+    from hudproxy.resources.learn import learn_model
+    from hudproxy.resources.render import model_lines
+
+    learned = learn_model(loaded)
+    if as_json:
+        console.print_json(json.dumps(learned.to_dict(), default=str))
+        return
+    console.print("\n".join(model_lines(learned, str(cassette))), markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_table(cassette: Path, rows: list[dict[str, Any]], total: int) -> None:

@@ -313,7 +313,7 @@ class Learner:
         if created and all(isinstance(s.request, dict) and as_text(s.request.get(resource.id_field)) == s.item_id
                            for s in self._requests(created)):  # fmt: skip
             resource.id_style = IdStyle("request", numeric=numeric)
-        resource.id_evidence = evidence_list(found.reads + [s.index for s in created])
+        resource.id_evidence = evidence_list(sorted(found.reads[:12] + [s.index for s in created[:12]]))
         item_fields = {k for item in list(found.baseline.values())[:20] for k in item}
         if found.reads:
             resource.read = ReadRule(f"{name}.read", evidence_list(found.reads))

@@ -6,7 +6,7 @@ Evidence is a list of interaction indexes (the cassette's own numbering, as `hud
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hudproxy.interaction.model import Request
@@ -33,7 +33,22 @@ class Rule:
         return self.name
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.name, "does": self.describe(), "evidence": self.evidence, "notes": self.notes}
+        details = {k: v for k, v in asdict(self).items() if k not in ("name", "evidence", "notes")}
+        return {"rule": self.name, "does": self.describe(), "evidence": self.evidence, "notes": self.notes,
+                "details": _shown(details)}  # fmt: skip
+
+
+def _shown(data: Any) -> Any:
+    """JSON-safe, with the missing-id placeholder written as `{id}` and bytes as text."""
+    if isinstance(data, str):
+        return data.replace(ID_MARK, "{id}")
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "replace")
+    if isinstance(data, dict):
+        return {str(k): _shown(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_shown(v) for v in data]
+    return data
 
 
 @dataclass

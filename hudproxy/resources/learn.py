@@ -324,6 +324,10 @@ class Learner:
             resource.create = learn_create(name, self._requests(created), resource.id_field, self._item_path(resource))
             if resource.id_style.sequential:
                 resource.create.first_number = resource.id_style.number(created[0].item_id or "")
+        numbers = [resource.id_style.number(i) for items in resource.baseline.values() for i in items]
+        resource.first_free = max([n + 1 for n in numbers if n is not None], default=1)
+        if resource.create is not None and resource.create.first_number is not None:
+            resource.first_free = max(resource.first_free, resource.create.first_number)
         for method, updates in found.updates.items():
             resource.updates[method] = learn_update(name, method, self._requests(updates))
         if found.deletes:

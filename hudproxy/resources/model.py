@@ -192,6 +192,7 @@ class Resource:
     not_found: NotFoundRule | None = None
     baseline: dict[Segments, dict[str, dict[str, Any]]] = field(default_factory=dict)  # parent -> id -> item
     id_evidence: list[int] = field(default_factory=list)
+    first_free: int = 1  # the sequence number a session's first new id gets (sequential styles)
 
     def rules(self) -> list[Rule]:
         found = [self.read, self.listing, self.create, *self.updates.values(), self.delete, self.not_found]

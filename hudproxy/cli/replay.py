@@ -51,6 +51,9 @@ def replay(
     journal: Annotated[Path, Opt(help="SQLite journal of every call", envvar=JOURNAL_ENV)] = DEFAULT_JOURNAL,
     no_journal: Annotated[bool, Opt("--no-journal", help="Do not write a journal")] = False,
     idle_timeout: Annotated[float, Opt(help="Drop sessions idle this many seconds")] = 3600.0,
+    generalise: Annotated[
+        bool, Opt("--generalise", help="Answer unrecorded CRUD requests from each session's state (inspect --model)")
+    ] = False,
     admin_token: Annotated[
         str | None, Opt(envvar=TOKEN_ENV, help="Token the admin API (/_hudproxy) requires; needed off loopback")
     ] = None,
@@ -92,10 +95,10 @@ def replay(
     journal_path = None if no_journal else journal
     if forward:
         replay_forward(
-            build_service(cassette, policy, unmatched, target, journal_path, idle_timeout, forward=True), host, port
+            build_service(cassette, policy, unmatched, target, journal_path, idle_timeout, True, generalise), host, port
         )
         return
-    app = create_replay_app(cassette, policy, unmatched, target, stream_timing, journal_path, idle_timeout)
+    app = create_replay_app(cassette, policy, unmatched, target, stream_timing, journal_path, idle_timeout, generalise)
     check_passthrough(app, asked, target, upstream)
     attach_admin(app, admin_token)
     cli_mcp.attach(app, host, port, upstream, mcp_name)

@@ -15,6 +15,8 @@ from hudproxy.matching.index import CassetteIndex, NearMiss
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.replay.state import ReplayState
 from hudproxy.replay.unmatched import diagnosis, unmatched_response
+from hudproxy.resources import ResourceModel, Synthesized, learn_model
+from hudproxy.resources.generalise import follow_recording
 from hudproxy.scrub.policy import ScrubPolicy
 from hudproxy.scrub.scrubber import scrub_request
 
@@ -29,6 +31,7 @@ class Outcome:
     response: Response
     interaction: Interaction | None = None
     near_misses: list[NearMiss] = field(default_factory=list)
+    synthesized: Synthesized | None = None  # answered by the resource model (`--generalise`), not a recording
 
     @property
     def matched(self) -> bool:
@@ -53,15 +56,17 @@ def policies_for(
 class ReplayEngine:
     """Answers requests from one cassette's index; all per-run state lives in the ReplayState passed in."""
 
-    def __init__(self, index: CassetteIndex, context: str = "replay") -> None:
+    def __init__(self, index: CassetteIndex, context: str = "replay", model: ResourceModel | None = None) -> None:
         self.index = index
         self.context = context
+        self.model = model  # set: generalise (answer what no recording matches from each session's resources)
 
     @classmethod
     def from_cassette(
-        cls, cassette: Cassette, policy: MatchPolicy | None = None, context: str = "replay"
+        cls, cassette: Cassette, policy: MatchPolicy | None = None, context: str = "replay", generalise: bool = False
     ) -> ReplayEngine:
-        return cls(CassetteIndex(cassette.interactions, policy or policies_for(cassette)), context)
+        model = learn_model(cassette) if generalise else None
+        return cls(CassetteIndex(cassette.interactions, policy or policies_for(cassette)), context, model)
 
     def lookup(self, request: Request, state: ReplayState) -> Interaction | None:
         """The recorded interaction for this request in this session, advancing the session's state."""
@@ -74,6 +79,10 @@ class ReplayEngine:
 
     def handle(self, request: Request, state: ReplayState) -> Outcome:
         interaction = self.lookup(request, state)
+        if self.model is not None:
+            found = follow_recording(self.model, state, request, interaction)
+            if found is not None:
+                return Outcome(request, found.response, None, synthesized=found)
         if interaction is not None:
             return Outcome(request, interaction.response, interaction)
         return self.unmatched(request)

@@ -45,12 +45,13 @@ def build_service(
     journal: str | Path | None = None,
     idle_timeout: float | None = 3600.0,
     forward: bool = False,
+    generalise: bool = False,
 ) -> ReplayService:
     """Load and index a cassette, with sessions, the journal and (if asked) passthrough of misses."""
     cassette = load_cassette(cassette_path)
     mode = Unmatched.parse(str(unmatched))
     policy = with_read_only_hints(policies_for(cassette, match, forward=forward), cassette)
-    engine = ReplayEngine.from_cassette(cassette, policy)
+    engine = ReplayEngine.from_cassette(cassette, policy, generalise=generalise)
     on_miss, recorder = None, None
     if mode is Unmatched.PASSTHROUGH:
         if forward:
@@ -77,11 +78,13 @@ def create_replay_app(
     stream_timing: bool = False,
     journal: str | Path | None = None,
     idle_timeout: float | None = 3600.0,
+    generalise: bool = False,
 ) -> ReplayApp:
     """The reverse-mode replay server as an ASGI app (passthrough appends misses to the same file).
 
     `journal` is the SQLite file every call is written to (None: no journal). The admin API is attached by
-    `hudproxy.admin.attach_admin`, which the CLI and the Python API call.
+    `hudproxy.admin.attach_admin`, which the CLI and the Python API call. `generalise`: answer what no recording
+    matches from each session's resources, learned from the cassette (`hudproxy.resources`).
     """
-    service = build_service(cassette_path, match, unmatched, target, journal, idle_timeout)
+    service = build_service(cassette_path, match, unmatched, target, journal, idle_timeout, generalise=generalise)
     return ReplayApp.from_service(service, stream_timing=stream_timing)

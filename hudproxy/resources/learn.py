@@ -245,6 +245,9 @@ class Learner:
             elif method in ("PATCH", "PUT") and ok:
                 sample = self._write(position, values[:-1], values[-1])
                 sample.prior = found.current.get(key)
+                if sample.prior is None and key not in found.touched and isinstance(sample.response, dict):
+                    found.baseline[key] = sample.response  # never seen before its write: existed, state unknown
+                    found.late.append(sample.index)
                 found.updates.setdefault(method, []).append(sample)
                 found.touched.add(key)
                 if isinstance(sample.response, dict):
@@ -303,6 +306,7 @@ class Learner:
         name = resource.name
         for (parent, item_id), item in found.baseline.items():
             resource.baseline.setdefault(parent, {})[item_id] = item
+        resource.created_in_recording = {(s.parent, s.item_id) for s in found.creates if s.item_id is not None}
         created = [s for s in found.creates if s.item_id is not None]
         numeric = any(isinstance(s.response.get(resource.id_field), int) for s in created) or any(
             isinstance(item.get(resource.id_field), int) for items in resource.baseline.values()

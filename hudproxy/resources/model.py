@@ -193,6 +193,7 @@ class Resource:
     baseline: dict[Segments, dict[str, dict[str, Any]]] = field(default_factory=dict)  # parent -> id -> item
     id_evidence: list[int] = field(default_factory=list)
     first_free: int = 1  # the sequence number a session's first new id gets (sequential styles)
+    created_in_recording: set[Key] = field(default_factory=set)  # items a recorded create made (absent at start)
 
     def rules(self) -> list[Rule]:
         found = [self.read, self.listing, self.create, *self.updates.values(), self.delete, self.not_found]

@@ -20,7 +20,7 @@ DELETED = None
 class ResourceState:
     """The changes one session made; everything else is read from the shared model."""
 
-    __slots__ = ("changes", "counters", "minted", "model", "seed", "session")
+    __slots__ = ("changes", "counters", "minted", "model", "seed", "session", "synthetic")
 
     def __init__(self, model: ResourceModel, session: str = "default", seed: int = 0) -> None:
         self.model = model
@@ -29,6 +29,8 @@ class ResourceState:
         self.changes: dict[tuple[str, Segments], dict[str, Item | None]] = {}
         self.counters: dict[str, int] = {}  # resource -> the next sequence number
         self.minted: dict[str, int] = {}  # resource -> random-style ids made so far
+        # what the session changed by writes no recording matched: recorded reads of these are stale for it
+        self.synthetic: set[tuple[str, Segments, str | None]] = set()
 
     # ------------------------------------------------------------ reading
 
@@ -54,11 +56,27 @@ class ResourceState:
 
     # ------------------------------------------------------------ changing
 
-    def put(self, resource: Resource, parent: Segments, item_id: str, item: Item) -> None:
+    def put(self, resource: Resource, parent: Segments, item_id: str, item: Item, synthetic: bool = True) -> None:
         self.changes.setdefault((resource.name, parent), {})[item_id] = item
+        if synthetic:
+            self.synthetic.update(((resource.name, parent, item_id), (resource.name, parent, None)))
 
-    def remove(self, resource: Resource, parent: Segments, item_id: str) -> None:
+    def remove(self, resource: Resource, parent: Segments, item_id: str, synthetic: bool = True) -> None:
         self.changes.setdefault((resource.name, parent), {})[item_id] = DELETED
+        if synthetic:
+            self.synthetic.update(((resource.name, parent, item_id), (resource.name, parent, None)))
+
+    def absent(self, resource: Resource, parent: Segments, item_id: str) -> bool:
+        """Known not to exist in this session: deleted here, or made by a recorded create it has not repeated.
+        (An item the recording never showed is unknown, not absent.)"""
+        changed = self.changes.get((resource.name, parent))
+        if changed is not None and item_id in changed:
+            return changed[item_id] is None
+        return (parent, item_id) in resource.created_in_recording
+
+    def changed_by_session(self, resource: Resource, parent: Segments, item_id: str | None) -> bool:
+        """Did a synthesized write change this item (or, with `item_id` None, this collection)?"""
+        return (resource.name, parent, item_id) in self.synthetic
 
     def new_id(self, resource: Resource) -> str:
         """The next id in the resource's style: deterministic for the same model, session and seed."""
@@ -78,6 +96,7 @@ class ResourceState:
             self.counters[resource.name] = max(self.counters.get(resource.name, resource.first_free), number + 1)
 
     def reset(self) -> None:
+        self.synthetic.clear()
         self.changes.clear()
         self.counters.clear()
         self.minted.clear()

@@ -69,20 +69,20 @@ def apply(request: Request, recorded: Response, state: ResourceState) -> None:
         if method == "POST" and isinstance(body, dict):
             item_id = as_text(body.get(resource.id_field))
             if item_id is not None:
-                state.put(resource, route.parent, item_id, body)
+                state.put(resource, route.parent, item_id, body, synthetic=False)
                 state.saw_id(resource, item_id)
         return
     assert route.item_id is not None
     if method == "DELETE":
-        state.remove(resource, route.parent, route.item_id)
+        state.remove(resource, route.parent, route.item_id, synthetic=False)
     elif method in ("PATCH", "PUT"):
         if isinstance(body, dict):
-            state.put(resource, route.parent, route.item_id, body)
+            state.put(resource, route.parent, route.item_id, body, synthetic=False)
             return
         current = state.get(resource, route.parent, route.item_id)
         sent = json_body(request.headers, request.body)
         if current is not None and isinstance(sent, dict):
-            state.put(resource, route.parent, route.item_id, {**current, **sent})
+            state.put(resource, route.parent, route.item_id, {**current, **sent}, synthetic=False)
 
 
 # ---------------------------------------------------------------- answers

@@ -13,6 +13,7 @@ from hudproxy.interaction.model import Request
 from hudproxy.resources.ids import IdStyle
 from hudproxy.resources.templates import Segments, Template, segments_of
 
+ROUTE_MEMO = 65_536
 EVIDENCE_SHOWN = 12  # interactions kept per rule: enough to look up, small for 100,000-interaction cassettes
 Key = tuple[Segments, str]  # (parent ids, item id)
 
@@ -245,12 +246,14 @@ class ResourceModel:
 
     def __post_init__(self) -> None:
         self._routes: dict[int, list[tuple[Template, Resource, str]]] = {}
+        self._memo: dict[str, Route | None] = {}
         self.by_name: dict[str, Resource] = {}
         self.index()
 
     def index(self) -> None:
         """Rebuild the lookup tables (after resources are added)."""
         self._routes = {}
+        self._memo = {}
         self.by_name = {r.name: r for r in self.resources}
         for resource in self.resources:
             for template, kind in ((resource.item, "item"), (resource.collection, "collection")):
@@ -259,7 +262,16 @@ class ResourceModel:
             routes.sort(key=lambda entry: entry[0].variables)
 
     def route(self, request: Request) -> Route | None:
-        segments = segments_of(request.path)
+        """Which resource a request is about (memoised by path: agents repeat their paths)."""
+        path = request.path
+        found = self._memo.get(path, self)
+        if found is self:
+            if len(self._memo) >= ROUTE_MEMO:
+                self._memo.clear()
+            found = self._memo[path] = self._route(segments_of(path))
+        return found  # type: ignore[return-value]
+
+    def _route(self, segments: Segments) -> Route | None:
         for template, resource, kind in self._routes.get(len(segments), ()):
             values = template.match(segments)
             if values is not None:

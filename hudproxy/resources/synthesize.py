@@ -21,6 +21,7 @@ from hudproxy.resources.state import Item, ResourceState
 from hudproxy.resources.templates import Segments
 
 SYNTHESIZED_HEADER = "X-Hudproxy-Synthesized"
+REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
 @dataclass(frozen=True)
@@ -91,17 +92,9 @@ def apply(request: Request, recorded: Response, state: ResourceState) -> None:
 def respond(rule: Rule, status: int, data: Any, content_type: str | None = "application/json",
             extra: tuple[tuple[str, str], ...] = ()) -> Synthesized:  # fmt: skip
     body = data if isinstance(data, bytes) else dumps(data)
-    headers: list[tuple[str, str]] = []
-    if content_type and body:
-        headers.append(("content-type", content_type))
-    headers.append(("content-length", str(len(body))))
-    headers.extend(extra)
-    headers.append((SYNTHESIZED_HEADER, rule.name))
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = ""
-    return Synthesized(Response(status, reason, tuple(headers), body), rule.name, rule.evidence)
+    typed = (("content-type", content_type),) if content_type and body else ()
+    headers = (*typed, ("content-length", str(len(body))), *extra, (SYNTHESIZED_HEADER, rule.name))
+    return Synthesized(Response(status, REASONS.get(status, ""), headers, body), rule.name, rule.evidence)
 
 
 def not_found(resource: Resource, item_id: str) -> Synthesized | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hudproxy.errors import ConfigError
 from hudproxy.interaction.model import Interaction, Request
 from hudproxy.resources.bodies import as_text, json_body
 from hudproxy.resources.model import ResourceModel, Route
@@ -31,6 +32,18 @@ def session_resources(model: ResourceModel, replay_state: Any, seed: int = 0) ->
         found = ResourceState(model, getattr(replay_state, "name", "default"), seed)
         replay_state.resources = found
     return found
+
+
+def session_state(model: ResourceModel | None, replay_state: Any | None, session_id: str) -> ResourceState:
+    """A session's resources for graders (`state()`, `state_diff()`); a session not used yet is at the start."""
+    if model is None:
+        raise ConfigError(
+            "this replay has no resource state: start it with `hudproxy replay --generalise` "
+            "(Python: Replay(..., generalise=True))."
+        )
+    if replay_state is None:
+        return ResourceState(model, session_id)
+    return session_resources(model, replay_state)
 
 
 def follow_recording(

@@ -50,7 +50,7 @@ def inspect(
         if result.request.scheme == SCHEME:
             _print_mcp_why(result, loaded, as_json)
         else:
-            _print_why(result, as_json)
+            _print_why(result, as_json, loaded)
         return
     if show is not None:
         if not 0 <= show < len(loaded.interactions):
@@ -110,12 +110,16 @@ def _print_detail(data: dict[str, Any], as_json: bool) -> None:
     console.print(resp["body"], markup=False)
 
 
-def _print_why(result: WhyResult, as_json: bool) -> None:
+def _print_why(result: WhyResult, as_json: bool, loaded: Cassette) -> None:
+    from hudproxy.resources.why import model_verdict, verdict_line
+
+    verdict = None if result.matched is not None else model_verdict(loaded, result.request)
     if as_json:
         payload = {
             "request": result.request.describe(),
             "matched": None if result.matched is None else result.matched.index,
             "nearest": diagnosis_data(result.near),
+            "generalise": verdict,
         }
         console.print_json(json.dumps(payload))
         return
@@ -127,6 +131,8 @@ def _print_why(result: WhyResult, as_json: bool) -> None:
         )
         return
     console.print(diagnosis(result.request, result.near), markup=False, highlight=False)
+    if verdict is not None:
+        console.print(verdict_line(verdict), markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_mcp_why(result: WhyResult, cassette: Cassette, as_json: bool) -> None:

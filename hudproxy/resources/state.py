@@ -20,7 +20,7 @@ DELETED = None
 class ResourceState:
     """The changes one session made; everything else is read from the shared model."""
 
-    __slots__ = ("changes", "counters", "minted", "model", "seed", "session", "synthetic")
+    __slots__ = ("changes", "counters", "minted", "model", "seed", "session", "synthetic", "why")
 
     def __init__(self, model: ResourceModel, session: str = "default", seed: int = 0) -> None:
         self.model = model
@@ -31,6 +31,7 @@ class ResourceState:
         self.minted: dict[str, int] = {}  # resource -> random-style ids made so far
         # what the session changed by writes no recording matched: recorded reads of these are stale for it
         self.synthetic: set[tuple[str, Segments, str | None]] = set()
+        self.why = ""  # why the last request was not synthesized
 
     # ------------------------------------------------------------ reading
 

@@ -34,19 +34,22 @@ class Synthesized:
 
 
 def synthesize(request: Request, state: ResourceState) -> Synthesized | None:
+    """The model's answer, or None with the reason in `state.why` (for `inspect --why` and logs)."""
     route = state.model.route(request)
     if route is None:
-        return None
+        return miss(state, "no learned resource has this path")
     method = request.method.upper()
     missing_parent = _missing_parent(route, state)
     if missing_parent is not None:
-        return missing_parent or None
+        return missing_parent or miss(
+            state, f"its parent does not exist and no {route.resource.parent} 404 was recorded"
+        )
     if route.kind == "collection":
         if method == "GET":
             return _list(request, route, state)
         if method == "POST":
             return _create(request, route, state)
-        return None
+        return miss(state, f"no {method} {route.resource.collection.text} was recorded")
     assert route.item_id is not None
     if method == "GET":
         return _read(request, route, state)
@@ -54,6 +57,12 @@ def synthesize(request: Request, state: ResourceState) -> Synthesized | None:
         return _delete(route, state)
     if method in route.resource.updates:
         return _update(request, route, state, method)
+    return miss(state, f"no {method} {route.resource.item.text} was recorded")
+
+
+def miss(state: ResourceState, reason: str) -> None:
+    """Not covered: say why on the state, answer None."""
+    state.why = reason
     return None
 
 
@@ -131,8 +140,10 @@ def _missing_parent(route: Route, state: ResourceState) -> Synthesized | bool | 
 
 def _read(request: Request, route: Route, state: ResourceState) -> Synthesized | None:
     resource = route.resource
-    if resource.read is None or request.query_string:
-        return None
+    if resource.read is None:
+        return miss(state, f"no GET {resource.item.text} was recorded")
+    if request.query_string:
+        return miss(state, "a query on an item read was never recorded")
     item = state.get(resource, route.parent, route.item_id or "")
     if item is None:
         return not_found(resource, route.item_id or "")
@@ -143,7 +154,7 @@ def _delete(route: Route, state: ResourceState) -> Synthesized | None:
     resource, item_id = route.resource, route.item_id or ""
     rule = resource.delete
     if rule is None:
-        return None
+        return miss(state, f"no DELETE {resource.item.text} was recorded")
     if state.get(resource, route.parent, item_id) is None:
         return not_found(resource, item_id)
     state.remove(resource, route.parent, item_id)
@@ -155,6 +166,10 @@ def _fits(sent: dict[str, Any], required: dict[str, str]) -> bool:
     return all(name in sent and json_type(sent[name]) == kind for name, kind in required.items())
 
 
+def _shape(required: dict[str, str]) -> str:
+    return ", ".join(f"{name} ({kind})" for name, kind in required.items())
+
+
 def _typed_id(resource: Resource, item_id: str) -> Any:
     return int(item_id) if resource.id_style.numeric and item_id.isdigit() else item_id
 
@@ -163,14 +178,18 @@ def _create(request: Request, route: Route, state: ResourceState) -> Synthesized
     resource = route.resource
     rule = resource.create
     sent = json_body(request.headers, request.body)
-    if rule is None or not isinstance(sent, dict) or not _fits(sent, rule.required) or request.query_string:
-        return None
+    if rule is None:
+        return miss(state, f"no POST {resource.collection.text} was recorded")
+    if not isinstance(sent, dict) or request.query_string:
+        return miss(state, "the recorded creates sent a JSON object and no query")
+    if not _fits(sent, rule.required):
+        return miss(state, f"every recorded create sent {_shape(rule.required)}")
     if resource.id_style.kind == "request":
         item_id = as_text(sent.get(resource.id_field))
         if item_id is None or state.get(resource, route.parent, item_id) is not None:
-            return None
+            return miss(state, f"ids come from the request: {resource.id_field!r} missing or already taken")
     elif resource.id_style.kind == "unknown":
-        return None
+        return miss(state, "the style of new ids was not learned")
     else:
         item_id = state.new_id(resource)
     item: Item = {}
@@ -200,14 +219,16 @@ def _update(request: Request, route: Route, state: ResourceState, method: str) -
     resource, item_id = route.resource, route.item_id or ""
     rule = resource.updates[method]
     sent = json_body(request.headers, request.body)
-    if not isinstance(sent, dict) or not _fits(sent, rule.required) or request.query_string:
-        return None
+    if not isinstance(sent, dict) or request.query_string:
+        return miss(state, f"the recorded {method}s sent a JSON object and no query")
+    if not _fits(sent, rule.required):
+        return miss(state, f"every recorded {method} sent {_shape(rule.required)}")
     item = state.get(resource, route.parent, item_id)
     if item is None:
         return not_found(resource, item_id)
     for name, value in sent.items():  # a type the item never had would be the server's 422: not modelled
         if name in item and item[name] is not None and json_type(value) != json_type(item[name]):
-            return None
+            return miss(state, f"{name!r} is a {json_type(item[name])} in the recording, not a {json_type(value)}")
     server_kept = {resource.id_field}
     if rule.semantics == "merge":
         new = {**item, **{k: v for k, v in sent.items() if k in item and k not in server_kept}}
@@ -232,19 +253,19 @@ def _list(request: Request, route: Route, state: ResourceState) -> Synthesized |
     resource = route.resource
     rule = resource.listing
     if rule is None:
-        return None
+        return miss(state, f"no GET {resource.collection.text} was recorded")
     query = parse_qsl(request.query_string, keep_blank_values=True)
     page = _page(query, rule)
     if page is None:
-        return None
+        return miss(state, "paging the recording never showed (a parameter, or a value that is not a number)")
     items = state.items(resource, route.parent)
     known_fields = set(rule.fields or (items[0][1] if items else ())) | set(rule.filters)
     filters: list[tuple[str, str]] = []
     for key, value in query:
         if key in (rule.pagination.page_param, rule.pagination.size_param, rule.pagination.offset_param):
             continue
-        if key not in known_fields:
-            return None  # a parameter the model does not understand: the live API might filter, sort or refuse
+        if key not in known_fields:  # the live API might filter, sort or refuse: not guessed
+            return miss(state, f"query parameter {key!r} is neither paging nor a field of {resource.name}")
         filters.append((rule.filters.get(key, key), value))
     chosen = [item for _, item in items if all(_equal(item.get(f), v) for f, v in filters)]
     size = page.size or rule.pagination.default_size or max(len(chosen), 1)

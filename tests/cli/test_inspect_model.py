@@ -45,3 +45,17 @@ def test_model_of_a_missing_cassette_is_one_line(tmp_path: Path) -> None:
     done = inspect(str(tmp_path / "none.yaml"), "--model")
     assert done.returncode == 2
     assert "no such cassette file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_why_says_what_generalise_would_do(tmp_path: Path) -> None:
+    answered, missed = tmp_path / "patch.json", tmp_path / "delete.json"
+    answered.write_text(json.dumps({"method": "PATCH", "url": "/orders/A5", "json": {"status": "paid"}}))
+    missed.write_text(json.dumps({"method": "DELETE", "url": "/orders/A5"}))
+    shop = str(ROOT / "cassettes" / "shop.yaml")
+    done = inspect(shop, "--why", str(answered))
+    assert done.returncode == 0, done.stderr
+    assert "with --generalise: answered by the model, rule orders.patch → 200 (interaction 4)" in done.stdout
+    done = inspect(shop, "--why", str(missed))
+    assert "with --generalise: still a miss: no DELETE /orders/{id} was recorded" in done.stdout
+    data = json.loads(inspect(shop, "--why", str(answered), "--json").stdout)
+    assert data["generalise"] == {"answered": True, "rule": "orders.patch", "status": 200, "evidence": [4]}

@@ -169,3 +169,20 @@ def test_uuid_ids_are_deterministic_per_session_and_seed() -> None:
     assert new_id("s1", 1) == new_id("s1", 1)
     assert len({new_id("s1", 1), new_id("s2", 1), new_id("s1", 2)}) == 3
     assert len(new_id("s1", 1)) == 36 and new_id("s1", 1)[14] == "4"
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "body", "why"),
+    [
+        ("GET", "/health", None, "no learned resource has this path"),
+        ("DELETE", "/users/1", None, "no DELETE /users/{id} was recorded"),
+        ("GET", "/users/1/todos?sort=t", None, "query parameter 'sort' is neither paging nor a field of users.todos"),
+        ("PUT", "/users/1/todos/1", {"title": "t"}, "every recorded PUT sent title (string), done (boolean)"),
+        ("PUT", "/users/1/todos/1", {"title": 5, "done": 1}, "every recorded PUT sent title (string), done (boolean)"),
+        ("POST", "/users", {"name": "n"}, "every recorded create sent name (string), email (string)"),
+    ],
+)  # fmt: skip
+def test_each_miss_says_why(todos_model: ResourceModel, method: str, target: str, body: Any, why: str) -> None:
+    state = ResourceState(todos_model)
+    assert ask(state, method, target, body) is None
+    assert state.why == why

@@ -9,7 +9,6 @@ it; items a recorded create made are not in it (a session that repeats that crea
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from hudproxy.cassette.files import gc_paused
@@ -17,13 +16,15 @@ from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.headers import header_value
 from hudproxy.interaction.model import Interaction
 from hudproxy.resources.bodies import as_text, json_body
+from hudproxy.resources.gaps import resource_gaps
 from hudproxy.resources.ids import IdStyle, infer_style
 from hudproxy.resources.listing import ListSample, learn_listing, list_items
 from hudproxy.resources.model import Gap, ReadRule, Resource, ResourceModel, evidence_list
 from hudproxy.resources.operations import WriteSample, learn_create, learn_delete, learn_not_found, learn_update
+from hudproxy.resources.samples import ItemKey, Samples
 from hudproxy.resources.templates import Segments, Template, Tokens, cluster, path_of, segments_of
 
-ItemKey = tuple[Segments, str]
+Event = tuple[int, str, Segments]  # (position, "item" | "collection", the path's variable values)
 SAMPLES = 400  # recordings a rule is learned from: the first and last ones, so 100,000 interactions stay fast
 T = TypeVar("T")
 
@@ -33,23 +34,6 @@ def spread(samples: list[T]) -> list[T]:
     if len(samples) <= SAMPLES:
         return samples
     return samples[: SAMPLES // 2] + samples[-SAMPLES // 2 :]
-
-
-@dataclass
-class Samples:
-    """What the recording shows for one resource, gathered in recorded order."""
-
-    reads: list[int] = field(default_factory=list)
-    lists: list[ListSample] = field(default_factory=list)
-    creates: list[WriteSample] = field(default_factory=list)
-    updates: dict[str, list[WriteSample]] = field(default_factory=dict)
-    deletes: list[WriteSample] = field(default_factory=list)
-    missing: list[WriteSample] = field(default_factory=list)
-    refused: list[int] = field(default_factory=list)  # 4xx writes: validation the model does not reproduce
-    baseline: dict[ItemKey, dict[str, Any]] = field(default_factory=dict)
-    current: dict[ItemKey, dict[str, Any]] = field(default_factory=dict)
-    touched: set[ItemKey] = field(default_factory=set)
-    late: list[int] = field(default_factory=list)
 
 
 def learn_model(source: Cassette | Sequence[Interaction]) -> ResourceModel:
@@ -112,12 +96,27 @@ class Learner:
 
     def learn(self) -> ResourceModel:
         clustering = cluster(self.by_path, self.confirm, self.error_leaf)
-        templates = clustering.templates
-        items, collections = self._endpoints(set(templates.values()))
+        events, other = self._events(clustering.templates)
         resources: dict[Tokens, Resource] = {}
-        samples: dict[Tokens, Samples] = {}
-        events: dict[Tokens, list[tuple[int, str, Segments]]] = {}
-        other: dict[str, list[int]] = {}
+        for tokens, found in events.items():
+            collection = Template(tokens)
+            id_field = self._id_field(found)
+            if id_field is None:
+                why = "no id field: no recorded body carries the id of its path"
+                self.gaps.append(Gap(collection.text, why, self._indexes([p for p, _, _ in found])))
+                continue
+            name = ".".join(t for t in tokens if t is not None)
+            resource = Resource(name, collection, Template((*tokens, None)), id_field, IdStyle("unknown"))
+            self._rules(resource, self._walk(resource, found))
+            resources[tokens] = resource
+        self._parents(resources)
+        self._general_gaps(other)
+        return ResourceModel(list(resources.values()), self.gaps, _template_evidence(clustering), len(self.all))
+
+    def _events(self, templates: dict[Segments, Template]) -> tuple[dict[Tokens, list[Event]], dict[str, list[int]]]:
+        """Each interaction as (position, item|collection, path values) under its resource's collection tokens;
+        the rest as `METHOD /template` -> interaction indexes."""
+        items, collections = self._endpoints(set(templates.values()))
         routes: dict[Segments, tuple[Tokens | None, str, Segments]] = {}
         for segments, template in templates.items():
             values = template.match(segments) or ()
@@ -127,6 +126,8 @@ class Learner:
                 routes[segments] = (template.tokens, "collection", values)
             else:
                 routes[segments] = (None, template.text, values)
+        events: dict[Tokens, list[Event]] = {}
+        other: dict[str, list[int]] = {}
         for position, segments in enumerate(self.segments):
             tokens, kind, values = routes[segments]
             if tokens is not None:
@@ -134,28 +135,19 @@ class Learner:
             else:
                 method = self.interactions[position].request.method.upper()
                 other.setdefault(f"{method} {kind}", []).append(self.interactions[position].index)
-        for tokens, found in events.items():
-            collection = Template(tokens)
-            id_field = self._id_field(found)
-            name = ".".join(t for t in tokens if t is not None)
-            if id_field is None:
-                self.gaps.append(Gap(collection.text, "no id field: no recorded body carries the id of its path",
-                                     self._indexes([p for p, _, _ in found])))  # fmt: skip
-                continue
-            resource = Resource(name, collection, Template((*tokens, None)), id_field, IdStyle("unknown"))
-            samples[tokens] = self._walk(resource, found)
-            resources[tokens] = resource
-            self._rules(resource, samples[tokens])
-        self._parents(resources)
+        return events, other
+
+    def _general_gaps(self, other: dict[str, list[int]]) -> None:
         for subject, indexes in sorted(other.items()):
-            self.gaps.append(Gap(subject, "not a resource (no collection or item of one): answered only as recorded",
-                                 evidence_list(indexes)))  # fmt: skip
+            why = "not a resource (no collection or item of one): answered only as recorded"
+            self.gaps.append(Gap(subject, why, evidence_list(indexes)))
+        hosts = sorted({i.request.parts.netloc for i in self.interactions[:2000]})
+        if len(hosts) > 1:
+            why = f"{len(hosts)} hosts recorded ({', '.join(hosts[:4])}): resources are told apart by path only"
+            self.gaps.append(Gap("hosts", why))
         if len(self.interactions) < len(self.all):
-            self.gaps.append(
-                Gap("MCP tools", "CRUD-shaped MCP tools are not modelled yet: MCP calls replay as recorded")
-            )
-        model = ResourceModel(list(resources.values()), self.gaps, _template_evidence(clustering), len(self.all))
-        return model
+            why = "CRUD-shaped MCP tools are not modelled yet: MCP calls replay as recorded"
+            self.gaps.append(Gap("MCP tools", why))
 
     def _indexes(self, positions: list[int]) -> list[int]:
         return evidence_list([self.interactions[p].index for p in positions])
@@ -188,7 +180,7 @@ class Learner:
             return False
         return "id" in body and as_text(body["id"]) is not None
 
-    def _id_field(self, events: list[tuple[int, str, Segments]]) -> str | None:
+    def _id_field(self, events: list[Event]) -> str | None:
         """The field holding an item's id: the one equal to the item path's last segment, else `id`."""
         votes: dict[str, int] = {}
         for position, kind, values in events:
@@ -211,7 +203,7 @@ class Learner:
                 return "id"
         return None
 
-    def _walk(self, resource: Resource, events: list[tuple[int, str, Segments]]) -> Samples:
+    def _walk(self, resource: Resource, events: list[Event]) -> Samples:
         """Everything in recorded order: starting representations, and samples for each rule."""
         found = Samples()
         id_field = resource.id_field
@@ -340,53 +332,11 @@ class Learner:
             resource.not_found = learn_not_found(name, self._requests(found.missing))
         for rule in resource.rules():
             rule.evidence = evidence_list(rule.evidence)
-        self._resource_gaps(resource, found)
+        self.gaps.extend(resource_gaps(resource, found))
 
     @staticmethod
     def _item_path(resource: Resource) -> Any:
         return lambda parent, item_id: resource.item.fill((*parent, item_id))
-
-    def _resource_gaps(self, resource: Resource, found: Samples) -> None:
-        name, item, collection = resource.name, resource.item.text, resource.collection.text
-        missing = [("read", f"GET {item}", resource.read), ("list", f"GET {collection}", resource.listing),
-                   ("create", f"POST {collection}", resource.create), ("delete", f"DELETE {item}", resource.delete),
-                   ("not-found", f"GET {item} of a missing item (a 4xx)", resource.not_found)]  # fmt: skip
-        for what, request, rule in missing:
-            if rule is None:
-                self.gaps.append(Gap(f"{name}.{what}", f"no {request} was recorded: such requests stay misses"))
-        if not resource.updates:
-            self.gaps.append(Gap(f"{name}.update", f"no PATCH or PUT {item} was recorded: updates stay misses"))
-        if resource.id_style.kind == "unknown" and resource.create is not None:
-            self.gaps.append(Gap(f"{name}.create", "the style of new ids was not learned: creates stay misses"))
-        if found.refused:
-            self.gaps.append(
-                Gap(
-                    f"{name} validation",
-                    "recorded 4xx answers to writes (invalid input) are not "
-                    "reproduced: a write the model accepts is answered as valid",
-                    found.refused[:12],
-                )
-            )
-        if found.late:
-            self.gaps.append(
-                Gap(
-                    f"{name} starting state",
-                    "some items were first seen only after a recorded write "
-                    "to them; their starting state is that later representation",
-                    found.late[:12],
-                )
-            )
-        listing = resource.listing
-        if listing is not None and listing.pagination.style != "none" and listing.pagination.default_size is None:
-            self.gaps.append(
-                Gap(
-                    f"{name}.list",
-                    "the default page size was not recorded: a list without a size shows every matching item",
-                    listing.evidence[:3],
-                )
-            )
-        self.gaps.append(Gap(f"{name} items", f"{resource.known_items()} item(s) known at the start; lists and "
-                             "reads know only the items the recording showed"))  # fmt: skip
 
     def _parents(self, resources: dict[Tokens, Resource]) -> None:
         by_item = {r.item.tokens: r for r in resources.values()}

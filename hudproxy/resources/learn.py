@@ -117,25 +117,26 @@ class Learner:
         """Each interaction as (position, item|collection, path values) under its resource's collection tokens;
         the rest as `METHOD /template` -> interaction indexes."""
         items, collections = self._endpoints(set(templates.values()))
-        routes: dict[Segments, tuple[Tokens | None, str, Segments]] = {}
+        events: dict[Tokens, list[Event]] = {}
+        other: dict[str, list[int]] = {}
+        routes: dict[Segments, tuple[list[Event] | None, str, Segments]] = {}
         for segments, template in templates.items():
             values = template.match(segments) or ()
             if template.tokens in items:
-                routes[segments] = (template.tokens[:-1], "item", values)
+                routes[segments] = (events.setdefault(template.tokens[:-1], []), "item", values)
             elif template.tokens in collections:
-                routes[segments] = (template.tokens, "collection", values)
+                routes[segments] = (events.setdefault(template.tokens, []), "collection", values)
             else:
                 routes[segments] = (None, template.text, values)
-        events: dict[Tokens, list[Event]] = {}
-        other: dict[str, list[int]] = {}
+        interactions = self.interactions
         for position, segments in enumerate(self.segments):
-            tokens, kind, values = routes[segments]
-            if tokens is not None:
-                events.setdefault(tokens, []).append((position, kind, values))
+            bucket, kind, values = routes[segments]
+            if bucket is not None:
+                bucket.append((position, kind, values))
             else:
-                method = self.interactions[position].request.method.upper()
-                other.setdefault(f"{method} {kind}", []).append(self.interactions[position].index)
-        return events, other
+                method = interactions[position].request.method.upper()
+                other.setdefault(f"{method} {kind}", []).append(interactions[position].index)
+        return dict(sorted(events.items(), key=lambda pair: pair[1][0][0])), other  # in recorded order
 
     def _general_gaps(self, other: dict[str, list[int]]) -> None:
         for subject, indexes in sorted(other.items()):

@@ -61,7 +61,7 @@ def learn_listing(name: str, samples: list[ListSample], id_field: str, item_fiel
     rule.pagination = _pagination(samples)
     if rule.shape == "envelope":
         _envelope_roles(rule, samples)
-    rule.filters = _filters(rule, samples, id_field)
+    rule.filters = _filters(rule, samples, item_fields)
     rule.order = "natural" if all(_natural(s.items, id_field) for s in samples) else "recorded"
     listed = [set(x) for s in samples for x in s.items if isinstance(x, dict)]
     if listed and item_fields and all(keys == listed[0] for keys in listed) and listed[0] < item_fields:
@@ -190,15 +190,20 @@ def _int(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
-def _filters(rule: ListRule, samples: list[ListSample], id_field: str) -> dict[str, str]:
-    """Query params (not paging) whose value every returned item carries in the same-named field."""
+def _filters(rule: ListRule, samples: list[ListSample], item_fields: set[str]) -> dict[str, str]:
+    """Query params (not paging) whose value every returned item carries in the same-named field; where list
+    entries leave that field out, a field that full items (reads) have is taken on trust."""
     found: dict[str, str] = {}
     for sample in samples:
         for key, value in sample.query:
             if key in PAGING:
                 continue
-            if all(isinstance(x, dict) and as_text(x.get(key)) == value for x in sample.items):
+            shown = [x for x in sample.items if isinstance(x, dict) and key in x]
+            if shown and len(shown) == len(sample.items) and all(as_text(x[key]) == value for x in shown):
                 found.setdefault(key, key)
+            elif not shown and key in item_fields:
+                found.setdefault(key, key)
+                rule.notes.append(f"filter {key!r}: list entries do not show it; taken as an equal-field filter")
             else:
                 rule.notes.append(f"query parameter {key!r} (interaction {sample.index}) is not an equal-field filter")
     return found

@@ -259,7 +259,7 @@ def _list(request: Request, route: Route, state: ResourceState) -> Synthesized |
     if page is None:
         return miss(state, "paging the recording never showed (a parameter, or a value that is not a number)")
     items = state.items(resource, route.parent)
-    known_fields = set(rule.fields or (items[0][1] if items else ())) | set(rule.filters)
+    known_fields = set(items[0][1] if items else rule.fields or ()) | set(rule.filters)
     filters: list[tuple[str, str]] = []
     for key, value in query:
         if key in (rule.pagination.page_param, rule.pagination.size_param, rule.pagination.offset_param):

@@ -3,10 +3,11 @@
 - Nothing matched: the model answers when it covers the request, else the caller's usual miss.
 - A recording matched and agrees with the session's resources: it is answered as recorded (the state-aware rule
   unchanged), and a recorded write is applied to the session's resources.
-- A recording matched but contradicts this session's resources, which only the session's own unrecorded writes
-  (or deletes) can cause: a read of an item or list the session changed, a 2xx for an item the session deleted
-  or never created, a 404 for one it has, a recorded create whose id the session already holds. The recording is
-  stale for this session and the model answers (when it covers the request; else the recording still does).
+- A recording matched but contradicts this session's resources: a read of an item or list the session changed
+  by writes no recording matched, a 2xx for an item the session deleted or that only a recorded create made
+  (a create this session never repeated), a 404 for an item the session has, a recorded create whose id the
+  session already holds. The recording is stale for this session and the model answers (when it covers the
+  request; else the recording still does).
 
 The session's ResourceState lives on the replay state (`resources` attribute), made on first use; the replay
 state's `name` (its session id) makes new ids differ between sessions and repeat within one.

@@ -8,8 +8,10 @@ it; items a recorded create made are not in it (a session that repeats that crea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from hudproxy.cassette.files import gc_paused
 from hudproxy.cassette.model import Cassette
@@ -147,8 +149,7 @@ class Learner:
             why = f"{len(hosts)} hosts recorded ({', '.join(hosts[:4])}): resources are told apart by path only"
             self.gaps.append(Gap("hosts", why))
         if len(self.interactions) < len(self.all):
-            why = "CRUD-shaped MCP tools are not modelled yet: MCP calls replay as recorded"
-            self.gaps.append(Gap("MCP tools", why))
+            self.gaps.append(mcp_gap(self.all))
 
     def _indexes(self, positions: list[int]) -> list[int]:
         return evidence_list([self.interactions[p].index for p in positions])
@@ -346,6 +347,25 @@ class Learner:
             last = max((i for i, t in enumerate(tokens) if t is None), default=None)
             if last is not None and tokens[: last + 1] in by_item:
                 resource.parent = by_item[tokens[: last + 1]].name
+
+
+CRUD_TOOL = re.compile(r"(get|list|create|update|delete)_[A-Za-z0-9_]+")
+
+
+def mcp_gap(interactions: Sequence[Interaction]) -> Gap:
+    """MCP calls replay as recorded; the CRUD-shaped tools among them (get_x, list_x, ...) are named."""
+    tools: dict[str, list[int]] = {}
+    for interaction in interactions:
+        url = interaction.request.url
+        if url.startswith("mcp://") and "/tools/call/" in url:
+            name = unquote(url.rpartition("/tools/call/")[2])
+            if CRUD_TOOL.fullmatch(name):
+                tools.setdefault(name, []).append(interaction.index)
+    if not tools:
+        return Gap("MCP tools", "MCP calls replay as recorded: the model covers HTTP only")
+    named = ", ".join(sorted(tools)[:8])
+    evidence = evidence_list(sorted(i for found in tools.values() for i in found[:2]))
+    return Gap("MCP tools", f"CRUD-shaped tools ({named}) are not modelled yet: they replay as recorded", evidence)
 
 
 def _template_evidence(clustering: Any) -> list[dict[str, Any]]:

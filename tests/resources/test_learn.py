@@ -145,4 +145,5 @@ def test_lone_version_segment_stays_literal_and_mcp_is_a_gap() -> None:
     ]
     model = learn_model(recording)
     assert [r.item.text for r in model.resources] == ["/v1/things/{id}"]
-    assert any(g.subject == "MCP tools" for g in model.gaps)
+    (mcp,) = [g for g in model.gaps if g.subject == "MCP tools"]
+    assert "CRUD-shaped tools (get_thing) are not modelled yet" in mcp.reason and mcp.evidence == [2]

@@ -195,6 +195,9 @@ class Resource:
     id_evidence: list[int] = field(default_factory=list)
     first_free: int = 1  # the sequence number a session's first new id gets (sequential styles)
     created_in_recording: set[Key] = field(default_factory=set)  # items a recorded create made (absent at start)
+    # serialised reads shared by every session: (parent, id) -> (the item object, its answer). Items are never
+    # changed in place (a change is a new object), so an entry holds while its item is the one a session sees.
+    reads: dict[Key, tuple[dict[str, Any], Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def rules(self) -> list[Rule]:
         found = [self.read, self.listing, self.create, *self.updates.values(), self.delete, self.not_found]

@@ -18,6 +18,8 @@ from hudproxy.resources.model import ID_MARK, Resource, Route
 from hudproxy.resources.state import Item, ResourceState
 from hudproxy.resources.templates import Segments
 
+READ_CACHE = 32_768  # serialised reads kept per resource (shared by every session)
+
 __all__ = ["SYNTHESIZED_HEADER", "Synthesized", "apply", "synthesize"]
 
 
@@ -121,7 +123,15 @@ def _read(request: Request, route: Route, state: ResourceState) -> Synthesized |
     item = state.get(resource, route.parent, route.item_id or "")
     if item is None:
         return not_found(resource, route.item_id or "")
-    return respond(resource.read, resource.read.status, item, resource.read.content_type)
+    key = (route.parent, route.item_id or "")
+    cached = resource.reads.get(key)
+    if cached is not None and cached[0] is item:  # the same item object: unchanged since it was serialised
+        return cached[1]
+    found = respond(resource.read, resource.read.status, item, resource.read.content_type)
+    if len(resource.reads) >= READ_CACHE:
+        resource.reads.clear()
+    resource.reads[key] = (item, found)
+    return found
 
 
 def _delete(route: Route, state: ResourceState) -> Synthesized | None:

@@ -18,7 +18,7 @@ from hudproxy.resources.model import ID_MARK, Resource, Route
 from hudproxy.resources.state import Item, ResourceState
 from hudproxy.resources.templates import Segments
 
-READ_CACHE = 32_768  # serialised reads kept per resource (shared by every session)
+READ_CACHE = 8_192  # serialised reads kept per resource (shared by every session; bounds the memory)
 
 __all__ = ["SYNTHESIZED_HEADER", "Synthesized", "apply", "synthesize"]
 

@@ -5,7 +5,7 @@ so they never race the requests that use the same sessions.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Request, Response
 
@@ -53,6 +53,23 @@ async def reset_session(service: Service, session_id: str) -> SessionOut:
         raise no_session(session_id)
     session.reset()
     return session_out(session)
+
+
+@router.get("/{session_id}/state", responses={**NOT_FOUND, 400: {"model": ErrorOut}})
+async def session_state(service: Service, session_id: str) -> dict[str, Any]:
+    """The session's resources under `--generalise`: every item it sees (`state`) and what it changed against
+    its start (`diff`: created, deleted, updated field by field). Grade an eval by its end state with this."""
+    from hudproxy.errors import ConfigError
+    from hudproxy.resources.generalise import session_state as resources_of
+
+    session = service.sessions.find(session_id)
+    if session is None:
+        raise no_session(session_id)
+    try:
+        found = resources_of(service.engine.model, session.state, session_id)
+    except ConfigError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return {"session": session_id, "state": found.state(), "diff": found.state_diff()}
 
 
 @router.delete("/{session_id}", status_code=204, response_class=Response, responses=NOT_FOUND)

@@ -35,6 +35,21 @@ class ReplaySession(BaseSession):
         """Start over: fresh replay state, and `calls()` shows only what comes next."""
         self.server.call(lambda: self.server.reset(self.id))
 
+    def state(self) -> dict[str, dict[str, Any]]:
+        """Every resource item this session sees (`Replay(..., generalise=True)`): {resource: {id: item}}."""
+        return self.server.call(lambda: self._resources().state())
+
+    def state_diff(self) -> dict[str, list[dict[str, Any]]]:
+        """What this session changed against its start: created, deleted, and updated items field by field."""
+        return self.server.call(lambda: self._resources().state_diff())
+
+    def _resources(self) -> Any:
+        from hudproxy.resources.generalise import session_state
+
+        app = self.server.app
+        found = app.sessions.find(self.id)
+        return session_state(app.engine.model, found.state if found is not None else None, self.id)
+
 
 class Session(ReplaySession):
     """A replay session for synchronous code: `close()` (or a `with` block) drops it from the server."""
@@ -70,6 +85,8 @@ class Replay:
     With `unmatched="passthrough"`, HTTP misses go to `target` and MCP misses to `mcp_command` (a stdio server's
     command line) or `mcp_url` (streamable HTTP); what they answer is appended to the cassette.
     `max_body` is the request body limit in bytes (default 64 MiB, inflated size too): larger ones get 413.
+    `generalise=True` answers unrecorded CRUD requests from each session's resources (`hudproxy.resources`);
+    a session's `state()` and `state_diff()` then show them for grading.
     """
 
     def __init__(
@@ -86,12 +103,14 @@ class Replay:
         mcp_command: str | None = None,
         mcp_url: str | None = None,
         max_body: int | None = None,
+        generalise: bool = False,
     ) -> None:
         self.cassette = Path(cassette)
         self._mcp_upstream = (mcp_command, mcp_url)
         self._options: dict[str, Any] = {
             "match": match, "unmatched": unmatched, "target": target,
             "stream_timing": stream_timing, "idle_timeout": idle_timeout, "max_body": max_body,
+            "generalise": generalise,
         }  # fmt: skip
         self._journal = Path(journal) if journal is not None else None
         self._keep_journal = keep_journal or journal is not None

@@ -32,6 +32,9 @@ def inspect(
     why: Annotated[
         Path | None, Opt(help="REQUEST.json (HTTP request or MCP call): would it match? If not, what differs")
     ] = None,
+    model: Annotated[
+        bool, Opt("--model", help="The resource model learned from the recording: its rules, evidence and gaps")
+    ] = False,
     as_json: Annotated[bool, Opt("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Show what a cassette holds.
@@ -46,12 +49,15 @@ def inspect(
     --why exits 0 when the request matches an interaction and 1 when it does not (for scripts).
     """
     loaded = load_cassette(cassette)
+    if model:
+        _print_model(loaded, cassette, as_json)
+        return
     if why is not None:
         result = explain_request(loaded, load_why_request(why, loaded))
         if result.request.scheme == SCHEME:
             _print_mcp_why(result, loaded, as_json)
         else:
-            _print_why(result, as_json)
+            _print_why(result, as_json, loaded)
         if result.matched is None:
             raise typer.Exit(NO_MATCH)  # a script asks "would it match?" with the exit code alone
         return
@@ -66,6 +72,17 @@ def inspect(
         console.print_json(json.dumps(rows))
         return
     _print_table(cassette, rows, len(loaded.interactions))
+
+
+def _print_model(loaded: Cassette, cassette: Path, as_json: bool) -> None:
+    from hudproxy.resources.learn import learn_model
+    from hudproxy.resources.render import model_lines
+
+    learned = learn_model(loaded)
+    if as_json:
+        console.print_json(json.dumps(learned.to_dict(), default=str))
+        return
+    console.print("\n".join(model_lines(learned, str(cassette))), markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_table(cassette: Path, rows: list[dict[str, Any]], total: int) -> None:
@@ -102,12 +119,16 @@ def _print_detail(data: dict[str, Any], as_json: bool) -> None:
     console.print(resp["body"], markup=False)
 
 
-def _print_why(result: WhyResult, as_json: bool) -> None:
+def _print_why(result: WhyResult, as_json: bool, loaded: Cassette) -> None:
+    from hudproxy.resources.why import model_verdict, verdict_line
+
+    verdict = None if result.matched is not None else model_verdict(loaded, result.request)
     if as_json:
         payload = {
             "request": result.request.describe(),
             "matched": None if result.matched is None else result.matched.index,
             "nearest": diagnosis_data(result.near),
+            "generalise": verdict,
         }
         console.print_json(json.dumps(payload))
         return
@@ -119,6 +140,8 @@ def _print_why(result: WhyResult, as_json: bool) -> None:
         )
         return
     console.print(diagnosis(result.request, result.near), markup=False, highlight=False)
+    if verdict is not None:
+        console.print(verdict_line(verdict), markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_mcp_why(result: WhyResult, cassette: Cassette, as_json: bool) -> None:

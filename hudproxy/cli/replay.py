@@ -59,6 +59,9 @@ def replay(
     journal: Annotated[Path, Opt(help="SQLite journal of every call", envvar=JOURNAL_ENV)] = DEFAULT_JOURNAL,
     no_journal: Annotated[bool, Opt("--no-journal", help="Do not write a journal")] = False,
     idle_timeout: Annotated[float, Opt(help="Drop sessions idle this many seconds")] = 3600.0,
+    generalise: Annotated[
+        bool, Opt("--generalise", help="Answer unrecorded CRUD requests from each session's state (inspect --model)")
+    ] = False,
     admin_token: Annotated[
         str | None, Opt(envvar=TOKEN_ENV, help="Token the admin API (/_hudproxy) requires; needed off loopback")
     ] = None,
@@ -108,7 +111,8 @@ def replay(
     journal_path = None if no_journal else journal
     if forward:
         service = build_service(
-            cassette, policy, unmatched, target, journal_path, idle_timeout, forward=True, max_body=body_limit
+            cassette, policy, unmatched, target, journal_path, idle_timeout, forward=True, max_body=body_limit,
+            generalise=generalise,
         )
         warn_remote(host, replay_exposure(cassette, True, admin_token, service.engine.index.interactions))
         replay_forward(service, host, port)
@@ -123,6 +127,7 @@ def replay(
         idle_timeout,
         record_misses=record_misses,
         max_body=body_limit,
+        generalise=generalise,
     )
     warn_remote(host, replay_exposure(cassette, False, admin_token, app.engine.index.interactions))
     check_passthrough(app, asked, target, upstream)

@@ -11,6 +11,16 @@ from hudproxy.interaction.model import Interaction, Request, Response
 from hudproxy.matching.index import NearMiss
 
 
+@dataclass(frozen=True)
+class Synthesized:
+    """An answer the resource model made (`--generalise`): the response, the rule that made it and the
+    interactions that taught that rule (for the journal)."""
+
+    response: Response
+    rule: str
+    evidence: list[int]
+
+
 @dataclass
 class Outcome:
     """The answer to one request, and what the journal needs to know about it."""
@@ -19,6 +29,7 @@ class Outcome:
     response: Response
     interaction: Interaction | None = None
     near_misses: list[NearMiss] = field(default_factory=list)
+    synthesized: Synthesized | None = None  # answered by the resource model (`--generalise`), not a recording
 
     @property
     def matched(self) -> bool:

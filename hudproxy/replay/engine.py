@@ -17,6 +17,8 @@ from hudproxy.matching.outcome import Outcome
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.replay.state import ReplayState
 from hudproxy.replay.unmatched import diagnosis, unmatched_response
+from hudproxy.resources import ResourceModel, learn_model
+from hudproxy.resources.generalise import follow_recording
 from hudproxy.scrub.policy import ScrubPolicy
 from hudproxy.scrub.scrubber import scrub_request
 
@@ -47,16 +49,18 @@ class ReplayEngine:
     arguments) sets its own when it composes the server, so this core never imports it.
     """
 
-    def __init__(self, index: CassetteIndex, context: str = "replay") -> None:
+    def __init__(self, index: CassetteIndex, context: str = "replay", model: ResourceModel | None = None) -> None:
         self.index = index
         self.context = context
         self.describe: Describe = diagnosis
+        self.model = model  # set: generalise (answer what no recording matches from each session's resources)
 
     @classmethod
     def from_cassette(
-        cls, cassette: Cassette, policy: MatchPolicy | None = None, context: str = "replay"
+        cls, cassette: Cassette, policy: MatchPolicy | None = None, context: str = "replay", generalise: bool = False
     ) -> ReplayEngine:
-        return cls(CassetteIndex(cassette.interactions, policy or policies_for(cassette)), context)
+        model = learn_model(cassette) if generalise else None
+        return cls(CassetteIndex(cassette.interactions, policy or policies_for(cassette)), context, model)
 
     def lookup(self, request: Request, state: ReplayState, key: RequestKey | None = None) -> Interaction | None:
         """The recorded interaction for this request in this session, advancing the session's state.
@@ -71,6 +75,10 @@ class ReplayEngine:
 
     def handle(self, request: Request, state: ReplayState) -> Outcome:
         interaction = self.lookup(request, state)
+        if self.model is not None:
+            found = follow_recording(self.model, state, request, interaction)
+            if found is not None:
+                return Outcome(request, found.response, None, synthesized=found)
         if interaction is not None:
             return Outcome(request, interaction.response, interaction)
         return self.unmatched(request)

@@ -45,6 +45,7 @@ def build_service(
     forward: bool = False,
     record_misses: RecordMisses | None = None,
     max_body: int | None = None,
+    generalise: bool = False,
 ) -> ReplayService:
     """Load and index a cassette, with sessions, the journal and (if asked) passthrough of misses.
 
@@ -54,7 +55,7 @@ def build_service(
     cassette = load_cassette(cassette_path)
     mode = Unmatched.parse(str(unmatched))
     policy = with_read_only_hints(policies_for(cassette, match, forward=forward), cassette.interactions)
-    engine = ReplayEngine.from_cassette(cassette, policy)
+    engine = ReplayEngine.from_cassette(cassette, policy, generalise=generalise)
     on_miss, recorder = None, None
     if mode is Unmatched.PASSTHROUGH:
         if forward:
@@ -86,13 +87,16 @@ def create_replay_app(
     idle_timeout: float | None = 3600.0,
     record_misses: RecordMisses | None = None,
     max_body: int | None = None,
+    generalise: bool = False,
 ) -> ReplayApp:
     """The reverse-mode replay server as an ASGI app (passthrough appends misses to the same file).
 
     `journal` is the SQLite file every call is written to (None: no journal). The admin API is attached by
-    `hudproxy.admin.attach_admin`, which the CLI and the Python API call.
+    `hudproxy.admin.attach_admin`, which the CLI and the Python API call. `generalise`: answer what no recording
+    matches from each session's resources, learned from the cassette (`hudproxy.resources`).
     """
     service = build_service(
-        cassette_path, match, unmatched, target, journal, idle_timeout, False, record_misses, max_body=max_body
+        cassette_path, match, unmatched, target, journal, idle_timeout, False, record_misses, max_body=max_body,
+        generalise=generalise,
     )
     return ReplayApp.from_service(service, stream_timing=stream_timing)

@@ -45,7 +45,7 @@ class Session:
 
     def __init__(self, session_id: str, seq: int = 0) -> None:
         self.id = session_id
-        self.state = ReplayState()
+        self.state = ReplayState(session_id)
         self.seq = self.since = seq  # since: the last seq before this run (its calls are numbered after it)
         self.created = self.last_seen = time.time()
 

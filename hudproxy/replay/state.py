@@ -18,11 +18,13 @@ from hudproxy.matching.index import CassetteIndex
 class ReplayState:
     """What one session has done: the write interactions it matched and every interaction it was served."""
 
-    __slots__ = ("used", "writes")
+    __slots__ = ("name", "resources", "used", "writes")
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "default") -> None:
         self.writes: list[int] = []
         self.used: set[int] = set()
+        self.name = name  # the session's id
+        self.resources: object | None = None  # its resource state under `--generalise` (hudproxy.resources)
 
     def choose(self, candidates: list[int], index: CassetteIndex) -> int:
         if len(candidates) == 1:
@@ -54,3 +56,4 @@ class ReplayState:
     def reset(self) -> None:
         self.writes.clear()
         self.used.clear()
+        self.resources = None

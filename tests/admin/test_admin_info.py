@@ -57,6 +57,7 @@ def test_openapi_lists_every_path_under_the_prefix(server: Server) -> None:
         "/sessions/{session_id}/reset",
         "/sessions/{session_id}",
         "/sessions/{session_id}/journal",
+        "/sessions/{session_id}/state",
         "/unmatched",
     }
     assert set(spec["paths"]["/sessions"]) == {"get", "post"}

@@ -237,3 +237,30 @@ def test_under_xdist_each_worker_has_its_own_server(pytester: pytest.Pytester) -
     assert sorted(roots) == ["gw0", "gw1"] and all(len(r) == 1 for r in roots.values())
     assert roots["gw0"] != roots["gw1"]
     assert len({session for _, _, session in lines}) == 6
+
+
+GENERALISED_TESTS = """
+    import httpx
+    import pytest
+
+
+    @pytest.mark.hudproxy("cassettes/todos.yaml", generalise=True)
+    def test_grades_by_end_state(hudproxy_session):
+        base = hudproxy_session.base_url
+        made = httpx.post(f"{base}/users/2/todos", json={"title": "not recorded"}, trust_env=False)
+        assert made.status_code == 201 and made.headers["x-hudproxy-synthesized"] == "users.todos.create"
+        assert httpx.delete(f"{base}/users/1/todos/3", trust_env=False).status_code == 204
+        diff = hudproxy_session.state_diff()
+        assert [c["path"] for c in diff["created"]] == ["/users/2/todos/7"]
+        assert [d["path"] for d in diff["deleted"]] == ["/users/1/todos/3"] and diff["updated"] == []
+"""
+
+
+def test_marker_generalise_answers_from_the_model_and_exposes_the_state(pytester: pytest.Pytester) -> None:
+    from pathlib import Path
+
+    recorded = Path(__file__).resolve().parents[2] / "cassettes" / "todos.yaml"
+    (pytester.path / "cassettes").mkdir()
+    (pytester.path / "cassettes" / "todos.yaml").write_bytes(recorded.read_bytes())
+    project(pytester, GENERALISED_TESTS)
+    run(pytester).assert_outcomes(passed=1)

@@ -25,6 +25,20 @@ SLOW_FIXTURES = frozenset({"postgres_dsn", "docker_client", "local_ray"})  # eac
 OWNER = pytest.StashKey[bool]()
 
 
+@pytest.fixture(autouse=True)
+def _hudproxy_logging_restored() -> Iterator[None]:
+    """A CLI run in-process sets the `hudproxy` logger's level and the root handlers (`setup_logging`); later tests
+    must see logging as pytest set it up (caplog at DEBUG, no handler on a closed capture stream)."""
+    import logging
+
+    ours, root = logging.getLogger("hudproxy"), logging.getLogger()
+    level, handlers, root_level = ours.level, list(root.handlers), root.level
+    yield
+    ours.setLevel(level)
+    root.handlers[:] = handlers
+    root.setLevel(root_level)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",

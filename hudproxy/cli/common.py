@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -31,6 +32,22 @@ console = terminal_console()
 err_console = terminal_console(stderr=True)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record arrives, not the stream it was at set-up (which an embedding
+    program or a test harness may have closed since)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
     """hudproxy's own log on stderr: INFO by default (each recorded request), DEBUG with -v, WARNING if quiet.
     On a terminal rich's columns; piped, one plain line per record (`12:00:01 WARNING message`), never cut."""
@@ -38,7 +55,7 @@ def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
     if err_console.is_terminal or os.environ.get("COLUMNS"):
         handler = RichHandler(console=err_console, show_path=False, markup=False, rich_tracebacks=False)
     else:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(message)s", "%H:%M:%S"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s", force=True)
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO

@@ -93,8 +93,9 @@ class Environment:
 
         `openapi` (a document, file, URL or function): its operations become tools calling the replay. `options`
         go to `Replay(...)`: `generalise=True` answers unrecorded CRUD requests from each run's own resource
-        state, which a scenario grades with `env.state_diff()`; `unmatched`, `match`, `stream_timing`..."""
-        found = EnvReplay(cassette, options, lambda: self.generalise or generalise_asked())
+        state (with `openapi`'s paths as its templates), which a scenario grades with `env.state_diff()`; `seed`,
+        `unmatched`, `match`, `stream_timing`..."""
+        found = EnvReplay(cassette, options, lambda: self.generalise or generalise_asked(), openapi)
         self.replays.append(found)
         self.setups.append(contextlib.asynccontextmanager(found.serve))
         if openapi is not None:

@@ -38,8 +38,11 @@ def generalise_asked() -> bool:
 class EnvReplay:
     """A replay server the environment starts and stops (an `env.setup`), and each run's session on it."""
 
-    def __init__(self, cassette: str | Path, options: dict[str, Any], forced: Callable[[], bool]) -> None:
+    def __init__(
+        self, cassette: str | Path, options: dict[str, Any], forced: Callable[[], bool], document: Any = None
+    ) -> None:
         self.cassette = Path(cassette)
+        self.document = document  # the tools' OpenAPI document: it gives the resource model its templates too
         self.options = options  # passed on to `Replay(...)`: generalise, seed, match, unmatched, stream_timing...
         self._forced = forced  # the environment (or `hudproxy eval --generalise`) asks every replay to generalise
         self.replay: Replay | None = None
@@ -55,7 +58,12 @@ class EnvReplay:
         """The setup: start the server for the environment's lifetime."""
         from hudproxy.api.replay import Replay
 
-        replay = Replay(self.cassette, **{**self.options, "generalise": self.generalise})
+        options = {**self.options, "generalise": self.generalise}
+        if self.generalise and self.document is not None and "openapi" not in options:
+            document = self.document() if callable(self.document) else self.document
+            if isinstance(document, dict) or not str(document).startswith(("http://", "https://")):
+                options["openapi"] = document if isinstance(document, dict) else Path(document)
+        replay = Replay(self.cassette, **options)
         await asyncio.to_thread(replay.start)
         self.replay = replay
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.model import Interaction, Request
@@ -61,9 +62,9 @@ class ReplayEngine:
     @classmethod
     def from_cassette(
         cls, cassette: Cassette, policy: MatchPolicy | None = None, context: str = "replay", generalise: bool = False,
-        seed: int = 0,
+        seed: int = 0, openapi: dict[str, Any] | None = None,
     ) -> ReplayEngine:  # fmt: skip
-        model = learn_model(cassette) if generalise else None
+        model = learn_model(cassette, openapi) if generalise else None
         return cls(CassetteIndex(cassette.interactions, policy or policies_for(cassette)), context, model, seed)
 
     def lookup(self, request: Request, state: ReplayState, key: RequestKey | None = None) -> Interaction | None:

@@ -37,8 +37,10 @@ if TYPE_CHECKING:
     AnySession = Session | RecordingSession
 
 MARKER = "hudproxy"
-MARKER_SIGNATURE = "(cassette, target=None, unmatched='error', stream_timing=False, match=None, generalise=False)"
-REPLAY_OPTIONS = frozenset({"unmatched", "stream_timing", "match", "generalise"})  # passed on to Replay
+MARKER_SIGNATURE = (
+    "(cassette, target=None, unmatched='error', stream_timing=False, match=None, generalise=False, seed=None)"
+)
+REPLAY_OPTIONS = frozenset({"unmatched", "stream_timing", "match", "generalise", "seed"})  # passed on to Replay
 USAGE = '@pytest.mark.hudproxy("cassettes/x.yaml")'
 RECORD_OPTION = "--hudproxy-record"
 TARGET_INI = "hudproxy_target"

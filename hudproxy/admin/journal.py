@@ -33,7 +33,9 @@ def session_journal(
     session_id: str,
     method: str | None = None,
     path: Annotated[str | None, Query(description="Glob on the request path, e.g. /orders/*")] = None,
-    unmatched: Annotated[bool | None, Query(description="true: only unmatched calls; false: only matched")] = None,
+    unmatched: Annotated[
+        bool | None, Query(description="true: only the misses; false: only answered calls (recording or model)")
+    ] = None,
 ) -> list[CallOut]:
     """The session's calls in order; a dropped session's calls stay readable while they are in the journal."""
     calls = read_calls(journal, session=session_id, method=method, path_pattern=path, unmatched=unmatched)
@@ -48,5 +50,6 @@ def _in_journal(journal: Path, session_id: str) -> bool:
 
 @router.get("/unmatched", response_model=list[CallOut], responses=DISABLED)
 def unmatched_calls(journal: Journal, session: str | None = None) -> list[CallOut]:
-    """Requests no recording answered, each with the nearest recordings and what differs."""
+    """Requests nothing answered (no recording; under --generalise, not the model either), each with the nearest
+    recordings and what differs."""
     return calls_out(read_calls(journal, session=session, unmatched=True))

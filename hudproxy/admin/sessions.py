@@ -66,7 +66,7 @@ async def session_state(service: Service, session_id: str) -> dict[str, Any]:
     if session is None:
         raise no_session(session_id)
     try:
-        found = resources_of(service.engine.model, session.state, session_id)
+        found = resources_of(service.engine.model, session.state, session_id, service.engine.seed)
     except ConfigError as exc:
         raise HTTPException(400, str(exc)) from None
     return {"session": session_id, "state": found.state(), "diff": found.state_diff()}

@@ -41,10 +41,11 @@ class BaseSession:
     def calls(
         self, method: str | None = None, path: PathPattern | None = None, *, unmatched: bool | None = None
     ) -> CallList:
-        """This session's calls, filtered by method, path (glob or compiled regex) and matched-ness."""
+        """This session's calls, filtered by method, path (glob or compiled regex) and matched-ness (`unmatched`:
+        the misses; a call the resource model answered under `generalise=True` is no miss)."""
         spec = CallSpec(method, path)
         keep = (c for c in self._read() if spec.matches(c))
-        return CallList(c for c in keep if unmatched is None or c.matched is not unmatched)
+        return CallList(c for c in keep if unmatched is None or c.missed is unmatched)
 
     def unmatched(self) -> CallList:
         """Calls the cassette had no answer for; each `Call.diagnosis` lists the nearest recordings and diffs."""
@@ -60,10 +61,12 @@ class BaseSession:
         query: dict[str, str] | None = None,
         where: Callable[[Call], bool] | None = None,
         times: int | None = None,
+        answered_by: str | None = None,
     ) -> list[Call]:
-        """At least one (or exactly `times`) matching call; returns the matching calls."""
+        """At least one (or exactly `times`) matching call; returns the matching calls. `answered_by`:
+        `recording`, `model` (synthesized under `generalise=True`) or `miss`."""
         __tracebackhide__ = True
-        spec = CallSpec(method, path, json, json_contains, query, where)
+        spec = CallSpec(method, path, json, json_contains, query, where, answered_by)
         return plainly(lambda: assert_called(self._read(), spec, times))
 
     def assert_not_called(
@@ -75,9 +78,10 @@ class BaseSession:
         json_contains: dict[str, Any] | None = None,
         query: dict[str, str] | None = None,
         where: Callable[[Call], bool] | None = None,
+        answered_by: str | None = None,
     ) -> None:
         __tracebackhide__ = True
-        spec = CallSpec(method, path, json, json_contains, query, where)
+        spec = CallSpec(method, path, json, json_contains, query, where, answered_by)
         plainly(lambda: assert_not_called(self._read(), spec))
 
     def assert_called_before(self, first: SpecLike, then: SpecLike) -> None:

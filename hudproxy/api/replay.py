@@ -48,7 +48,7 @@ class ReplaySession(BaseSession):
 
         app = self.server.app
         found = app.sessions.find(self.id)
-        return session_state(app.engine.model, found.state if found is not None else None, self.id)
+        return session_state(app.engine.model, found.state if found is not None else None, self.id, app.engine.seed)
 
 
 class Session(ReplaySession):
@@ -86,7 +86,9 @@ class Replay:
     command line) or `mcp_url` (streamable HTTP); what they answer is appended to the cassette.
     `max_body` is the request body limit in bytes (default 64 MiB, inflated size too): larger ones get 413.
     `generalise=True` answers unrecorded CRUD requests from each session's resources (`hudproxy.resources`);
-    a session's `state()` and `state_diff()` then show them for grading.
+    a session's `state()` and `state_diff()` then show them for grading; `seed` (with the session id) fixes the
+    uuid/hex ids it invents (sequence ids follow the recorded sequence); `openapi` (an OpenAPI file) supplies the
+    path templates, over what the model infers.
     """
 
     def __init__(
@@ -104,13 +106,15 @@ class Replay:
         mcp_url: str | None = None,
         max_body: int | None = None,
         generalise: bool = False,
+        seed: int | None = None,
+        openapi: str | Path | dict[str, Any] | None = None,
     ) -> None:
         self.cassette = Path(cassette)
         self._mcp_upstream = (mcp_command, mcp_url)
         self._options: dict[str, Any] = {
             "match": match, "unmatched": unmatched, "target": target,
             "stream_timing": stream_timing, "idle_timeout": idle_timeout, "max_body": max_body,
-            "generalise": generalise,
+            "generalise": generalise, "seed": seed, "openapi": openapi,
         }  # fmt: skip
         self._journal = Path(journal) if journal is not None else None
         self._keep_journal = keep_journal or journal is not None

@@ -36,6 +36,9 @@ def eval_(
     workers: Annotated[int | None, Opt(help="Ray: worker actors (default: the cluster's CPUs)")] = None,
     ray_env: Annotated[list[str] | None, Opt(help="Ray: a variable to pass to workers (HUDPROXY_* always are)")] = None,
     verbose: Annotated[bool, Opt("--verbose", "-v", help="Show hudproxy's log (e.g. unmatched replays)")] = False,
+    generalise: Annotated[
+        bool, Opt("--generalise", help="The env's replays answer unrecorded CRUD calls from each run's own state")
+    ] = False,
 ) -> None:
     """Run scenarios x arguments x repeats, each run isolated (own replay session, database, mocks, journal).
 
@@ -45,6 +48,8 @@ def eval_(
     Example: hudproxy eval envs/shop --scenario update-order --arg order_id=A1 --runs 1000 --concurrency 64
              --agent scripted --out results.db
     Example: hudproxy eval envs/shop --tasks tasks.yaml --agent openai:gpt-4o-mini --backend ray
+    Example: hudproxy eval envs/todos --scenario add-todo --arg title=sow --generalise
+             (env.replay answers what nobody recorded from each run's state; graded with env.state_diff())
 
     `--agent scripted` is the factory the environment registered with `env.agent("scripted", factory)`.
     Ctrl-C stops: runs in flight are cancelled, finished ones are kept (exit code 130).
@@ -76,7 +81,7 @@ def eval_(
                 return await run_eval(target, plan, agent, runs=runs, concurrency=concurrency, seed=seed, out=out,
                                       backend=backend, ray_address=ray_address, workers=workers, timeout=timeout,
                                       on_start=progress.on_start, on_result=progress.on_result, stop=stop,
-                                      worker_env=passed_on)  # fmt: skip
+                                      worker_env=passed_on, generalise=generalise)  # fmt: skip
         finally:
             loop.remove_signal_handler(signal.SIGINT)
 

@@ -35,6 +35,9 @@ def inspect(
     model: Annotated[
         bool, Opt("--model", help="The resource model learned from the recording: its rules, evidence and gaps")
     ] = False,
+    openapi: Annotated[
+        Path | None, Opt(help="--model/--why: an OpenAPI document whose paths override the inferred templates")
+    ] = None,
     as_json: Annotated[bool, Opt("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Show what a cassette holds.
@@ -49,15 +52,16 @@ def inspect(
     --why exits 0 when the request matches an interaction and 1 when it does not (for scripts).
     """
     loaded = load_cassette(cassette)
+    document = _openapi(openapi, model or why is not None)
     if model:
-        _print_model(loaded, cassette, as_json)
+        _print_model(loaded, cassette, as_json, document)
         return
     if why is not None:
         result = explain_request(loaded, load_why_request(why, loaded))
         if result.request.scheme == SCHEME:
             _print_mcp_why(result, loaded, as_json)
         else:
-            _print_why(result, as_json, loaded)
+            _print_why(result, as_json, loaded, document)
         if result.matched is None:
             raise typer.Exit(NO_MATCH)  # a script asks "would it match?" with the exit code alone
         return
@@ -74,11 +78,21 @@ def inspect(
     _print_table(cassette, rows, len(loaded.interactions))
 
 
-def _print_model(loaded: Cassette, cassette: Path, as_json: bool) -> None:
+def _openapi(path: Path | None, used: bool) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    if not used:
+        raise ConfigError(f"--openapi {path}: it shapes the resource model; give --model or --why too.")
+    from hudproxy.resources.documents import load_openapi
+
+    return load_openapi(path)
+
+
+def _print_model(loaded: Cassette, cassette: Path, as_json: bool, document: dict[str, Any] | None = None) -> None:
     from hudproxy.resources.learn import learn_model
     from hudproxy.resources.render import model_lines
 
-    learned = learn_model(loaded)
+    learned = learn_model(loaded, document)
     if as_json:
         console.print_json(json.dumps(learned.to_dict(), default=str))
         return
@@ -119,10 +133,10 @@ def _print_detail(data: dict[str, Any], as_json: bool) -> None:
     console.print(resp["body"], markup=False)
 
 
-def _print_why(result: WhyResult, as_json: bool, loaded: Cassette) -> None:
+def _print_why(result: WhyResult, as_json: bool, loaded: Cassette, document: dict[str, Any] | None = None) -> None:
     from hudproxy.resources.why import model_verdict, verdict_line
 
-    verdict = None if result.matched is not None else model_verdict(loaded, result.request)
+    verdict = None if result.matched is not None else model_verdict(loaded, result.request, document)
     if as_json:
         payload = {
             "request": result.request.describe(),

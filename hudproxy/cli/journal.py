@@ -43,11 +43,14 @@ def journal(
         ),
     ] = DEFAULT_JOURNAL,
     session: Annotated[str | None, Opt(help="Only this session's calls")] = None,
-    unmatched: Annotated[bool, Opt("--unmatched", help="Only unmatched calls, each with its diagnosis")] = False,
+    unmatched: Annotated[
+        bool, Opt("--unmatched", help="Only the misses (no recording, no --generalise model answered), with diagnoses")
+    ] = False,
     as_json: Annotated[bool, Opt("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Show the calls a replay server answered (or a recording forwarded): who asked what, what they got, what
-    matched, and which MCP tool call caused an HTTP request (parent, `← #seq`).
+    matched (`synth <rule>`: the --generalise model answered), and which MCP tool call caused an HTTP request
+    (parent, `← #seq`).
 
     \b
     Example: hudproxy journal                                  (every session, the oldest first)
@@ -59,7 +62,7 @@ def journal(
         raise ConfigError(f"{db}: no journal there; `hudproxy replay` writes one (default {DEFAULT_JOURNAL}).")
     calls = oldest_session_first(read_calls(db, session=session, unmatched=True if unmatched else None))
     if as_json:
-        console.print_json(json.dumps([dataclasses.asdict(c) for c in calls]))
+        console.print_json(json.dumps([{**dataclasses.asdict(c), "answered_by": c.answered_by} for c in calls]))
         return
     if not calls and session is not None:
         known = [s["session"] for s in sessions_in(db)]
@@ -81,7 +84,10 @@ def oldest_session_first(calls: CallList) -> CallList:
 def result_of(call: Call) -> str:
     """What happened to the call, in the words of whoever answered it: a replay `matched` a recording or not; a
     recording (session `recording`) `recorded` what it forwarded upstream, and `replayed` what its mode answered
-    from the cassette (journaled with no duration, as nothing was forwarded)."""
+    from the cassette (journaled with no duration, as nothing was forwarded); under `--generalise` the resource
+    model's answers are `synth <rule>`."""
+    if call.synthesized:
+        return f"synth {call.rule}"
     if not call.matched:
         return "unmatched"
     if call.session != RECORDING_SESSION:

@@ -62,6 +62,12 @@ def replay(
     generalise: Annotated[
         bool, Opt("--generalise", help="Answer unrecorded CRUD requests from each session's state (inspect --model)")
     ] = False,
+    seed: Annotated[
+        int | None, Opt(help="--generalise: fixes the uuid/hex ids it invents (with the session id); default 0")
+    ] = None,
+    openapi: Annotated[
+        Path | None, Opt(help="--generalise: an OpenAPI document whose paths override the inferred templates")
+    ] = None,
     admin_token: Annotated[
         str | None, Opt(envvar=TOKEN_ENV, help="Token the admin API (/_hudproxy) requires; needed off loopback")
     ] = None,
@@ -112,7 +118,7 @@ def replay(
     if forward:
         service = build_service(
             cassette, policy, unmatched, target, journal_path, idle_timeout, forward=True, max_body=body_limit,
-            generalise=generalise,
+            generalise=generalise, seed=seed, openapi=openapi,
         )
         warn_remote(host, replay_exposure(cassette, True, admin_token, service.engine.index.interactions))
         replay_forward(service, host, port)
@@ -128,6 +134,8 @@ def replay(
         record_misses=record_misses,
         max_body=body_limit,
         generalise=generalise,
+        seed=seed,
+        openapi=openapi,
     )
     warn_remote(host, replay_exposure(cassette, False, admin_token, app.engine.index.interactions))
     check_passthrough(app, asked, target, upstream)

@@ -20,9 +20,11 @@ from hudproxy.env.http import fastapi_connector, openapi_connector
 from hudproxy.env.local import FunctionTools, ServiceTools
 from hudproxy.env.mocks import UNSET, Mocks
 from hudproxy.env.remote import EnvConnector, UrlConnector
+from hudproxy.env.replaying import EnvReplay, generalise_asked
 from hudproxy.env.run import Run, RunContext, current_run
 from hudproxy.env.scenario import ActiveScenario, Scenario, ScenarioError
 from hudproxy.env.tools import ToolError, ToolSpec
+from hudproxy.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -46,6 +48,8 @@ class Environment:
         self._stack: contextlib.AsyncExitStack | None = None
         self._sessions: dict[str, RunContext] = {}
         self.default_run = RunContext(name, "default")
+        self.replays: list[EnvReplay] = []
+        self.generalise = False  # every env.replay answers from its resource model (`hudproxy eval --generalise`)
 
     def __repr__(self) -> str:
         return f"<Environment {self.name!r} tools={len(self._table)} scenarios={sorted(self.scenarios)}>"
@@ -79,6 +83,38 @@ class Environment:
     ) -> Connector:  # fmt: skip
         """An OpenAPI document (file, URL or dict); operations become tools making real HTTP calls."""
         return self.connect(openapi_connector(source, base_url, headers), **mount)
+
+    def replay(
+        self, cassette: str | Path, *,
+        openapi: str | Path | dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None, prefix: str | None = None, **options: Any,
+    ) -> EnvReplay:  # fmt: skip
+        """A hudproxy replay of `cassette` for the environment's lifetime, each run in its own replay session.
+
+        `openapi` (a document, file, URL or function): its operations become tools calling the replay. `options`
+        go to `Replay(...)`: `generalise=True` answers unrecorded CRUD requests from each run's own resource
+        state (with `openapi`'s paths as its templates), which a scenario grades with `env.state_diff()`; `seed`,
+        `unmatched`, `match`, `stream_timing`..."""
+        found = EnvReplay(cassette, options, lambda: self.generalise or generalise_asked(), openapi)
+        self.replays.append(found)
+        self.setups.append(contextlib.asynccontextmanager(found.serve))
+        if openapi is not None:
+            self.connect_openapi(openapi, base_url=found.base_url, headers=headers, prefix=prefix)
+        return found
+
+    def state(self) -> dict[str, dict[str, Any]]:
+        """The current run's resources on the environment's replay (`env.replay(..., generalise=True)`)."""
+        return self._only_replay().state()
+
+    def state_diff(self) -> dict[str, list[dict[str, Any]]]:
+        """What the current run changed on the environment's replay: created, deleted, updated (field by field)."""
+        return self._only_replay().state_diff()
+
+    def _only_replay(self) -> EnvReplay:
+        if len(self.replays) != 1:
+            have = "none" if not self.replays else f"{len(self.replays)}: use the one env.replay(...) returned"
+            raise ConfigError(f"environment {self.name!r}: state() needs one env.replay(...) (have {have}).")
+        return self.replays[0]
 
     def connect_url(
         self, url: str, *, headers: dict[str, str] | None = None, per_run: bool = False, **mount: Any

@@ -17,6 +17,7 @@ from hudproxy.interaction.body import as_text
 from hudproxy.journal.assertions import CallSpec, assert_called, assert_called_before, assert_not_called
 from hudproxy.journal.query import Call, CallList, PathPattern
 from hudproxy.journal.rows import iso_time
+from hudproxy.resources.answers import SYNTHESIZED_HEADER
 from hudproxy.scrub.policy import ScrubPolicy
 from hudproxy.scrub.scrubber import scrub_headers, scrub_json, scrub_url
 
@@ -36,8 +37,8 @@ class RunJournal:
         self.server = server
         self.entries: list[Call] = []
 
-    def _add(self, **fields: Any) -> Call:
-        call = Call(session=self.run_id, seq=len(self.entries) + 1, time=iso_time(time.time()), matched=True,
+    def _add(self, matched: bool = True, **fields: Any) -> Call:
+        call = Call(session=self.run_id, seq=len(self.entries) + 1, time=iso_time(time.time()), matched=matched,
                     interaction=None, **fields)  # fmt: skip
         self.entries.append(call)
         return call
@@ -53,10 +54,13 @@ class RunJournal:
         )  # fmt: skip
 
     def http(self, request: Any, response: Any, started: float) -> Call:
-        """An httpx request/response pair, scrubbed (headers, query, JSON bodies) before it is kept."""
+        """An httpx request/response pair, scrubbed (headers, query, JSON bodies) before it is kept. An answer a
+        generalising replay synthesized (its `X-Hudproxy-Synthesized` header) is marked with its rule."""
         url = scrub_url(str(request.url), SCRUB)
         headers = scrub_headers(tuple(request.headers.items()), SCRUB)
+        rule = response.headers.get(SYNTHESIZED_HEADER)
         return self._add(
+            matched=rule is None, rule=rule,
             kind="http", method=request.method, url=url, path=urlsplit(url).path, query=urlsplit(url).query,
             status=response.status_code, duration_ms=_ms(started), request_headers=list(headers),
             request_body=_body(request.content), response_body=_body(response.content),

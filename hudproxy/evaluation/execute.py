@@ -112,6 +112,7 @@ def journal_rows(calls: list[Call]) -> list[dict[str, Any]]:
         entry = {name: getattr(call, name) for name in CALL_FIELDS}
         entry["request_headers"] = dumps(call.request_headers)
         entry["diagnosis"] = dumps(call.diagnosis) if call.diagnosis else None
+        entry["evidence"] = dumps(call.evidence) if call.evidence else None
         rows.append(entry)
     return rows
 

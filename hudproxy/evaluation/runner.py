@@ -53,13 +53,15 @@ async def run_eval(
     seed: int = 0, out: str | Path | None = None, backend: Backend | str = Backend.LOCAL,
     ray_address: str | None = None, workers: int | None = None, timeout: float | None = None,
     on_start: Callable[[EvalSummary], None] | None = None, on_result: OnResult | None = None,
-    stop: asyncio.Event | None = None, worker_env: dict[str, str] | None = None,
+    stop: asyncio.Event | None = None, worker_env: dict[str, str] | None = None, generalise: bool = False,
 ) -> EvalSummary:  # fmt: skip
     """Run every task `repeats` times (else `runs` times) with a fresh agent per run; see the module docstring.
 
     `env` is an Environment or the path of one (loaded here, and by each Ray worker). `agent` is a spec string
     (`scripted`, `openai:MODEL`, `module:factory`), a factory or an Agent. `out` keeps every run in SQLite.
     Setting `stop` (the CLI does on Ctrl-C) ends the eval early, keeping what finished (`summary.interrupted`).
+    `generalise`: every `env.replay(...)` of the environment answers unrecorded CRUD requests from each run's own
+    resource state (`hudproxy eval --generalise`); scenarios grade it with `env.state_diff()`.
     `on_start(summary)` is called once everything is checked, before the first run; `on_result` after each run.
     """
     _check_numbers(runs, concurrency, workers, timeout)
@@ -67,6 +69,8 @@ async def run_eval(
     environment, origin = _environment(env)
     task_list = as_tasks(tasks)
     check_tasks(environment, task_list)
+    if generalise:
+        worker_env = {**(worker_env or {}), **_generalising(environment)}
     agents = AgentSource(agent, environment)  # checked here, before any run, even when Ray workers run them
     if chosen is Backend.RAY and origin is None:
         raise ConfigError("--backend ray: each worker loads the environment from its file; pass its path")
@@ -106,6 +110,18 @@ async def run_eval(
         if writer is not None:
             writer.close(status, {**summary.totals(), "ended": _now()})
     return summary
+
+
+def _generalising(env: Environment) -> dict[str, str]:
+    """Ask every replay of the environment to generalise: here, and in Ray workers (by variable)."""
+    from hudproxy.env.replaying import GENERALISE_ENV
+
+    if not env.replays:
+        raise ConfigError(f"--generalise: environment {env.name!r} has no env.replay(...) to generalise.")
+    if env.started and not all(r.replay is None or r.generalise for r in env.replays):
+        raise ConfigError("--generalise: the environment's replay is already running without it; stop it first.")
+    env.generalise = True
+    return {GENERALISE_ENV: "1"}
 
 
 def _check_numbers(runs: int, concurrency: int, workers: int | None, timeout: float | None) -> None:

@@ -20,6 +20,7 @@ class CallSpec:
     json_contains: dict[str, Any] | None = None
     query: dict[str, str] | None = None
     where: Callable[[Call], bool] | None = None
+    answered_by: str | None = None  # recording | model | miss (see `Call.answered_by`)
 
     def describe(self) -> str:
         parts = [self.method or "*", str(getattr(self.path, "pattern", self.path) or "*")]
@@ -31,6 +32,8 @@ class CallSpec:
             parts.append(f"query={self.query!r}")
         if self.where is not None:
             parts.append(f"where={getattr(self.where, '__name__', 'predicate')}")
+        if self.answered_by is not None:
+            parts.append(f"answered_by={self.answered_by}")
         return " ".join(parts)
 
     def mismatches(self, call: Call) -> int:
@@ -47,6 +50,8 @@ class CallSpec:
         if self.query is not None and any(call.params.get(k) != str(v) for k, v in self.query.items()):
             failed += 1
         if self.where is not None and not self.where(call):
+            failed += 1
+        if self.answered_by is not None and call.answered_by != self.answered_by:
             failed += 1
         return failed
 

@@ -38,6 +38,12 @@ def capture(
     live, response, interaction = outcome.request, outcome.response, outcome.interaction
     if interaction is None:
         index, sent = None, (response.headers, response.body)
+        synthesized = outcome.synthesized
+        if synthesized is not None:  # the model answered: no miss, nothing to diagnose
+            return (
+                session, seq, started, duration_ms, kind, parent, live.method, live.url, live.headers, live.body,
+                response.status, False, None, sent, None, synthesized.rule, list(synthesized.evidence),
+            )  # fmt: skip
         diagnosis: str | None = json.dumps(diagnosis_data(outcome.near_misses))
     else:
         index, diagnosis = interaction.index, None
@@ -56,12 +62,16 @@ def to_row(pending: Pending, scrub: ScrubPolicy) -> dict[str, Any]:
     """One call as a reader sees it (the `calls` view's columns), built without a journal file."""
     session, seq, started, duration_ms, outcome, kind, parent = pending
     live, response = outcome.request, outcome.response
-    diagnosis = None if outcome.matched else json.dumps(diagnosis_data(outcome.near_misses))
+    synthesized = outcome.synthesized
+    missed = not outcome.matched and synthesized is None
+    diagnosis = json.dumps(diagnosis_data(outcome.near_misses)) if missed else None
+    answered_by = "recording" if outcome.matched else "miss" if missed else "model"
     request = request_part(scrub, live.method, live.url, live.headers, live.body)
     values = (
         session, seq, iso_time(started), kind, *request, response.status,
         response_body_text(scrub, (live.method, live.url, live.headers, live.body), response.headers, response.body),
         int(outcome.matched), outcome.interaction.index if outcome.interaction is not None else None, diagnosis,
-        round(duration_ms, 3), "", parent,
+        round(duration_ms, 3), "", parent, answered_by, synthesized.rule if synthesized else None,
+        json.dumps(synthesized.evidence) if synthesized else None,
     )  # fmt: skip
     return dict(zip(ROW_COLUMNS, values, strict=True))

@@ -1,7 +1,7 @@
 """The journal's layout, version by version: named migrations, each a step of SQL, and the views readers query.
 
 `PRAGMA user_version` counts the steps applied; `migrate` applies the rest in one transaction that holds the
-file's write lock. Version 6 is the current layout (see `schema` for what each table holds).
+file's write lock. Version 7 is the current layout (see `schema` for what each table holds).
 """
 
 from __future__ import annotations
@@ -96,6 +96,15 @@ CALLS_VIEW_SQL = (
     f"left join {REQUESTS} q on q.id = c.request left join {RUNS} u on u.id = c.run "
     f"left join {RESPONSES} r on r.run = c.run and r.interaction = c.interaction"
 )
+# Version 7 appends who answered (after every column older readers know, in their order): `answered_by` is
+# `recording` (a recorded interaction, `matched` = 1), `model` (the resource model under `--generalise`: `rule`
+# names the rule, `evidence` the interactions that taught it, as a JSON list) or `miss` (nothing answered).
+ANSWERED_BY_SQL = (
+    "case when c.matched then 'recording' when c.rule is not null then 'model' else 'miss' end as answered_by"
+)
+CALLS_VIEW_V7_SQL = CALLS_VIEW_SQL.replace(
+    f"c.parent from {CALL_LOG} c", f"c.parent, {ANSWERED_BY_SQL}, c.rule, c.evidence from {CALL_LOG} c"
+)
 # An old row's ISO text time (`iso_time`'s format, milliseconds truncated) as unix seconds, mid-millisecond so that
 # truncating it again gives the same text.
 UNIX_TIME_SQL = "cast(strftime('%s', c.time) as real) + (cast(substr(c.time, 21, 3) as integer) + 0.5) / 1000.0"
@@ -144,6 +153,17 @@ def _compact_calls(db: Connection) -> None:
         db.execute(statement)
 
 
+def _add_answered_by(db: Connection) -> None:
+    """`rule` and `evidence` on the calls the resource model answered (`--generalise`), and `answered_by` in the
+    view: such a call matched no recording (`matched` stays 0, `interaction` NULL, as before) but is no miss, so
+    `--unmatched` must tell it apart. Two NULL columns cost the hot row nothing (it does not bind them)."""
+    db.execute(f"alter table {CALL_LOG} add column rule text")
+    db.execute(f"alter table {CALL_LOG} add column evidence text")
+    for statement in (f"drop view if exists {CALLS_FULL}", f"drop view if exists {CALLS}", CALLS_VIEW_V7_SQL,
+                      f"create view {CALLS_FULL} as select * from {CALLS}"):  # fmt: skip
+        db.execute(statement)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("create_calls", _create_calls),
     ("dedupe_responses", _dedupe_responses),
@@ -151,6 +171,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("drop_session_index", _drop_session_index),
     ("add_parent", _add_parent),
     ("compact_calls", _compact_calls),
+    ("add_answered_by", _add_answered_by),
 ]
 
 

@@ -36,6 +36,25 @@ class Call:
     response_body: str | None = None
     diagnosis: list[dict[str, Any]] = field(default_factory=list)
     parent: int | None = None  # seq of the call that caused this one (an MCP tool call's upstream HTTP request)
+    rule: str | None = None  # the resource model's rule, when the model answered (`--generalise`)
+    evidence: list[int] = field(default_factory=list)  # the interactions that taught that rule
+
+    @property
+    def answered_by(self) -> str:
+        """`recording` (a recorded interaction), `model` (synthesized under `--generalise`) or `miss`."""
+        if self.matched:
+            return "recording"
+        return "model" if self.rule is not None else "miss"
+
+    @property
+    def synthesized(self) -> bool:
+        """The resource model answered it: no recording matched, but it is no miss."""
+        return not self.matched and self.rule is not None
+
+    @property
+    def missed(self) -> bool:
+        """Neither a recording nor the model answered it (the 501 miss): what `--unmatched` lists."""
+        return not self.matched and self.rule is None
 
     @property
     def params(self) -> dict[str, str]:
@@ -58,7 +77,7 @@ class Call:
 
     def describe(self) -> str:
         target = self.path + (f"?{self.query}" if self.query else "")
-        verdict = "" if self.matched else "  [unmatched]"
+        verdict = "  [unmatched]" if self.missed else f"  [synthesized: {self.rule}]" if self.synthesized else ""
         body = f" {self.request_body}" if self.request_body and len(self.request_body) < 120 else ""
         return f"#{self.seq} {self.method} {target}{body} → {self.status}{verdict}"
 
@@ -82,6 +101,8 @@ class Call:
             response_body=row["response_body"],
             diagnosis=json.loads(row["diagnosis"]) if row["diagnosis"] else [],
             parent=row.get("parent"),
+            rule=row.get("rule"),
+            evidence=json.loads(row["evidence"]) if row.get("evidence") else [],
         )
 
 
@@ -99,6 +120,16 @@ class CallList(list[Call]):
     @property
     def last(self) -> Call | None:
         return self[-1] if self else None
+
+    @property
+    def synthesized(self) -> CallList:
+        """The calls the resource model answered (`--generalise`), each with its `rule` and `evidence`."""
+        return CallList(c for c in self if c.synthesized)
+
+    @property
+    def missed(self) -> CallList:
+        """The calls nothing answered (neither a recording nor the model)."""
+        return CallList(c for c in self if c.missed)
 
 
 PathPattern = str | re.Pattern[str]
@@ -121,7 +152,8 @@ def read_calls(
     unmatched: bool | None = None,
     kind: str | None = None,
 ) -> CallList:
-    """Calls in (session, seq) order, filtered; the path filter takes globs and regexes."""
+    """Calls in (session, seq) order, filtered; the path filter takes globs and regexes. `unmatched`: True for the
+    misses only, False for the answered calls only (by a recording or, under `--generalise`, the model)."""
     db = open_for_reading(path)  # migrates a journal written by an older hudproxy
     if db is None:
         return CallList()
@@ -131,9 +163,8 @@ def read_calls(
             if value is not None:
                 clauses.append(f"{column} = ?")
                 args.append(value)
-        if unmatched is not None:
-            clauses.append("matched = ?")
-            args.append(0 if unmatched else 1)
+        if unmatched is not None:  # a miss: neither a recording nor the resource model answered
+            clauses.append("answered_by = 'miss'" if unmatched else "answered_by != 'miss'")
         if CALLS not in db.view_names():
             return CallList()
         rows = db[CALLS].rows_where(" and ".join(clauses) or None, args, order_by="session, seq, id")
@@ -156,16 +187,18 @@ def max_seq(path: str | Path, session: str | None = None) -> int:
 
 
 def sessions_in(path: str | Path) -> list[dict[str, Any]]:
-    """Per session: calls and unmatched counts, for `hudproxy journal` and the admin API."""
+    """Per session: calls, unmatched (missed) and synthesized counts, for `hudproxy journal` and the admin API."""
     db = open_for_reading(path)
     if db is None:
         return []
     try:
         first, last = iso_time_sql("min(c.started)"), iso_time_sql("max(c.started)")
         sql = (
-            f"select session, count(*) as calls, sum(1 - matched) as unmatched, {first} as first, {last} as last "
+            f"select session, count(*) as calls, sum(matched = 0 and rule is null) as unmatched, "
+            f"sum(rule is not null) as synthesized, {first} as first, {last} as last "
             f"from {CALL_LOG} c group by session order by min(c.started)"
         )
-        return [dict(zip(("session", "calls", "unmatched", "first", "last"), r, strict=True)) for r in db.execute(sql)]
+        names = ("session", "calls", "unmatched", "synthesized", "first", "last")
+        return [dict(zip(names, r, strict=True)) for r in db.execute(sql)]
     finally:
         db.close()

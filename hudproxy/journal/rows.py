@@ -27,11 +27,12 @@ MEMO_LIMIT = 10_000
 ROW_COLUMNS = (
     "session", "seq", "time", "kind", "method", "url", "path", "query", "request_headers", "request_body",
     "status", "response_body", "matched", "interaction", "diagnosis", "duration_ms", "source", "parent",
+    "answered_by", "rule", "evidence",
 )  # fmt: skip
 REQUEST_COLUMNS = ("run", "method", "url", "path", "query", "request_headers", "request_body")
 LOG_COLUMNS = (
     "session", "seq", "started", "kind", "request", "status", "response_body", "matched", "interaction",
-    "diagnosis", "duration_ms", "run", "parent",
+    "diagnosis", "duration_ms", "run", "parent", "rule", "evidence",
 )  # fmt: skip
 # Most calls are an HTTP request answered from the cassette with a response already stored: their row binds
 # only these (kind and matched take their column defaults, the rest stay NULL), a third of the cost of a full one.
@@ -45,7 +46,8 @@ class Captured(NamedTuple):
     """A call as the request path hands it over: plain values only (cheap to pickle to the worker process).
 
     `response` is (headers, body) when the writer has not seen this interaction's response yet (or the call
-    matched none); None when it is a recorded response already stored in `responses`.
+    matched none); None when it is a recorded response already stored in `responses`. `rule` and `evidence`: the
+    resource model's rule and the interactions that taught it, when the model answered (`--generalise`).
     """
 
     session: str
@@ -63,6 +65,8 @@ class Captured(NamedTuple):
     interaction: int | None
     response: tuple[Headers, bytes] | None
     diagnosis: str | None
+    rule: str | None = None
+    evidence: list[int] | None = None
 
 
 def iso_time(started: float, _cache: dict[int, str] = {}) -> str:  # noqa: B006 - a deliberate per-second cache
@@ -146,15 +150,17 @@ class RowBuilder:
         hot, full = [], []
         ids, run = self._requests, self.run
         for (session, seq, started, duration_ms, kind, parent, method, url, headers, body, status, matched,
-             interaction, response, diagnosis) in calls:  # fmt: skip
+             interaction, response, diagnosis, *answered) in calls:  # fmt: skip
             key = (method, url, headers, body)
             request = ids.get(key) or self.request_id(key)
             text = self.response_text(interaction, status, response, key) if response is not None else None
             if text is None and matched and diagnosis is None and parent is None and kind == "http":
                 hot.append((session, seq, started, request, status, interaction, duration_ms, run))
             else:
+                rule, evidence = answered or (None, None)
                 full.append((session, seq, started, kind, request, status, text, int(matched), interaction,
-                             diagnosis, duration_ms, run, parent))  # fmt: skip
+                             diagnosis, duration_ms, run, parent, rule,
+                             None if evidence is None else json.dumps(evidence)))  # fmt: skip
         return hot, full
 
     def response_text(

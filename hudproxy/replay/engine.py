@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.model import Interaction, Request
@@ -49,18 +50,22 @@ class ReplayEngine:
     arguments) sets its own when it composes the server, so this core never imports it.
     """
 
-    def __init__(self, index: CassetteIndex, context: str = "replay", model: ResourceModel | None = None) -> None:
+    def __init__(
+        self, index: CassetteIndex, context: str = "replay", model: ResourceModel | None = None, seed: int = 0
+    ) -> None:
         self.index = index
         self.context = context
         self.describe: Describe = diagnosis
         self.model = model  # set: generalise (answer what no recording matches from each session's resources)
+        self.seed = seed  # with the session id, fixes the new ids the model invents (`--seed`)
 
     @classmethod
     def from_cassette(
-        cls, cassette: Cassette, policy: MatchPolicy | None = None, context: str = "replay", generalise: bool = False
-    ) -> ReplayEngine:
-        model = learn_model(cassette) if generalise else None
-        return cls(CassetteIndex(cassette.interactions, policy or policies_for(cassette)), context, model)
+        cls, cassette: Cassette, policy: MatchPolicy | None = None, context: str = "replay", generalise: bool = False,
+        seed: int = 0, openapi: dict[str, Any] | None = None,
+    ) -> ReplayEngine:  # fmt: skip
+        model = learn_model(cassette, openapi) if generalise else None
+        return cls(CassetteIndex(cassette.interactions, policy or policies_for(cassette)), context, model, seed)
 
     def lookup(self, request: Request, state: ReplayState, key: RequestKey | None = None) -> Interaction | None:
         """The recorded interaction for this request in this session, advancing the session's state.
@@ -76,7 +81,7 @@ class ReplayEngine:
     def handle(self, request: Request, state: ReplayState) -> Outcome:
         interaction = self.lookup(request, state)
         if self.model is not None:
-            found = follow_recording(self.model, state, request, interaction)
+            found = follow_recording(self.model, state, request, interaction, self.seed)
             if found is not None:
                 return Outcome(request, found.response, None, synthesized=found)
         if interaction is not None:

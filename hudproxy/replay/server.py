@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
+from typing import Any
 
 from hudproxy.cassette.files import load_cassette
 from hudproxy.choices import Choice
@@ -18,6 +19,7 @@ from hudproxy.replay.limits import limits_for
 from hudproxy.replay.passthrough import Passthrough, RecordMisses
 from hudproxy.replay.service import ReplayService
 from hudproxy.replay.sessions import SessionStore
+from hudproxy.resources.documents import load_openapi
 
 
 class Unmatched(Choice):
@@ -46,6 +48,8 @@ def build_service(
     record_misses: RecordMisses | None = None,
     max_body: int | None = None,
     generalise: bool = False,
+    seed: int | None = None,
+    openapi: str | Path | dict[str, Any] | None = None,
 ) -> ReplayService:
     """Load and index a cassette, with sessions, the journal and (if asked) passthrough of misses.
 
@@ -55,7 +59,15 @@ def build_service(
     cassette = load_cassette(cassette_path)
     mode = Unmatched.parse(str(unmatched))
     policy = with_read_only_hints(policies_for(cassette, match, forward=forward), cassette.interactions)
-    engine = ReplayEngine.from_cassette(cassette, policy, generalise=generalise)
+    if seed is not None and not generalise:
+        raise ConfigError(
+            f"--seed {seed}: it fixes the ids --generalise invents; give --generalise too (Python: generalise=True)."
+        )
+    if openapi is not None and not generalise:
+        shown = "a document" if isinstance(openapi, dict) else openapi
+        raise ConfigError(f"--openapi {shown}: it shapes the model --generalise answers from; give --generalise too.")
+    document = load_openapi(openapi) if isinstance(openapi, str | Path) else openapi
+    engine = ReplayEngine.from_cassette(cassette, policy, generalise=generalise, seed=seed or 0, openapi=document)
     on_miss, recorder = None, None
     if mode is Unmatched.PASSTHROUGH:
         if forward:
@@ -88,15 +100,18 @@ def create_replay_app(
     record_misses: RecordMisses | None = None,
     max_body: int | None = None,
     generalise: bool = False,
+    seed: int | None = None,
+    openapi: str | Path | dict[str, Any] | None = None,
 ) -> ReplayApp:
     """The reverse-mode replay server as an ASGI app (passthrough appends misses to the same file).
 
     `journal` is the SQLite file every call is written to (None: no journal). The admin API is attached by
     `hudproxy.admin.attach_admin`, which the CLI and the Python API call. `generalise`: answer what no recording
-    matches from each session's resources, learned from the cassette (`hudproxy.resources`).
+    matches from each session's resources, learned from the cassette (`hudproxy.resources`); `seed` (with the
+    session id) fixes the uuid/hex ids it invents; `openapi` (a document's file) overrides its inferred templates.
     """
     service = build_service(
         cassette_path, match, unmatched, target, journal, idle_timeout, False, record_misses, max_body=max_body,
-        generalise=generalise,
+        generalise=generalise, seed=seed, openapi=openapi,
     )
     return ReplayApp.from_service(service, stream_timing=stream_timing)

@@ -10,7 +10,8 @@
   request; else the recording still does).
 
 The session's ResourceState lives on the replay state (`resources` attribute), made on first use; the replay
-state's `name` (its session id) makes new ids differ between sessions and repeat within one.
+state's `name` (its session id) and the server's seed (`--seed`) make new random-style ids (uuid, hex) differ
+between sessions and seeds and repeat for the same pair; sequence ids (`7`, `A7`) follow the learned sequence.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ def session_resources(model: ResourceModel, replay_state: Any, seed: int = 0) ->
     return found
 
 
-def session_state(model: ResourceModel | None, replay_state: Any | None, session_id: str) -> ResourceState:
+def session_state(
+    model: ResourceModel | None, replay_state: Any | None, session_id: str, seed: int = 0
+) -> ResourceState:
     """A session's resources for graders (`state()`, `state_diff()`); a session not used yet is at the start."""
     if model is None:
         raise ConfigError(
@@ -43,17 +46,17 @@ def session_state(model: ResourceModel | None, replay_state: Any | None, session
             "(Python: Replay(..., generalise=True))."
         )
     if replay_state is None:
-        return ResourceState(model, session_id)
-    return session_resources(model, replay_state)
+        return ResourceState(model, session_id, seed)
+    return session_resources(model, replay_state, seed)
 
 
 def follow_recording(
-    model: ResourceModel, replay_state: Any, request: Request, recorded: Interaction | None
+    model: ResourceModel, replay_state: Any, request: Request, recorded: Interaction | None, seed: int = 0
 ) -> Synthesized | None:
     """The model's answer when it should replace the recorded one (or stand in for a missing one), else None."""
     if request.url.startswith("mcp://"):
         return None  # MCP calls are not modelled yet (see the model's gaps)
-    resources = session_resources(model, replay_state)
+    resources = session_resources(model, replay_state, seed)
     if recorded is None:
         return synthesize(request, resources)
     route = model.route(request)

@@ -18,6 +18,7 @@ from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.headers import header_value
 from hudproxy.interaction.model import Interaction
 from hudproxy.resources.bodies import as_text, json_body
+from hudproxy.resources.documents import documented, documented_templates
 from hudproxy.resources.gaps import resource_gaps
 from hudproxy.resources.ids import IdStyle, infer_style
 from hudproxy.resources.listing import ListSample, learn_listing, list_items
@@ -38,16 +39,18 @@ def spread(samples: list[T]) -> list[T]:
     return samples[: SAMPLES // 2] + samples[-SAMPLES // 2 :]
 
 
-def learn_model(source: Cassette | Sequence[Interaction]) -> ResourceModel:
-    """The resource model of a cassette (MCP exchanges are left out: see the model's gaps)."""
+def learn_model(source: Cassette | Sequence[Interaction], openapi: dict[str, Any] | None = None) -> ResourceModel:
+    """The resource model of a cassette (MCP exchanges are left out: see the model's gaps). `openapi`: a document
+    whose paths override the inferred templates (`--openapi FILE`)."""
     interactions = source.interactions if isinstance(source, Cassette) else list(source)
     with gc_paused():
-        return Learner(interactions).learn()
+        return Learner(interactions, documented_templates(openapi) if openapi else []).learn()
 
 
 class Learner:
-    def __init__(self, interactions: Sequence[Interaction]) -> None:
+    def __init__(self, interactions: Sequence[Interaction], documented: list[Template] | None = None) -> None:
         self.all = interactions
+        self.documented = documented or []
         self.interactions = [i for i in interactions if not i.request.url.startswith("mcp://")]
         self.segments = [segments_of(path_of(i.request.url)) for i in self.interactions]
         self.by_path: dict[Segments, list[int]] = {}
@@ -98,6 +101,7 @@ class Learner:
 
     def learn(self) -> ResourceModel:
         clustering = cluster(self.by_path, self.confirm, self.error_leaf)
+        overridden = self._document(clustering.templates)
         events, other = self._events(clustering.templates)
         resources: dict[Tokens, Resource] = {}
         for tokens, found in events.items():
@@ -113,7 +117,20 @@ class Learner:
             resources[tokens] = resource
         self._parents(resources)
         self._general_gaps(other)
-        return ResourceModel(list(resources.values()), self.gaps, _template_evidence(clustering), len(self.all))
+        evidence = _template_evidence(clustering) + overridden
+        return ResourceModel(list(resources.values()), self.gaps, evidence, len(self.all))
+
+    def _document(self, templates: dict[Segments, Template]) -> list[dict[str, Any]]:
+        """The OpenAPI document's templates replace the inferred ones for the paths they fit; the evidence says
+        which recorded paths each one took over."""
+        taken: dict[str, list[int]] = {}
+        for segments, positions in self.by_path.items():
+            found = documented(self.documented, segments)
+            if found is not None and found != templates.get(segments):
+                templates[segments] = found
+                taken.setdefault(found.text, []).extend(self.interactions[p].index for p in positions[:3])
+        return [{"template": text, "from": "openapi", "interactions": sorted(found)[:10]}
+                for text, found in taken.items()]  # fmt: skip
 
     def _events(self, templates: dict[Segments, Template]) -> tuple[dict[Tokens, list[Event]], dict[str, list[int]]]:
         """Each interaction as (position, item|collection, path values) under its resource's collection tokens;

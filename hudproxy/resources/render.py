@@ -25,6 +25,10 @@ def model_lines(model: ResourceModel, source: str = "") -> list[str]:
         lines.append("")
         lines.append("path variables")
         for variable in model.templates:
+            if variable.get("from") == "openapi":
+                lines.append(f"  {variable['template']}  from the OpenAPI document (over the inferred template) "
+                             f"[{interactions(variable['interactions'])}]")  # fmt: skip
+                continue
             confirmed = variable["confirmed_by"]
             why = (f"confirmed by interaction {confirmed['interaction']} (field {confirmed['field']!r})"
                    if confirmed else "not confirmed by any body: taken for ids by their looks")  # fmt: skip

@@ -13,8 +13,8 @@ from hudproxy.resources.state import ResourceState
 from hudproxy.resources.synthesize import synthesize
 
 
-def model_verdict(cassette: Cassette, request: Request) -> dict[str, Any]:
-    state = ResourceState(learn_model(cassette), "why")
+def model_verdict(cassette: Cassette, request: Request, openapi: dict[str, Any] | None = None) -> dict[str, Any]:
+    state = ResourceState(learn_model(cassette, openapi), "why")
     found = synthesize(request, state)
     if found is None:
         return {"answered": False, "why": state.why}

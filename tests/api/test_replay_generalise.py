@@ -72,3 +72,18 @@ def test_cli_replay_generalise_answers_from_the_model(tmp_path: Path) -> None:
     assert [t["id"] for t in listed.json()["data"]] == [1, 3, 7]
     assert missing.status_code == 501
     assert "Traceback" not in err
+
+
+def test_a_sessions_journal_marks_what_the_model_answered() -> None:
+    with Replay(TODOS, generalise=True) as replay:
+        session = replay.session("journaled")
+        with httpx.Client(base_url=session.base_url, trust_env=False) as client:
+            client.post("/users/2/todos", json={"title": "unrecorded"})
+            client.get("/nothing/here")
+        calls = session.calls()
+        (made,) = calls.synthesized
+        assert (made.method, made.rule, made.answered_by) == ("POST", "users.todos.create", "model") and made.evidence
+        assert [c.path for c in session.unmatched()] == ["/nothing/here"] == [c.path for c in calls.missed]
+        session.assert_called("POST", "/users/2/todos", answered_by="model")
+        with pytest.raises(AssertionError, match="answered_by=recording"):
+            session.assert_called("POST", "/users/2/todos", answered_by="recording")

@@ -20,23 +20,12 @@ from typing import Any
 
 from mitmproxy import http
 
+from hudproxy.netutil import failure_cause
+
 log = logging.getLogger("hudproxy.record")
 
 DEFAULT_TIMEOUT = 60.0  # seconds until the upstream's response headers; a slow LLM call fits, a dead port does not
 TIMED_OUT = "hudproxy_timed_out"
-REFUSED_ERRNOS = ("errno 111]", "errno 61]", "errno 10061]", "connection refused")
-TLS_MARKERS = ("tls", "ssl", "certificate", "handshake")
-DNS_MARKERS = (
-    "name or service not known",
-    "nodename nor servname",
-    "temporary failure in name resolution",
-    "no address associated",
-    "getaddrinfo failed",
-    "errno -2]",
-    "errno -3]",
-    "errno -5]",
-    "errno 8]",
-)
 
 
 @dataclass(frozen=True)
@@ -101,12 +90,8 @@ def failure_of(flow: http.HTTPFlow, message: str | None = None) -> Failure | Non
     if lowered.startswith("client disconnected") or "client closed" in lowered:
         return None
     server = flow.server_conn
-    if any(marker in lowered for marker in DNS_MARKERS):
-        cause = "dns"
-    elif any(marker in lowered for marker in REFUSED_ERRNOS):
-        cause = "refused"
-    elif any(marker in lowered for marker in TLS_MARKERS):  # after those: a host name may hold "ssl"
-        cause = "tls"
+    if (named := failure_cause(message)) is not None:
+        cause = named
     elif server.timestamp_tcp_setup is None:
         cause = "connect"
     elif flow.request.scheme == "https" and not server.tls_established:

@@ -8,6 +8,32 @@ from urllib.parse import urlsplit
 
 from hudproxy.errors import ConfigError
 
+REFUSED_ERRNOS = ("errno 111]", "errno 61]", "errno 10061]", "connection refused")
+TLS_MARKERS = ("tls", "ssl", "certificate", "handshake")
+DNS_MARKERS = (
+    "name or service not known",
+    "nodename nor servname",
+    "temporary failure in name resolution",
+    "no address associated",
+    "getaddrinfo failed",
+    "errno -2]",
+    "errno -3]",
+    "errno -5]",
+    "errno 8]",
+)
+
+
+def failure_cause(message: str) -> str | None:
+    """dns | refused | tls, read from a connection error's text (mitmproxy's, httpx's), or None if none fits."""
+    lowered = message.lower()
+    if any(marker in lowered for marker in DNS_MARKERS):
+        return "dns"
+    if any(marker in lowered for marker in REFUSED_ERRNOS):
+        return "refused"
+    if any(marker in lowered for marker in TLS_MARKERS):  # after those: a host name may hold "ssl"
+        return "tls"
+    return None
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -84,7 +84,7 @@ def read_log(path: Path) -> LogContents | None:
     """The log beside a cassette, or None when there is none (or it holds not even its header)."""
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # a path under a file holds no log either
         return None
     except OSError as exc:
         log.warning("%s: the recording log cannot be read (%s); ignored.", path, exc.strerror)

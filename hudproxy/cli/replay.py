@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +20,7 @@ from hudproxy.cli.common import (
     setup_logging,
 )
 from hudproxy.cli.remote import TOKEN_HINT, refuse_remote, replay_exposure, warn_remote
+from hudproxy.errors import ConfigError
 from hudproxy.mcp.passthrough_options import check_passthrough, http_unmatched
 from hudproxy.netutil import ensure_port_free
 from hudproxy.record.misses import record_misses
@@ -46,6 +48,9 @@ def replay(
         str, Opt(help="error (default): answer 501; passthrough: forward to --target / --mcp-*, record")
     ] = "error",
     target: Annotated[str | None, Opt(help="Real API for --unmatched passthrough")] = None,
+    upstream_ca: Annotated[
+        Path | None, Opt(help="PEM file of a private CA for --target, trusted besides the system's CAs")
+    ] = None,
     mcp_command: Annotated[
         str | None, Opt(help="MCP: real server (stdio command) for --unmatched passthrough of MCP calls")
     ] = None,
@@ -112,6 +117,7 @@ def replay(
         cli_mcp.replay_stdio(cassette, policy, journal_path, mcp_name, session, upstream, stream_timing)
         return
     body_limit = parse_size(max_body)
+    upstream_verify = upstream_trust(upstream_ca, target)
     refuse_remote(host, allow_remote, replay_exposure(cassette, forward, admin_token), admin_token, TOKEN_HINT)
     ensure_port_free(host, port)
     journal_path = None if no_journal else journal
@@ -136,6 +142,7 @@ def replay(
         generalise=generalise,
         seed=seed,
         openapi=openapi,
+        upstream_verify=upstream_verify,
     )
     warn_remote(host, replay_exposure(cassette, False, admin_token, app.engine.index.interactions))
     check_passthrough(app, asked, target, upstream)
@@ -159,6 +166,17 @@ def _passthrough_banner(cassette: Path, target: str | None, upstream: Upstream |
     where = [f"HTTP to {target}"] if target else []
     where += [f"MCP calls to {upstream.describe()}"] if upstream is not None else []
     return f"unmatched requests: forwarded ({'; '.join(where)}) and appended to {cassette} (--unmatched passthrough)"
+
+
+def upstream_trust(upstream_ca: Path | None, target: str | None) -> ssl.SSLContext | None:
+    """`--upstream-ca`: passthrough trusts the system's CAs plus that file (checked before anything starts)."""
+    if upstream_ca is None:
+        return None
+    if not target:
+        raise ConfigError(f"--upstream-ca {upstream_ca}: it is for --unmatched passthrough to an https --target.")
+    from hudproxy.proxy.ca import upstream_context
+
+    return upstream_context(upstream_ca)
 
 
 def replay_forward(service: ReplayService, host: str, port: int) -> None:

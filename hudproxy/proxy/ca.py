@@ -115,6 +115,11 @@ def upstream_bundle(extra: Path, system: Path | None = None) -> Path:
     return _write_bundle(folder / f"upstream-{digest}.pem", blocks)
 
 
+def upstream_context(extra: Path) -> ssl.SSLContext:
+    """A client TLS context trusting the system's CAs plus `extra` (`--upstream-ca`), for httpx's `verify`."""
+    return ssl.create_default_context(cafile=str(upstream_bundle(extra)))
+
+
 def client_environment(cert: Path, proxy_url: str | None = None, bundle: Path | None = None) -> dict[str, str]:
     """The variables a client process needs to use the proxy and trust hudproxy's CA.
 

@@ -13,7 +13,7 @@ from hudproxy.proxy.hosts import host_regex
 from hudproxy.proxy.record_addon import RecordAddon
 from hudproxy.proxy.replay_addon import ReplayAddon
 from hudproxy.proxy.runner import proxy_in_thread
-from hudproxy.proxy.upstream import Upstream
+from hudproxy.proxy.upstream import DEFAULT_TIMEOUT, Upstream
 from hudproxy.record.recorder import Recorder
 from hudproxy.replay.service import ReplayService
 
@@ -66,10 +66,11 @@ def forward_record(
     port: int = 0,
     upstream_ca: Path | None = None,
     insecure: bool = False,
+    upstream_timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Iterator[str]:
     """A recording forward proxy on a thread; yields its URL; flushes the cassette on exit."""
     hosts = allow_hosts or []
-    addon = RecordAddon(recorder, hosts, block_others)
+    addon = RecordAddon(recorder, hosts, block_others, upstream_timeout)
     options = record_options(hosts, block_others, insecure, upstream_ca)
     try:
         with proxy_in_thread([addon], MODE, host, port, **options) as url:

@@ -19,7 +19,7 @@ from hudproxy.interaction.model import Request
 from hudproxy.proxy.convert import ChunkTap, request_from_flow, response_from_flow, response_to_flow, should_stream
 from hudproxy.proxy.hosts import host_allowed
 from hudproxy.proxy.redirects import KeepOnProxy, note
-from hudproxy.proxy.upstream import DEFAULT_TIMEOUT, answer_directly, failure_of, stop_waiting
+from hudproxy.proxy.upstream import DEFAULT_TIMEOUT, answer_failures_with_flow_response, failure_of, stop_waiting
 from hudproxy.record.recorder import Recorder, write_failed_response
 from hudproxy.scrub.scrubber import scrub_request
 
@@ -46,6 +46,7 @@ class RecordAddon:
         self.upstream_timeout = upstream_timeout
         self.master: Any = None  # the mitmproxy master running this addon, to answer a failed upstream
         self.addons = [KeepOnProxy()]  # runs after this addon: redirects to the target point back at the proxy
+        answer_failures_with_flow_response()
 
     def load(self, loader: Any) -> None:
         self.master = loader.master
@@ -58,15 +59,20 @@ class RecordAddon:
             flow.response = http.Response.make(403, f"hudproxy: {flow.request.host} is not an allowed host\n")
 
     def http_connect_error(self, flow: http.HTTPFlow) -> None:
-        """Forward mode: a CONNECT to an upstream that cannot be reached gets the JSON 502 and an ERROR line
-        (mitmproxy's own text otherwise; most clients only show the status)."""
+        """Forward mode: a CONNECT to an upstream that cannot be reached gets the JSON 502, an ERROR line and a
+        journal row, as a failed request does (mitmproxy's own text otherwise; most clients only show the status)."""
         if flow.response is None or flow.response.status_code != 502:
             return  # refused by us (403, --block-others), not an upstream failure
         said = (flow.response.get_text(strict=False) or "").split(" If you plan", 1)[0]  # advice for mitmproxy users
         failure = failure_of(flow, said or None)
-        if failure is not None:
-            log.error("not tunnelled: %s", failure.describe(f"CONNECT {failure.target}"))
-            flow.response = failure.response(f"CONNECT {failure.target}")
+        if failure is None:
+            return
+        what = f"CONNECT {failure.target}"
+        log.error("not tunnelled: %s", failure.describe(what))
+        flow.response = answer = failure.response(what)
+        duration = (time.time() - flow.request.timestamp_start) * 1000
+        self.recorder.failed(request_from_flow(flow.request), response_from_flow(answer, answer.raw_content or b""),
+                             duration, parent=self.recorder.caused_by())  # fmt: skip
 
     def request(self, flow: http.HTTPFlow) -> None:
         note(flow, keeps_host_header=self.master is not None and self.master.options.keep_host_header)
@@ -144,4 +150,4 @@ class RecordAddon:
             duration = (time.monotonic() - flow.metadata["hudproxy_started"]) * 1000
             self.recorder.failed(request, response_from_flow(answer, answer.raw_content or b""), duration,
                                  parent=flow.metadata.get("hudproxy_parent"))  # fmt: skip
-        answer_directly(self.master, flow, answer)
+        flow.response = answer  # sent in place of mitmproxy's error page (see answer_failures_with_flow_response)

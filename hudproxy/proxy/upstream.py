@@ -1,8 +1,9 @@
 """How the recording proxy reaches upstreams, and what a client is told when it cannot.
 
 mitmproxy answers an upstream failure with an HTML page, or (connecting eagerly, its default in reverse mode)
-drops the client's connection with no word at all. hudproxy connects lazily (on the first request, so a failure
-belongs to a request) and answers that request with `502` and a JSON body naming the upstream and the cause:
+drops the client's connection with no word at all. hudproxy connects lazily in reverse mode (on the first
+request, so a failure belongs to a request) and answers that request, in plain HTTP or inside a TLS tunnel it
+terminates, with `502` and a JSON body naming the upstream and the cause:
 refused, dns, tls, timeout, connect (another connection error) or response (connected, then no valid answer).
 An upstream that accepts but never answers is given `--upstream-timeout` seconds for its response headers (a
 stream may then take as long as it likes).
@@ -12,30 +13,19 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mitmproxy import http
-from mitmproxy.net.http import http1
+
+from hudproxy.netutil import failure_cause
 
 log = logging.getLogger("hudproxy.record")
 
 DEFAULT_TIMEOUT = 60.0  # seconds until the upstream's response headers; a slow LLM call fits, a dead port does not
 TIMED_OUT = "hudproxy_timed_out"
-REFUSED_ERRNOS = ("errno 111]", "errno 61]", "errno 10061]", "connection refused")
-TLS_MARKERS = ("tls", "ssl", "certificate", "handshake")
-DNS_MARKERS = (
-    "name or service not known",
-    "nodename nor servname",
-    "temporary failure in name resolution",
-    "no address associated",
-    "getaddrinfo failed",
-    "errno -2]",
-    "errno -3]",
-    "errno -5]",
-    "errno 8]",
-)
 
 
 @dataclass(frozen=True)
@@ -100,12 +90,8 @@ def failure_of(flow: http.HTTPFlow, message: str | None = None) -> Failure | Non
     if lowered.startswith("client disconnected") or "client closed" in lowered:
         return None
     server = flow.server_conn
-    if any(marker in lowered for marker in DNS_MARKERS):
-        cause = "dns"
-    elif any(marker in lowered for marker in REFUSED_ERRNOS):
-        cause = "refused"
-    elif any(marker in lowered for marker in TLS_MARKERS):  # after those: a host name may hold "ssl"
-        cause = "tls"
+    if (named := failure_cause(message)) is not None:
+        cause = named
     elif server.timestamp_tcp_setup is None:
         cause = "connect"
     elif flow.request.scheme == "https" and not server.tls_established:
@@ -115,24 +101,57 @@ def failure_of(flow: http.HTTPFlow, message: str | None = None) -> Failure | Non
     return Failure(origin(flow), cause, message)
 
 
-def answer_directly(master: Any, flow: http.HTTPFlow, response: http.Response) -> bool:
-    """Send `response` to a plain HTTP/1 client in place of mitmproxy's error page; False if that cannot be done.
+def answer_failures_with_flow_response() -> None:
+    """Let an addon's `error` hook answer a failed upstream by setting `flow.response` (once per process).
 
-    mitmproxy has no hook to answer a flow whose upstream failed (an addon's `flow.response` is ignored then),
-    so the bytes go straight onto the client's socket and the flow is killed, which makes mitmproxy close the
-    connection without a page of its own. A TLS or HTTP/2 client keeps mitmproxy's 502 page.
+    mitmproxy 11 ignores that `flow.response` and sends its own HTML 502 page (upstream PR #7999 proposes the
+    very behaviour added here). This wraps `HttpStream.handle_protocol_error`: when the hook set a response
+    the flow did not have before, the client gets that response in place of the page, over whatever the client
+    speaks (plain HTTP/1, HTTP/1 or HTTP/2 inside a TLS tunnel hudproxy terminates). Nothing else changes:
+    without such a response, mitmproxy's own answer goes out as before.
     """
-    client = flow.client_conn
-    if master is None or client.tls or not flow.request.http_version.startswith("HTTP/1") or not flow.killable:
-        return False
-    handler = master.addons.get("proxyserver").connections.get(client.id)
-    io = handler.transports.get(client) if handler is not None else None
-    writer = getattr(io, "writer", None)
-    if writer is None or writer.is_closing():
-        return False
-    writer.write(http1.assemble_response(response))
-    flow.kill()
-    return True
+    from mitmproxy.proxy.layers import http as layers
+
+    original = layers.HttpStream.handle_protocol_error
+    if getattr(original, "hudproxy_answers", False):
+        return
+
+    def handle_protocol_error(self: Any, event: Any) -> Any:
+        had_response = self.flow.response is not None
+        steps = original(self, event)
+        reply: Any = None
+        while True:
+            try:
+                command = steps.send(reply)
+            except StopIteration as done:
+                return done.value
+            error_page = (
+                isinstance(command, layers.SendHttp)
+                and isinstance(command.event, layers.ResponseProtocolError)
+                and command.connection is self.context.client
+            )
+            if error_page and not had_response and self.flow.response is not None:
+                yield from _send(self, self.flow.response)
+                reply = None
+            else:
+                reply = yield command
+
+    handle_protocol_error.hudproxy_answers = True  # type: ignore[attr-defined]
+    layers.HttpStream.handle_protocol_error = handle_protocol_error  # type: ignore[method-assign]
+
+
+def _send(stream: Any, response: http.Response) -> Any:
+    """The commands that send `response` whole to the stream's client (as mitmproxy sends an addon's)."""
+    from mitmproxy.proxy.layers import http as layers
+
+    response.timestamp_start = response.timestamp_start or time.time()
+    response.timestamp_end = time.time()
+    content = response.raw_content or b""
+    client = stream.context.client
+    yield layers.SendHttp(layers.ResponseHeaders(stream.stream_id, response, not content), client)
+    if content:
+        yield layers.SendHttp(layers.ResponseData(stream.stream_id, content), client)
+    yield layers.SendHttp(layers.ResponseEndOfMessage(stream.stream_id), client)
 
 
 def stop_waiting(master: Any, flow: http.HTTPFlow, seconds: float) -> None:

@@ -5,7 +5,9 @@ Off by default: an unmatched request never reaches a real server unless the user
 
 from __future__ import annotations
 
+import json
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +19,9 @@ import httpx
 from hudproxy.interaction.model import Interaction, Request, Response
 from hudproxy.matching.outcome import Outcome
 from hudproxy.matching.policy import MatchPolicy
+from hudproxy.netutil import failure_cause
+
+log = logging.getLogger("hudproxy.replay")
 
 log = logging.getLogger(__name__)
 DROP_REQUEST_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding"})
@@ -35,13 +40,29 @@ class MissRecorder(Protocol):
 RecordMisses = Callable[[Path, MatchPolicy, str], MissRecorder]
 
 
-class Passthrough:
-    """Forwards to `target` with httpx (bytes untouched) and records through a new_episodes Recorder."""
+def error_chain(error: BaseException) -> str:
+    """The distinct messages down an exception's causes: httpx's own says only "All connection attempts
+    failed"; the socket's below it says refused, DNS or TLS."""
+    messages: list[str] = []
+    current: BaseException | None = error
+    while current is not None and len(messages) < 8:
+        text = str(current) or type(current).__name__
+        if text not in messages:
+            messages.append(text)
+        current = current.__cause__ or current.__context__
+    return ": ".join(messages)
 
-    def __init__(self, target: str, recorder: MissRecorder) -> None:
+
+class Passthrough:
+    """Forwards to `target` with httpx (bytes untouched) and records through a new_episodes Recorder.
+
+    `verify` is how the target's certificate is checked: httpx's default CAs, or a context the adapter built
+    (`--upstream-ca`: the system's CAs plus a private one)."""
+
+    def __init__(self, target: str, recorder: MissRecorder, verify: ssl.SSLContext | bool = True) -> None:
         self.target = target.rstrip("/")
         self.recorder = recorder
-        self.client = httpx.AsyncClient(timeout=60.0, follow_redirects=False)
+        self.client = httpx.AsyncClient(timeout=60.0, follow_redirects=False, verify=verify)
 
     def upstream_url(self, request: Request) -> str:
         return self.target + parts_of(request.url)
@@ -50,11 +71,14 @@ class Passthrough:
         url = self.upstream_url(request)
         headers = [(k, v) for k, v in request.headers if k.lower() not in DROP_REQUEST_HEADERS]
         started = time.monotonic()
-        upstream = await self.client.send(
-            self.client.build_request(request.method, url, headers=headers, content=request.body), stream=True
-        )
-        body = b"".join([part async for part in upstream.aiter_raw()])
-        await upstream.aclose()
+        try:
+            upstream = await self.client.send(
+                self.client.build_request(request.method, url, headers=headers, content=request.body), stream=True
+            )
+            body = b"".join([part async for part in upstream.aiter_raw()])
+            await upstream.aclose()
+        except httpx.TransportError as error:
+            return Outcome(request, self.failed(request, error))
         response = Response(
             upstream.status_code,
             upstream.reason_phrase,
@@ -69,6 +93,26 @@ class Passthrough:
             interaction.index,
         )  # fmt: skip
         return Outcome(request, response, interaction)
+
+    def failed(self, request: Request, error: httpx.TransportError) -> Response:
+        """The target gave no answer: 502 with a JSON body naming it and the cause, an ERROR line; the service
+        journals it, the cassette gets nothing."""
+        detail = error_chain(error)
+        what = f"{request.method} {request.path}"  # no query: it may carry a secret nothing has scrubbed here
+        if isinstance(error, httpx.TimeoutException):
+            cause = "timeout"
+        else:
+            cause = failure_cause(detail) or ("connect" if isinstance(error, httpx.ConnectError) else "response")
+        log.error("not forwarded: %s: the target %s failed (%s): %s", what, self.target, cause, detail)
+        body = {
+            "error": "hudproxy could not get an answer from the target; nothing was recorded",
+            "target": self.target,
+            "cause": cause,
+            "detail": detail,
+            "request": what,
+        }
+        headers = (("content-type", "application/json"), ("x-hudproxy-error", cause))
+        return Response(502, "Bad Gateway", headers, json.dumps(body, ensure_ascii=False).encode() + b"\n")
 
     async def aclose(self) -> None:
         await self.client.aclose()

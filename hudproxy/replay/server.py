@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +51,14 @@ def build_service(
     generalise: bool = False,
     seed: int | None = None,
     openapi: str | Path | dict[str, Any] | None = None,
+    upstream_verify: ssl.SSLContext | None = None,
 ) -> ReplayService:
     """Load and index a cassette, with sessions, the journal and (if asked) passthrough of misses.
 
     `record_misses` makes the recorder passthrough appends with (`hudproxy.record.misses.record_misses`): the
     adapter (CLI, Python API) passes it, so replay never imports the recorder. `max_body`: the request body
-    limit in bytes (default 64 MiB), answered 413 beyond it."""
+    limit in bytes (default 64 MiB), answered 413 beyond it. `upstream_verify`: how passthrough checks the
+    target's certificate (None: httpx's default CAs)."""
     cassette = load_cassette(cassette_path)
     mode = Unmatched.parse(str(unmatched))
     policy = with_read_only_hints(policies_for(cassette, match, forward=forward), cassette.interactions)
@@ -77,7 +80,8 @@ def build_service(
         if record_misses is None:
             raise ConfigError("--unmatched passthrough needs a recorder for the misses: pass record_misses.")
         recorder = record_misses(Path(cassette_path), engine.index.policy, target)
-        on_miss = Passthrough(validate_target(target), recorder).forward
+        verify = upstream_verify if upstream_verify is not None else True
+        on_miss = Passthrough(validate_target(target), recorder, verify).forward
     source = str(Path(cassette_path).resolve())
     writer = JournalWriter(journal, engine.index.policy.scrub, source=source) if journal is not None else None
     gc.collect()
@@ -102,6 +106,7 @@ def create_replay_app(
     generalise: bool = False,
     seed: int | None = None,
     openapi: str | Path | dict[str, Any] | None = None,
+    upstream_verify: ssl.SSLContext | None = None,
 ) -> ReplayApp:
     """The reverse-mode replay server as an ASGI app (passthrough appends misses to the same file).
 
@@ -112,6 +117,6 @@ def create_replay_app(
     """
     service = build_service(
         cassette_path, match, unmatched, target, journal, idle_timeout, False, record_misses, max_body=max_body,
-        generalise=generalise, seed=seed, openapi=openapi,
+        generalise=generalise, seed=seed, openapi=openapi, upstream_verify=upstream_verify,
     )
     return ReplayApp.from_service(service, stream_timing=stream_timing)

@@ -237,3 +237,14 @@ def test_cli_inspect_prints_one_line_and_exits_2(tmp_path: Path, name: str, cont
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith(f"hudproxy: {path}")
+
+
+@pytest.mark.parametrize("command", ["inspect", "replay"])
+def test_a_cassette_path_under_a_file_is_one_line(tmp_path: Path, command: str) -> None:
+    """`some_file.py/x.yaml`: the one line says there is no such cassette, with no warning about its log first."""
+    (tmp_path / "some_file.py").write_text("print('a file, not a folder')\n")
+    path = tmp_path / "some_file.py" / "x.yaml"
+    done = subprocess.run([*hudproxy_command(), command, str(path)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [f"hudproxy: {path}: no such cassette file (record one with `hudproxy record`)."]

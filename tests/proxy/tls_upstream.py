@@ -225,3 +225,44 @@ def counting_accepts(*ports: int) -> Iterator[list[AcceptCounter]]:
     finally:
         for counter in counters:
             counter.close()
+
+
+@contextlib.contextmanager
+def broken_tls_upstream(files: TlsFiles, hang_up: bool = True) -> Iterator[str]:
+    """An HTTPS upstream that completes the TLS handshake (HTTP/2 or HTTP/1.1 offered), reads the request and
+    then hangs up (`hang_up`) or never answers. Yields its URL by the name its certificate carries."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files.leaf_cert, files.leaf_key)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    sock = bind_socket("127.0.0.1", 0)
+    sock.listen(16)
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            try:
+                tls = context.wrap_socket(conn, server_side=True)
+                tls.recv(65536)
+            except OSError:
+                conn.close()
+                continue
+            if hang_up:
+                tls.close()
+            else:
+                held.append(tls)
+
+    thread = threading.Thread(target=serve, daemon=True, name="broken-tls-upstream")
+    thread.start()
+    try:
+        yield f"https://localhost:{sock.getsockname()[1]}"
+    finally:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)  # wakes the accept
+        sock.close()
+        for tls in held:
+            tls.close()
+        thread.join(5)

@@ -15,12 +15,14 @@ from typing import Any
 from mitmproxy import http
 
 from hudproxy.errors import CassetteWriteError
+from hudproxy.interaction.body import MAX_BODY
 from hudproxy.interaction.model import Request
 from hudproxy.proxy.convert import ChunkTap, request_from_flow, response_from_flow, response_to_flow, should_stream
 from hudproxy.proxy.hosts import host_allowed
 from hudproxy.proxy.redirects import KeepOnProxy, note
 from hudproxy.proxy.upstream import DEFAULT_TIMEOUT, answer_directly, failure_of, stop_waiting
 from hudproxy.record.recorder import Recorder, write_failed_response
+from hudproxy.replay.limits import too_large_response
 from hudproxy.scrub.scrubber import scrub_request
 
 log = logging.getLogger("hudproxy.record")
@@ -39,8 +41,10 @@ class RecordAddon:
         allow_hosts: list[str] | None = None,
         block_others: bool = False,
         upstream_timeout: float | None = DEFAULT_TIMEOUT,
+        max_body: int = MAX_BODY,
     ) -> None:
         self.recorder = recorder
+        self.max_body = max_body  # request bodies only: an upstream's large answer is recorded as it is
         self.allow_hosts = allow_hosts or []
         self.block_others = block_others
         self.upstream_timeout = upstream_timeout
@@ -68,7 +72,33 @@ class RecordAddon:
             log.error("not tunnelled: %s", failure.describe(f"CONNECT {failure.target}"))
             flow.response = failure.response(f"CONNECT {failure.target}")
 
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        """A request declaring a body over `--max-body` is refused before its body is read (mitmproxy's own
+        body_size_limit would also turn every large upstream response into a 502, so it is not used)."""
+        declared = flow.request.headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > self.max_body:
+            self._refuse_too_large(flow, f"the request body declares {declared} bytes, over {self.max_body}")
+
+    def _refuse_too_large(self, flow: http.HTTPFlow, reason: str) -> None:
+        """413 naming the limit; nothing reaches the upstream or the cassette. Before the body was read the
+        answer goes straight to a plain HTTP/1 client (a TLS or HTTP/2 one is disconnected: its body is never
+        buffered)."""
+        what = scrub_request(request_from_flow(flow.request), self.recorder.scrub).describe()  # no secret logged
+        log.warning("not recorded: %s: %s (--max-body)", what, reason)
+        answer = too_large_response(reason)
+        flow.metadata["hudproxy_answered"] = flow.metadata["hudproxy_too_large"] = True
+        reply = http.Response.make(answer.status, answer.body, dict(answer.headers))
+        if flow.request.data.content is not None:  # the body was read (chunked, no length): answer normally
+            flow.response = reply
+        elif not answer_directly(self.master, flow, reply):
+            flow.kill()
+
     def request(self, flow: http.HTTPFlow) -> None:
+        if flow.metadata.get("hudproxy_answered"):
+            return
+        if len(flow.request.raw_content or b"") > self.max_body:  # chunked: no length to refuse it by earlier
+            self._refuse_too_large(flow, f"the request body is over {self.max_body} bytes")
+            return
         note(flow, keeps_host_header=self.master is not None and self.master.options.keep_host_header)
         if not host_allowed(flow.request.host, self.allow_hosts):
             if self.block_others:
@@ -130,6 +160,8 @@ class RecordAddon:
         an ERROR, the journal a row; the cassette nothing."""
         if (timer := flow.metadata.pop("hudproxy_timer", None)) is not None:
             timer.cancel()
+        if flow.metadata.get("hudproxy_too_large"):
+            return  # killed by us after its 413 went out
         request: Request | None = flow.metadata.get("hudproxy_request")
         # named as the cassette would hold it: the log and the 502 never carry the request's secrets
         live = request if request is not None else request_from_flow(flow.request)

@@ -15,13 +15,14 @@ from typing import Any
 from mitmproxy import http
 
 from hudproxy.errors import CassetteWriteError
+from hudproxy.interaction.answers import write_failed_response
 from hudproxy.interaction.body import MAX_BODY
 from hudproxy.interaction.model import Request
 from hudproxy.proxy.convert import ChunkTap, request_from_flow, response_from_flow, response_to_flow, should_stream
 from hudproxy.proxy.hosts import host_allowed
 from hudproxy.proxy.redirects import KeepOnProxy, note
 from hudproxy.proxy.upstream import DEFAULT_TIMEOUT, answer_directly, failure_of, stop_waiting
-from hudproxy.record.recorder import Recorder, write_failed_response
+from hudproxy.record.recorder import Recorder
 from hudproxy.replay.limits import too_large_response
 from hudproxy.scrub.scrubber import scrub_request
 

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from hudproxy.errors import CassetteWriteError
+from hudproxy.interaction.answers import write_failed_response
 from hudproxy.interaction.model import Interaction, Request, Response
 from hudproxy.matching.outcome import Outcome
 from hudproxy.matching.policy import MatchPolicy
@@ -61,7 +63,10 @@ class Passthrough:
             body,
         )
         recorded = Request(request.method, url, request.headers, request.body)
-        interaction = self.recorder.on_response(recorded, response, (time.monotonic() - started) * 1000)
+        try:
+            interaction = self.recorder.on_response(recorded, response, (time.monotonic() - started) * 1000)
+        except CassetteWriteError as exc:  # logged by the writer; the client is told, as the recorder tells it
+            return Outcome(request, write_failed_response(exc))
         return Outcome(request, response, interaction)
 
     async def aclose(self) -> None:

@@ -8,10 +8,12 @@ length and a chunked body) and httpx.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -95,3 +97,36 @@ def test_a_request_body_over_max_body_gets_413_and_is_neither_forwarded_nor_reco
     assert seen == ["POST /small", "GET /large"]
     recorded = [i.request.path for i in load_cassette(tmp_path / "c.yaml").interactions]
     assert recorded == ["/small", "/large"]
+
+
+def test_a_gzip_bomb_is_413_off_the_loop_and_another_client_is_not_stalled(tmp_path: Path) -> None:
+    """Recording inflated (and scrubbed) the bomb on mitmproxy's event loop: every other client waited ~16 s.
+    Now it is refused on a worker thread; the bound is loose for a loaded 2-core machine."""
+    bomb = gzip.compress(b'{"a": "' + b"x" * (256 * 1024 * 1024) + b'"}', 6)
+    latencies: list[float] = []
+    stop = threading.Event()
+    with counting_upstream() as (target, seen):
+        recorder = Recorder(tmp_path / "c.yaml", "all", target=target)
+        with proxy_in_thread([RecordAddon(recorder)], f"reverse:{target}") as proxy:
+
+            def victim() -> None:
+                with httpx.Client(base_url=proxy, trust_env=False, timeout=60) as client:
+                    while not stop.is_set():
+                        started = time.perf_counter()
+                        client.get("/small")
+                        latencies.append(time.perf_counter() - started)
+                        time.sleep(0.01)
+
+            thread = threading.Thread(target=victim)
+            thread.start()
+            try:
+                headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+                answers = [httpx.post(f"{proxy}/up", content=bomb, headers=headers, trust_env=False, timeout=60)
+                           for _ in range(2)]  # fmt: skip
+            finally:
+                stop.set()
+                thread.join(30)
+        recorder.close()
+    assert [a.status_code for a in answers] == [413, 413] and "--max-body" in answers[0].text
+    assert "POST /up" not in seen
+    assert len(latencies) > 3 and max(latencies) < 1.0, f"victim GETs: max {max(latencies):.3f}s"

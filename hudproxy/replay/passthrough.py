@@ -5,6 +5,8 @@ Off by default: an unmatched request never reaches a real server unless the user
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +22,36 @@ from hudproxy.matching.outcome import Outcome
 from hudproxy.matching.policy import MatchPolicy
 
 DROP_REQUEST_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding"})
+log = logging.getLogger("hudproxy.replay")
+
+
+def cause_of(exc: httpx.HTTPError) -> str:
+    """The recorder's words for why an upstream gave no answer (refused | timeout | tls | connect | response)."""
+    text = str(exc).lower()
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        if any(marker in text for marker in ("ssl", "certificate", "tls")):
+            return "tls"
+        return "refused" if "refused" in text or "all connection attempts failed" in text else "connect"
+    return "response"
+
+
+def named(request: Request) -> str:
+    """Method and path only: the query may carry a secret, and passthrough has no scrubber of its own."""
+    return f"{request.method} {request.path}"
+
+
+def upstream_failed_response(target: str, request: Request, exc: httpx.HTTPError) -> Response:
+    """The 502 the recorder answers for a failed upstream, in the same JSON shape (nothing was recorded)."""
+    cause = cause_of(exc)
+    body = {
+        "error": "hudproxy could not get an answer from the upstream; nothing was recorded",
+        "target": target, "cause": cause, "detail": str(exc) or type(exc).__name__, "request": named(request),
+    }  # fmt: skip
+    payload = (json.dumps(body, ensure_ascii=False) + "\n").encode()
+    headers = (("Content-Type", "application/json"), ("Content-Length", str(len(payload))), ("X-Hudproxy-Error", cause))
+    return Response(502, "Bad Gateway", headers, payload)
 
 
 class MissRecorder(Protocol):
@@ -51,11 +83,19 @@ class Passthrough:
         url = self.upstream_url(request)
         headers = [(k, v) for k, v in request.headers if k.lower() not in DROP_REQUEST_HEADERS]
         started = time.monotonic()
-        upstream = await self.client.send(
-            self.client.build_request(request.method, url, headers=headers, content=request.body), stream=True
-        )
-        body = b"".join([part async for part in upstream.aiter_raw()])
-        await upstream.aclose()
+        try:
+            upstream = await self.client.send(
+                self.client.build_request(request.method, url, headers=headers, content=request.body), stream=True
+            )
+            try:
+                body = b"".join([part async for part in upstream.aiter_raw()])
+            finally:
+                await upstream.aclose()
+        except httpx.HTTPError as exc:  # a client gets the recorder's 502 and the log one line, never a traceback
+            answer = upstream_failed_response(self.target, request, exc)
+            log.error("not recorded: %s: the upstream %s failed (%s): %s", named(request), self.target,
+                      cause_of(exc), str(exc) or type(exc).__name__)  # fmt: skip
+            return Outcome(request, answer)
         response = Response(
             upstream.status_code,
             upstream.reason_phrase,

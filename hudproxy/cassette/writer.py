@@ -40,6 +40,7 @@ from hudproxy.cassette.groupcommit import DEFAULT_INTERVAL, GroupCommit
 from hudproxy.cassette.json_binary import warn_binary_bodies
 from hudproxy.cassette.model import Cassette
 from hudproxy.cassette.tail import end_marker, without_markers
+from hudproxy.cassette.values import BadValue, checked
 from hudproxy.errors import CassetteWriteError
 from hudproxy.interaction.mcp import is_mcp
 from hudproxy.interaction.model import Interaction
@@ -94,6 +95,7 @@ class CassetteWriter:
             try:
                 if self._closed:
                     raise CassetteWriteError(f"{self.path}: the recording has stopped; nothing more is written.")
+                self._loadable(numbered)
                 line = self._serialised(numbered, lambda: entry_line(numbered))
                 self._on_os(numbered, self._append_to_log, line)
             except CassetteWriteError as exc:
@@ -117,6 +119,18 @@ class CassetteWriter:
             self._log = AppendLog(log_path(self.path), len(self.cassette.interactions), dict(self.cassette.meta))
             _sync_folder(self.path.parent)
         self._log.append(line)
+
+    def _loadable(self, interaction: Interaction) -> None:
+        """The loader's own value checks, before writing: an answer it would refuse (an upstream's status 999, a
+        control character in a header) is not written, or the whole cassette would never load again."""
+        try:
+            checked(interaction, http_locations=not is_mcp(interaction))
+        except BadValue as exc:
+            where = ".".join(str(part) for part in exc.loc)
+            raise CassetteWriteError(
+                f"{self.path}: interaction #{interaction.index} ({interaction.request.describe()}) is not recorded: "
+                f"{where}: {exc.problem} (a cassette holding it would not load)"
+            ) from None
 
     def _serialised(self, interaction: Interaction, dump: Callable[[], bytes]) -> bytes:
         try:

@@ -25,6 +25,7 @@ from hudproxy.cli.remote import record_exposure, refuse_remote, warn_remote
 from hudproxy.errors import ConfigError
 from hudproxy.netutil import ensure_port_free, validate_target
 from hudproxy.record.modes import RecordMode
+from hudproxy.replay.limits import parse_size
 from hudproxy.replay.server import DEFAULT_JOURNAL, JOURNAL_ENV
 
 if TYPE_CHECKING:
@@ -73,6 +74,9 @@ def record(
     allow_remote: Annotated[
         bool, Opt(help="Listen off loopback (--host 0.0.0.0): other machines can then use this proxy")
     ] = False,
+    max_body: Annotated[
+        str, Opt(help="Largest request body recorded (e.g. 64MB); larger ones get 413 (responses are not limited)")
+    ] = "64MB",
     verbose: Annotated[bool, Opt("--verbose", "-v", help="Log every recorded request")] = False,
 ) -> None:
     """Record traffic into CASSETTE through a reverse proxy (clients use http://HOST:PORT as if it were the
@@ -100,6 +104,7 @@ def record(
     if upstream_timeout < 0:
         raise ConfigError(f"--upstream-timeout {upstream_timeout:g}: give seconds (0 for no limit).")
     timeout = upstream_timeout or None
+    body_limit = parse_size(max_body)
     upstream_trust = Upstream(insecure, upstream_ca).mitm_options()  # a bad --upstream-ca fails before anything
 
     upstream = cli_mcp.upstream_from_options(mcp_command, mcp_url, mcp_header)
@@ -120,7 +125,7 @@ def record(
         sidecar = _http_sidecar(target, forward, allow_hosts=split_csv(allow_host), block_others=block_others,
                                 insecure=insecure, host=host, port=port, http_port=http_port, stdio=stdio)  # fmt: skip
         if sidecar is not None:
-            sidecar = replace(sidecar, upstream_ca=upstream_ca, upstream_timeout=timeout)
+            sidecar = replace(sidecar, upstream_ca=upstream_ca, upstream_timeout=timeout, max_body=body_limit)
         policy = match_policy(
             match_on, ignore_query, ignore_json_field, scrub, forward and sidecar is not None, read_tool, write_tool
         )
@@ -145,12 +150,13 @@ def record(
         console.print(f"journal: {journal_path} (session recording)", markup=False)
     if forward:
         addon, proxy_mode, options = (
-            RecordAddon(recorder, hosts, block_others, upstream_timeout=timeout),
+            RecordAddon(recorder, hosts, block_others, upstream_timeout=timeout, max_body=body_limit),
             "regular",
             record_options(hosts, block_others, insecure, upstream_ca),
         )
     else:
-        addon, proxy_mode = RecordAddon(recorder, upstream_timeout=timeout), f"reverse:{target}"
+        addon = RecordAddon(recorder, upstream_timeout=timeout, max_body=body_limit)
+        proxy_mode = f"reverse:{target}"
         options = upstream_trust
     try:
         asyncio.run(run_proxy([addon], proxy_mode, host, port, **options))

@@ -9,9 +9,22 @@ from typing import Annotated
 import typer
 
 from hudproxy.cli.common import err_console
+from hudproxy.cli.remote import refuse_remote, warn_remote
 
 Arg = typer.Argument
 Opt = typer.Option
+ALLOW_REMOTE_HELP = "Listen off loopback (--host 0.0.0.0): anyone who can connect runs the environment's tools"
+
+
+def env_exposure(target: Path) -> str:
+    """What an environment server gives a client on another machine: no token guards it."""
+    return f"the tools of {target} (run on this machine, with its services and credentials) at /mcp, with no token"
+
+
+def check_remote(host: str, allow_remote: bool, target: Path) -> None:
+    """The record/replay rule: off loopback only with --allow-remote, and then a warning naming the exposure."""
+    refuse_remote(host, allow_remote, env_exposure(target))
+    warn_remote(host, env_exposure(target))
 
 
 def serve(
@@ -19,6 +32,7 @@ def serve(
     host: Annotated[str, Opt(help="Interface to bind (loopback by default)")] = "127.0.0.1",
     port: Annotated[int, Opt(help="Port for streamable HTTP")] = 8765,
     stdio: Annotated[bool, Opt("--stdio", help="Speak MCP on stdin/stdout instead of HTTP")] = False,
+    allow_remote: Annotated[bool, Opt(help=ALLOW_REMOTE_HELP)] = False,
 ) -> None:
     """Serve an environment's tools over MCP at http://HOST:PORT/mcp (one isolated run per /s/<id>/mcp).
 
@@ -30,6 +44,8 @@ def serve(
     from hudproxy.env.loader import load_env
     from hudproxy.env.serving import http_server, serve_stdio
 
+    if not stdio:
+        check_remote(host, allow_remote, target)
     env = load_env(target)
     if stdio:
         asyncio.run(serve_stdio(env))
@@ -45,6 +61,7 @@ def dev(
     port: Annotated[int, Opt(help="Port for streamable HTTP")] = 8765,
     image: Annotated[bool, Opt("--image", help="Run in the env's Docker image, the folder mounted at /env")] = False,
     tag: Annotated[str | None, Opt("--tag", help="Image for --image [default: hudproxy-env-<folder>:latest]")] = None,
+    allow_remote: Annotated[bool, Opt(help=ALLOW_REMOTE_HELP)] = False,
 ) -> None:
     """Like serve, reloading the environment's Python on save; running services and connectors stay up.
 
@@ -54,10 +71,12 @@ def dev(
     \b
     Example: hudproxy dev envs/shop -w scenarios -w tools --port 8765     (add --image to run it in Docker)
     """
+    check_remote(host, allow_remote, target)
     if image or tag:
         from hudproxy.env.image_build import dev_in_image
 
-        raise typer.Exit(dev_in_image(target, tag, host=host, port=port, watch=watch or []))
+        watched = watch or []
+        raise typer.Exit(dev_in_image(target, tag, host=host, port=port, watch=watched, allow_remote=allow_remote))
     from hudproxy.env.serving import dev as run_dev
 
     asyncio.run(run_dev(target, watch or [], host, port))

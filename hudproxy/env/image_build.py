@@ -86,7 +86,7 @@ def build_env_image(
 
 def dev_command(
     target: str | Path, image: str, *, host: str = "127.0.0.1", port: int = 8765, watch: Sequence[str] = (),
-    name: str | None = None,
+    name: str | None = None, allow_remote: bool = False,
 ) -> list[str]:  # fmt: skip
     """`docker run` for `hudproxy dev` in `image` with the env's folder mounted read-only at /env (host network:
     the port is this machine's). The entrypoint is set, so the plain hudproxy image works as well as an env's."""
@@ -98,12 +98,13 @@ def dev_command(
         "--name", name or f"hudproxy-dev-{secrets.token_hex(4)}", "--label", f"{MANAGED_LABEL}={current_owner()}",
         "-v", f"{folder}:{ENV_MOUNT}:ro", "--entrypoint", "hudproxy",
         image, "dev", inside, "--host", host, "--port", str(port), *watched,
+        *(["--allow-remote"] if allow_remote else []),  # checked (and warned about) outside already
     ]  # fmt: skip
 
 
 def dev_in_image(
     target: str | Path, image: str | None = None, *, host: str = "127.0.0.1", port: int = 8765,
-    watch: Sequence[str] = (),
+    watch: Sequence[str] = (), allow_remote: bool = False,
 ) -> int:  # fmt: skip
     """Run `hudproxy dev` inside the env's image (default: the one `hudproxy build` made) in the foreground until
     Ctrl-C; edits on the host reload inside. Returns docker's exit code; the container is removed either way."""
@@ -115,7 +116,8 @@ def dev_in_image(
         raise ConfigError(f"{folder}: the image's user (uid 10001) cannot read this folder; `chmod o+rx` it.")
     ensure_port_free(host, port)
     name = f"hudproxy-dev-{secrets.token_hex(4)}"
-    process = subprocess.Popen(dev_command(folder, image, host=host, port=port, watch=watch, name=name))
+    command = dev_command(folder, image, host=host, port=port, watch=watch, name=name, allow_remote=allow_remote)
+    process = subprocess.Popen(command)
     try:
         return process.wait()
     except KeyboardInterrupt:  # a terminal's Ctrl-C reached docker too: it passes it on, and --rm removes

@@ -14,7 +14,10 @@ from typing import Any
 from hudproxy import __version__
 from hudproxy.cassette.files import load_cassette
 from hudproxy.cassette.model import FORMAT_VERSION, Cassette
+from hudproxy.cassette.values import BadValue, checked
 from hudproxy.errors import CassetteError, ConfigError
+from hudproxy.interaction.mcp import is_mcp
+from hudproxy.interaction.model import Interaction
 from hudproxy.scrub.mcp import scrub_any
 from hudproxy.scrub.policy import ScrubPolicy
 
@@ -54,8 +57,22 @@ def import_file(name: str, path: str | Path, scrub: ScrubPolicy | None = None) -
     if not source.interactions:
         raise CassetteError(f"{path}: holds no HTTP or MCP exchange with a response; nothing to import.")
     policy = scrub or ScrubPolicy.default()
-    interactions = [replace(scrub_any(i, policy), index=n) for n, i in enumerate(source.interactions)]
+    interactions = [_loadable(path, replace(scrub_any(i, policy), index=n)) for n, i in enumerate(source.interactions)]
     return Cassette(interactions=interactions, meta=_meta(source.meta, name.strip().lower(), path, policy))
+
+
+def _loadable(path: Path, interaction: Interaction) -> Interaction:
+    """The loader's value checks, at import: a source exchange it would refuse (status 999, CR/LF in a header)
+    is one line naming it, not a cassette written that never loads."""
+    try:
+        checked(interaction, http_locations=not is_mcp(interaction))
+    except BadValue as exc:
+        where = ".".join(str(part) for part in exc.loc)
+        raise CassetteError(
+            f"{path}: exchange #{interaction.index} ({interaction.request.describe()}): {where}: {exc.problem}; "
+            "fix or delete that entry in the source."
+        ) from None
+    return interaction
 
 
 def _meta(source: dict[str, Any], name: str, path: Path, policy: ScrubPolicy) -> dict[str, Any]:

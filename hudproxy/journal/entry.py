@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-from hudproxy.journal.rows import ROW_COLUMNS, iso_time, request_part, response_body_text
+from hudproxy.journal.rows import MAX_BODY, ROW_COLUMNS, CapturedBody, iso_time, request_part, response_body_text
 from hudproxy.matching.outcome import Outcome, diagnosis_data
 from hudproxy.scrub.policy import ScrubPolicy
+
+# A request body above this travels to the journal as its first bytes and its size: a 48 MiB upload is not
+# copied on the event loop, shipped and scrubbed whole for a row that shows its first 256 KiB. The prefix is
+# 4x what a row shows, so a secret cut at its end lies past what the (scrubbed, then truncated) row keeps.
+CAPTURED_BODY = 4 * MAX_BODY
 
 
 class Pending(NamedTuple):
@@ -53,9 +58,14 @@ def capture(
             shipped.add(index)
             sent = (response.headers, response.body)
     return (
-        session, seq, started, duration_ms, kind, parent, live.method, live.url, live.headers, live.body,
+        session, seq, started, duration_ms, kind, parent, live.method, live.url, live.headers, captured(live.body),
         response.status, outcome.matched, index, sent, diagnosis,
     )  # fmt: skip
+
+
+def captured(body: bytes) -> CapturedBody:
+    """The body as the journal gets it: whole, or (its first CAPTURED_BODY bytes, its size) when larger."""
+    return body if len(body) <= CAPTURED_BODY else (body[:CAPTURED_BODY], len(body))
 
 
 def to_row(pending: Pending, scrub: ScrubPolicy) -> dict[str, Any]:

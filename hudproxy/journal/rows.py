@@ -21,6 +21,12 @@ from hudproxy.scrub.scrubber import scrub_body_with, scrub_request_with
 from hudproxy.scrub.text import Scrubber
 
 MAX_BODY = 256 * 1024  # bodies above this are stored truncated, with a note
+CapturedBody = bytes | tuple[bytes, int]  # a request body, or (its first bytes, its size) for a huge one
+
+
+def body_parts(body: CapturedBody) -> tuple[bytes, int | None]:
+    """(the bytes the journal has, the whole body's size when only a prefix came)."""
+    return (body, None) if isinstance(body, bytes) else body
 MEMO_LIMIT = 10_000
 
 # What a reader sees of a call: the columns of the `calls` view.
@@ -38,7 +44,7 @@ LOG_COLUMNS = (
 # only these (kind and matched take their column defaults, the rest stay NULL), a third of the cost of a full one.
 HOT_COLUMNS = ("session", "seq", "started", "request", "status", "interaction", "duration_ms", "run")
 
-RequestKey = tuple[str, str, Headers, bytes]
+RequestKey = tuple[str, str, Headers, CapturedBody]
 StoreRequest = Callable[[tuple[Any, ...]], int]  # a `requests` row (REQUEST_COLUMNS) in, its id out
 
 
@@ -79,28 +85,32 @@ def iso_time(started: float, _cache: dict[int, str] = {}) -> str:  # noqa: B006 
     return f"{prefix}.{int((started - second) * 1000):03d}+00:00"
 
 
-def body_text(headers: Headers, body: bytes) -> str | None:
-    """Readable text (decompressed) or `base64:...` for binary; None for an empty body."""
+def body_text(headers: Headers, body: bytes, size: int | None = None) -> str | None:
+    """Readable text (decompressed) or `base64:...` for binary; None for an empty body. `size`: the whole
+    body's size when `body` is only its prefix (the note then gives it)."""
     if not body:
         return None
     plain = decode_body(body, content_encoding(headers)) or body
-    note = ""
+    note = "" if size is None else f"\n[truncated: {size} bytes in all]"
     if len(plain) > MAX_BODY:
-        plain, note = plain[:MAX_BODY], f"\n[truncated: {len(plain)} bytes in all]"
+        plain, note = plain[:MAX_BODY], note or f"\n[truncated: {len(plain)} bytes in all]"
     text = as_text(plain)
     if text is None:
         return "base64:" + base64.b64encode(plain).decode("ascii") + note
     return text + note
 
 
-def request_part(scrub: ScrubPolicy, method: str, url: str, headers: Headers, body: bytes) -> tuple[Any, ...]:
+def request_part(
+    scrub: ScrubPolicy, method: str, url: str, headers: Headers, captured: CapturedBody
+) -> tuple[Any, ...]:
     """(method, scrubbed URL, path, query, scrubbed headers JSON, scrubbed body text)."""
+    body, size = body_parts(captured)
     scrubbed = scrub_request_with(Request(method, url, headers, body), Scrubber(scrub)) if scrub.enabled else None
     if scrubbed is not None:
         url, headers, body = scrubbed.url, scrubbed.headers, scrubbed.body
     parts = urlsplit(url)
     headers_json = json.dumps([list(h) for h in headers])
-    text = body_text(headers, body) if body else None
+    text = body_text(headers, body, size) if body else None
     return (method, url, parts.path or "/", parts.query, headers_json, text)
 
 
@@ -109,7 +119,8 @@ def response_body_text(scrub: ScrubPolicy, request: RequestKey, headers: Headers
     where the body repeats it (a response recorded with --keep-secrets, a live one passed through)."""
     if scrub.enabled and body:
         scrubber = Scrubber(scrub)
-        scrub_request_with(Request(*request), scrubber)
+        method, url, request_headers, captured = request
+        scrub_request_with(Request(method, url, request_headers, body_parts(captured)[0]), scrubber)
         body = scrub_body_with(body, headers, scrubber)
     return body_text(headers, body)
 

@@ -114,13 +114,16 @@ def media_types(accept: str) -> tuple[bool, bool]:
 class FastPath:
     """Answers one recorded server's modern `tools/call` POSTs; `__call__` returns None when it answered."""
 
-    def __init__(self, server: Server[Any], replayer: McpReplayer, security: TransportSecuritySettings) -> None:
+    def __init__(
+        self, server: Server[Any], replayer: McpReplayer, security: TransportSecuritySettings, max_body: int = MAX_BODY
+    ) -> None:
         entry = server.get_request_handler(TOOLS_CALL)
         if entry is None:
             raise ValueError(f"{server.name} does not serve {TOOLS_CALL}")
         self.server = server
         self.replayer = replayer
         self.security = security
+        self.max_body = max_body  # the SDK's limit too: a larger body is handed over for its 413
         self.params_type = entry.params_type
         self.annotated = frozenset(  # tools whose calls carry Mcp-Param-* headers the SDK checks: left to it
             name for name, tool in replayer.catalog.tools.items() if X_MCP_HEADER_KEY in json.dumps(tool)
@@ -130,7 +133,9 @@ class FastPath:
         self._tails: dict[tuple[int, str], tuple[Interaction, bytes | None]] = {}
 
     @classmethod
-    def for_server(cls, server: Server[Any], security: TransportSecuritySettings) -> FastPath | None:
+    def for_server(
+        cls, server: Server[Any], security: TransportSecuritySettings, max_body: int = MAX_BODY
+    ) -> FastPath | None:
         """A fast path for a replay server built by `build_server`; None for others (the recording proxy, a
         server with middleware of its own, one without tools)."""
         replayer = getattr(server, "replayer", None)
@@ -138,7 +143,7 @@ class FastPath:
             return None
         if tuple(type(m) for m in server.middleware) != default_middleware():
             return None
-        return cls(server, replayer, security)
+        return cls(server, replayer, security, max_body)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Handover | None:
         if scope["method"] != "POST":
@@ -153,9 +158,9 @@ class FastPath:
         if version not in MODERN or found.get(METHOD) != b"tools/call" or not self.transport_ok(found):
             return scope, receive
         length = found.get(LENGTH)
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
             return scope, receive
-        messages, body = await read_body(receive)
+        messages, body = await read_body(receive, self.max_body)
         handover = scope, replay(messages, receive)
         if body is None:
             return handover
@@ -265,17 +270,17 @@ def _allowed(value: str, allowed: list[str]) -> bool:
     return any(pattern.endswith(":*") and value.startswith(pattern[:-2] + ":") for pattern in allowed)
 
 
-async def read_body(receive: Receive) -> tuple[list[dict[str, Any]], bytes | None]:
+async def read_body(receive: Receive, limit: int = MAX_BODY) -> tuple[list[dict[str, Any]], bytes | None]:
     """The messages read and the whole body; None for the body when the SDK must see it instead (a
     disconnect, or more than the SDK's size limit)."""
     messages = [await receive()]
     message = messages[0]
-    if message["type"] == "http.request" and not message.get("more_body"):
+    if message["type"] == "http.request" and not message.get("more_body") and len(message.get("body", b"")) <= limit:
         return messages, message.get("body", b"")
     size = 0
     while message["type"] == "http.request":
         size += len(message.get("body", b""))
-        if size > MAX_BODY:
+        if size > limit:
             return messages, None
         if not message.get("more_body"):
             return messages, b"".join(m.get("body", b"") for m in messages)

@@ -20,7 +20,7 @@ from mcp.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 
-from hudproxy.mcp.fastpath import FastPath
+from hudproxy.mcp.fastpath import MAX_BODY, FastPath
 from hudproxy.mcp.replay_server import SESSION_SCOPE_KEY
 from hudproxy.replay.asgi import Receive, Scope, Send, lifespan
 from hudproxy.replay.sessions import split_session_path
@@ -55,16 +55,22 @@ def mcp_route(path: str) -> tuple[str | None, str] | None:
 
 
 class McpHttpApp:
-    """Streamable HTTP for one or more MCP servers, sessions chosen by path prefix."""
+    """Streamable HTTP for one or more MCP servers, sessions chosen by path prefix.
 
-    def __init__(self, servers: Mapping[str, Server[Any]], host: str = "127.0.0.1") -> None:
+    `max_body`: the request body limit (`--max-body`); the SDK's own 4 MiB stays the ceiling, since a JSON-RPC
+    message is parsed whole. Larger bodies get the SDK's 413 before they are parsed or a session is created.
+    """
+
+    def __init__(self, servers: Mapping[str, Server[Any]], host: str = "127.0.0.1", max_body: int = MAX_BODY) -> None:
         if not servers:
             raise ValueError("McpHttpApp needs at least one MCP server")
         security = security_for(host)
+        self.max_body = limit = min(max_body, MAX_BODY)
         self.managers = {
-            label: StreamableHTTPSessionManager(server, security_settings=security) for label, server in servers.items()
+            label: StreamableHTTPSessionManager(server, security_settings=security, max_request_body_size=limit)
+            for label, server in servers.items()
         }
-        self.fast = {label: fast for label, s in servers.items() if (fast := FastPath.for_server(s, security))}
+        self.fast = {label: fast for label, s in servers.items() if (fast := FastPath.for_server(s, security, limit))}
         self.default = next(iter(servers))
         self._routes: dict[str, tuple[str | None, str] | None] = {}
 
@@ -131,5 +137,5 @@ def attach_mcp(app: Any, host: str = "127.0.0.1") -> McpHttpApp | None:
     servers = build_servers(app.service, cassette, stream_timing=timing) if cassette is not None else {}
     if not servers:
         return None
-    app.mcp = McpHttpApp(servers, host)
+    app.mcp = McpHttpApp(servers, host, app.service.limits.max_size)
     return app.mcp

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from hudproxy.interaction.body import MAX_BODY
 from hudproxy.record.recorder import Recorder
 
 HTTP_URL_ENV = "HUDPROXY_HTTP_URL"
@@ -35,6 +36,7 @@ class HttpSidecar:
     insecure: bool = False
     upstream_ca: Path | None = None
     upstream_timeout: float | None = 60.0
+    max_body: int = MAX_BODY  # request bodies only (413 beyond)
 
     @property
     def forward(self) -> bool:
@@ -82,7 +84,9 @@ class HttpSidecar:
         from hudproxy.proxy.upstream import Upstream
 
         hosts = list(self.allow_hosts)
-        addon = RecordAddon(recorder, hosts, self.block_others, upstream_timeout=self.upstream_timeout)
+        addon = RecordAddon(
+            recorder, hosts, self.block_others, upstream_timeout=self.upstream_timeout, max_body=self.max_body
+        )
         if self.forward:
             mode, options = "regular", record_options(hosts, self.block_others, self.insecure, self.upstream_ca)
         else:

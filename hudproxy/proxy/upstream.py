@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mitmproxy import http
+from mitmproxy.net.http import http1
 
 from hudproxy.netutil import failure_cause
 
@@ -152,6 +153,24 @@ def _send(stream: Any, response: http.Response) -> Any:
     if content:
         yield layers.SendHttp(layers.ResponseData(stream.stream_id, content), client)
     yield layers.SendHttp(layers.ResponseEndOfMessage(stream.stream_id), client)
+
+
+def answer_directly(master: Any, flow: http.HTTPFlow, response: http.Response) -> bool:
+    """Send `response` to a plain HTTP/1 client before mitmproxy has read the request's body (the recorder's 413
+    for a body over --max-body); False if that cannot be done (a TLS or HTTP/2 client: the caller kills the flow).
+    The bytes go straight onto the client's socket and the flow is killed, so mitmproxy adds nothing of its own.
+    """
+    client = flow.client_conn
+    if master is None or client.tls or not flow.request.http_version.startswith("HTTP/1") or not flow.killable:
+        return False
+    handler = master.addons.get("proxyserver").connections.get(client.id)
+    io = handler.transports.get(client) if handler is not None else None
+    writer = getattr(io, "writer", None)
+    if writer is None or writer.is_closing():
+        return False
+    writer.write(http1.assemble_response(response))
+    flow.kill()
+    return True
 
 
 def stop_waiting(master: Any, flow: http.HTTPFlow, seconds: float) -> None:

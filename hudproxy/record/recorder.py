@@ -9,7 +9,6 @@ MCP call a request arriving now belongs to. This module never touches a socket.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import threading
 import time
@@ -23,6 +22,7 @@ from hudproxy.cassette.model import FORMAT_VERSION, Cassette
 from hudproxy.cassette.paths import check_writable, release_folders
 from hudproxy.cassette.writer import CassetteWriter
 from hudproxy.errors import CassetteWriteError
+from hudproxy.interaction.answers import write_failed_response
 from hudproxy.interaction.model import Chunk, Interaction, Request, Response
 from hudproxy.journal.entry import Pending
 from hudproxy.journal.query import max_seq
@@ -196,13 +196,3 @@ class Recorder:
     @property
     def recorded(self) -> int:
         return len(self.writer.cassette.interactions) - self.known
-
-
-WRITE_FAILED_STATUS = 507  # Insufficient Storage: the answer was not kept, whatever the exact reason
-
-
-def write_failed_response(exc: CassetteWriteError) -> Response:
-    """What a client gets instead of a response the cassette could not keep: 507 and the reason."""
-    body = json.dumps({"error": "hudproxy could not record this response", "reason": str(exc)}).encode()
-    headers = (("Content-Type", "application/json"), ("Content-Length", str(len(body))))
-    return Response(WRITE_FAILED_STATUS, "Insufficient Storage", headers, body)

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from hudproxy.errors import CassetteWriteError
+from hudproxy.interaction.answers import write_failed_response
 from hudproxy.interaction.model import Interaction, Request, Response
 from hudproxy.matching.outcome import Outcome
 from hudproxy.matching.policy import MatchPolicy
@@ -25,6 +27,7 @@ log = logging.getLogger("hudproxy.replay")
 
 log = logging.getLogger(__name__)
 DROP_REQUEST_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding"})
+log = logging.getLogger("hudproxy.replay")
 
 
 class MissRecorder(Protocol):
@@ -75,8 +78,10 @@ class Passthrough:
             upstream = await self.client.send(
                 self.client.build_request(request.method, url, headers=headers, content=request.body), stream=True
             )
-            body = b"".join([part async for part in upstream.aiter_raw()])
-            await upstream.aclose()
+            try:
+                body = b"".join([part async for part in upstream.aiter_raw()])
+            finally:
+                await upstream.aclose()
         except httpx.TransportError as error:
             return Outcome(request, self.failed(request, error))
         response = Response(
@@ -86,7 +91,10 @@ class Passthrough:
             body,
         )
         recorded = Request(request.method, url, request.headers, request.body)
-        interaction = self.recorder.on_response(recorded, response, (time.monotonic() - started) * 1000)
+        try:
+            interaction = self.recorder.on_response(recorded, response, (time.monotonic() - started) * 1000)
+        except CassetteWriteError as exc:  # logged by the writer; the client is told, as the recorder tells it
+            return Outcome(request, write_failed_response(exc))
         log.info(
             "passthrough: %s %s forwarded to %s → %d; appended to %s as interaction %s",
             request.method, parts_of(request.url), self.target, response.status, self.recorder.writer.path,

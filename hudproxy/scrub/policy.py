@@ -27,6 +27,7 @@ DEFAULT_QUERY = frozenset(
         "api_key", "apikey", "api-key", "key", "token", "access_token", "refresh_token", "id_token", "auth",
         "secret", "client_secret", "password", "passwd", "pwd", "signature", "sig", "x-amz-signature",
         "x-amz-credential", "x-amz-security-token", "assertion", "client_assertion", "subscription-key",
+        "session_id", "code_verifier",
     }
 )  # fmt: skip
 DEFAULT_JSON_FIELDS = frozenset(
@@ -34,6 +35,7 @@ DEFAULT_JSON_FIELDS = frozenset(
         "password", "passwd", "pwd", "secret", "client_secret", "token", "access_token", "refresh_token",
         "id_token", "session_token", "api_key", "apikey", "authorization", "private_key", "secret_access_key",
         "assertion", "client_assertion", "cookie", "set_cookie", "pin", "cvv", "otp", "mfa_code",
+        "session_id", "code_verifier",
     }
 )  # fmt: skip
 

@@ -107,7 +107,8 @@ def test_a_value_that_cannot_be_serialised_is_refused_loudly_and_the_rest_still_
     writer.append(good[0])
     bad = make_interaction(make_request("GET", "http://api.test/bad"), make_response(body=b"{}"))
     bad = Interaction(bad.request, bad.response, duration_ms="twelve")  # type: ignore[arg-type]
-    with pytest.raises(CassetteWriteError, match=r"rec\.yaml: interaction #1 \(GET /bad\) cannot be serialised"):
+    refusal = r"rec\.yaml: interaction #1 \(GET /bad\) is not recorded: hudproxy\.duration_ms"
+    with pytest.raises(CassetteWriteError, match=refusal):
         writer.append(bad)
     assert "NOT RECORDED" in caplog.text and caplog.records[-1].levelname == "ERROR"
     writer.append(good[2])
@@ -156,3 +157,30 @@ def test_the_fsync_thread_reports_a_failed_sync_and_goes_on(caplog: pytest.LogCa
     finally:
         commit.stop()
     assert "fsync failed" in caplog.text
+
+
+@pytest.mark.parametrize("suffix", ["yaml", "json"])
+@pytest.mark.parametrize(
+    ("response", "problem"),
+    [
+        (make_response(999, body=b"ok"), "status 999 is not an HTTP status"),
+        (make_response(200, body=b"ok", headers=[("X-Name", "a\x01b")]), "control character"),
+    ],
+    ids=["status-999", "control-character"],
+)
+def test_an_answer_the_loader_would_refuse_is_not_written_and_the_cassette_still_loads(
+    tmp_path: Path, suffix: str, response: object, problem: str
+) -> None:
+    """An upstream's status 999 (LinkedIn sends it) or a control character in a header: written, the whole
+    cassette would never load again; instead that one exchange fails (its client gets 507) and the rest stay."""
+    path = tmp_path / f"rec.{suffix}"
+    writer = CassetteWriter(Cassette(path=path), path)
+    good = interactions(2)
+    writer.append(good[0])
+    with pytest.raises(CassetteWriteError, match=problem) as refused:
+        writer.append(make_interaction(make_request("GET", "http://api.test/odd"), response))  # type: ignore[arg-type]
+    assert "GET /odd" in str(refused.value) and "would not load" in str(refused.value)
+    writer.append(good[1])
+    with pytest.raises(CassetteWriteError):
+        writer.close()  # the recording is incomplete: said at stop
+    assert [i.request.path for i in load_cassette(path).interactions] == ["/items/0", "/items/1"]

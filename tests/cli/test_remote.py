@@ -114,3 +114,22 @@ def test_record_with_allow_remote_starts_and_warns(tmp_path: Path, started: list
     warning = warning_of(process)
     assert "warning: --host 0.0.0.0 is reachable from other machines" in warning
     assert f"a proxy to http://127.0.0.1:9, with what they send written to {cassette}" in warning
+
+
+@pytest.mark.parametrize("command", ["serve", "dev"])
+def test_serve_and_dev_refuse_a_public_host_without_allow_remote(command: str) -> None:
+    line = one_line(run_cli(command, "envs/shop/env.py", "--host", "0.0.0.0", "--port", "9"))
+    assert line.startswith("hudproxy: --host 0.0.0.0 is reachable from other machines")
+    assert "the tools of envs/shop/env.py" in line and "--allow-remote" in line and "127.0.0.1" in line
+
+
+def test_serve_with_allow_remote_serves_and_warns(started: list[subprocess.Popen[str]]) -> None:
+    port = free_port("0.0.0.0")
+    process = subprocess.Popen(
+        [*CLI, "serve", "envs/shop/env.py", "--host", "0.0.0.0", "--port", str(port), "--allow-remote"],
+        env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    started.append(process)
+    assert wait_for_port("127.0.0.1", port, timeout=30), "no port"
+    warning = warning_of(process)
+    assert "warning: --host 0.0.0.0 is reachable from other machines: anyone who can connect gets the tools" in warning

@@ -111,3 +111,38 @@ def test_bad_input_is_one_line_on_stderr_and_exit_code_2(
 def test_help_has_an_example(command: str, capsys: Capture) -> None:
     assert run(command, "--help") == 0
     assert f"Example: hudproxy {command} har " in capsys.readouterr().out
+
+
+def har_entry(status: int, headers: list[dict[str, str]]) -> dict[str, object]:
+    return {
+        "startedDateTime": "2024-01-01T00:00:00Z", "time": 1, "cache": {},
+        "timings": {"send": 0, "wait": 1, "receive": 0},
+        "request": {"method": "GET", "url": "http://a.test/x?api_key=hush-77", "httpVersion": "HTTP/1.1",
+                    "headers": headers, "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
+        "response": {"status": status, "statusText": "W", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
+                     "content": {"size": 0, "mimeType": "text/plain", "text": ""}, "redirectURL": "", "headersSize": -1,
+                     "bodySize": 0},
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "problem"),
+    [
+        (999, [], "status 999 is not an HTTP status"),
+        (200, [{"name": "X-A", "value": "a\r\nb"}], "control character"),
+    ],
+    ids=["status-999", "crlf-header"],
+)
+def test_an_entry_the_loader_would_refuse_is_one_line_and_no_file(
+    tmp_path: Path, capsys: Capture, status: int, headers: list[dict[str, str]], problem: str
+) -> None:
+    """Before, the import wrote a cassette that every later command refused to load."""
+    har = tmp_path / "odd.har"
+    entries = [har_entry(200, []), har_entry(status, headers)]
+    log = {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": entries}
+    har.write_text(json.dumps({"log": log}))
+    out = tmp_path / "odd.yaml"
+    assert run("import", "har", har, "-o", out) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.startswith(f"hudproxy: {har}: exchange #1 (GET /x?api_key=SCRUBBED") and problem in line
+    assert "hush-77" not in line and "\n" not in line and not out.exists()

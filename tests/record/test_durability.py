@@ -133,6 +133,29 @@ def test_a_full_disk_answers_507_and_the_stop_exits_non_zero(traffic: Any, tmp_p
         subprocess.run(["umount", str(disk)], check=False)
 
 
+def test_passthrough_on_a_full_disk_answers_507_instead_of_an_error(
+    traffic: Any, record: Any, replay: Any, tmp_path: Path
+) -> None:
+    """A replay server recording its misses (`--unmatched passthrough`) tells the client as the recorder does:
+    507 naming the reason, never a 500 from an exception reaching the adapter."""
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("mounting a small tmpfs needs root (mount -t tmpfs)")
+    try:
+        cassette = disk / "full.yaml"
+        with record(cassette, traffic.url) as client:
+            client.get("/json")
+        with replay(cassette, unmatched="passthrough", target=traffic.url) as client:
+            answers = [client.get(f"/blob/p{n}", params={"size": 64 * 1024}) for n in range(8)]
+        codes = [a.status_code for a in answers]
+        assert 507 in codes and set(codes) <= {200, 507}, codes
+        refused = next(a for a in answers if a.status_code == 507)
+        assert "the disk is full" in refused.json()["reason"] and "full.yaml" in refused.json()["reason"]
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
 def test_a_recording_stopped_before_any_request_leaves_no_file(traffic: Any, tmp_path: Path) -> None:
     cassette = tmp_path / "new" / "nothing.yaml"
     with hudproxy_record(traffic.url, cassette) as (process, _):

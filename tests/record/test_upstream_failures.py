@@ -188,3 +188,20 @@ def test_an_upstream_whose_connect_never_completes_times_out_as_a_502(tmp_path: 
             answer = httpx.get(f"{proxy}/orders/A1", trust_env=False, timeout=20)  # the OS gives up after ~2 min
         recorder.close()
     check_answer(answer.status_code, answer.content, target, "timeout")
+
+
+def test_a_passthrough_miss_whose_upstream_is_down_gets_the_recorders_502(
+    traffic: Any, record: Any, replay: Any, closed_port: int, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`--unmatched passthrough` to a dead target: before, the exception reached uvicorn (500 and a traceback)."""
+    cassette = tmp_path / "c.yaml"
+    with record(cassette, traffic.url) as client:
+        client.get("/json")
+    before = cassette.read_bytes()
+    target = f"http://127.0.0.1:{closed_port}"
+    with replay(cassette, unmatched="passthrough", target=target) as client:
+        answer = client.get("/orders/A1", params={"api_key": "never-in-a-log-42"})
+    check_answer(answer.status_code, answer.content, target, "refused")
+    assert "never-in-a-log-42" not in answer.text and "never-in-a-log-42" not in caplog.text
+    assert "Traceback" not in caplog.text and "not forwarded: GET /orders/A1" in caplog.text
+    assert cassette.read_bytes() == before

@@ -57,6 +57,16 @@ def test_a_name_is_secret_in_any_case_and_separator_in_every_place(name: str) ->
     assert scrubbed[1].body.endswith(b"&a=1")
 
 
+@pytest.mark.parametrize("name", ["session_id", "sessionId", "code_verifier", "codeVerifier"])
+def test_a_session_id_and_a_pkce_verifier_are_secrets_in_json_query_and_form(name: str) -> None:
+    """A session id is a bearer credential; a PKCE code_verifier exchanges an authorization code for tokens."""
+    request = make_request("POST", url=f"http://api.test/x?{name}={SECRET}q", json={name: f"{SECRET}j"})
+    form = make_request(
+        "POST", body=f"{name}={SECRET}f&a=1".encode(), headers=[("Content-Type", "application/x-www-form-urlencoded")]
+    )
+    assert SECRET not in repr((scrub_request(request, DEFAULT), scrub_request(form, DEFAULT)))
+
+
 @pytest.mark.parametrize(
     "name",
     [

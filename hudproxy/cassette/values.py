@@ -185,3 +185,15 @@ def checked(interaction: Interaction, http_locations: bool = True) -> Interactio
     ):
         return interaction
     return replace(interaction, request=request, response=response, duration_ms=duration, recorded_at=recorded_at)
+
+
+def unsendable(interaction: Interaction) -> str | None:
+    """`where: problem` for the first value the loader would refuse in an interaction about to be written (by the
+    recorder or an import), or None: a cassette holding it would never load again."""
+    from hudproxy.interaction.mcp import is_mcp
+
+    try:
+        checked(interaction, http_locations=not is_mcp(interaction))
+    except BadValue as exc:
+        return f"{'.'.join(str(part) for part in exc.loc)}: {exc.problem}"
+    return None

@@ -40,7 +40,7 @@ from hudproxy.cassette.groupcommit import DEFAULT_INTERVAL, GroupCommit
 from hudproxy.cassette.json_binary import warn_binary_bodies
 from hudproxy.cassette.model import Cassette
 from hudproxy.cassette.tail import end_marker, without_markers
-from hudproxy.cassette.values import BadValue, checked
+from hudproxy.cassette.values import unsendable
 from hudproxy.errors import CassetteWriteError
 from hudproxy.interaction.mcp import is_mcp
 from hudproxy.interaction.model import Interaction
@@ -123,14 +123,12 @@ class CassetteWriter:
     def _loadable(self, interaction: Interaction) -> None:
         """The loader's own value checks, before writing: an answer it would refuse (an upstream's status 999, a
         control character in a header) is not written, or the whole cassette would never load again."""
-        try:
-            checked(interaction, http_locations=not is_mcp(interaction))
-        except BadValue as exc:
-            where = ".".join(str(part) for part in exc.loc)
+        problem = unsendable(interaction)
+        if problem is not None:
             raise CassetteWriteError(
                 f"{self.path}: interaction #{interaction.index} ({interaction.request.describe()}) is not recorded: "
-                f"{where}: {exc.problem} (a cassette holding it would not load)"
-            ) from None
+                f"{problem} (a cassette holding it would not load)"
+            )
 
     def _serialised(self, interaction: Interaction, dump: Callable[[], bytes]) -> bytes:
         try:

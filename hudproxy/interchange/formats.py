@@ -14,9 +14,8 @@ from typing import Any
 from hudproxy import __version__
 from hudproxy.cassette.files import load_cassette
 from hudproxy.cassette.model import FORMAT_VERSION, Cassette
-from hudproxy.cassette.values import BadValue, checked
+from hudproxy.cassette.values import unsendable
 from hudproxy.errors import CassetteError, ConfigError
-from hudproxy.interaction.mcp import is_mcp
 from hudproxy.interaction.model import Interaction
 from hudproxy.scrub.mcp import scrub_any
 from hudproxy.scrub.policy import ScrubPolicy
@@ -64,14 +63,12 @@ def import_file(name: str, path: str | Path, scrub: ScrubPolicy | None = None) -
 def _loadable(path: Path, interaction: Interaction) -> Interaction:
     """The loader's value checks, at import: a source exchange it would refuse (status 999, CR/LF in a header)
     is one line naming it, not a cassette written that never loads."""
-    try:
-        checked(interaction, http_locations=not is_mcp(interaction))
-    except BadValue as exc:
-        where = ".".join(str(part) for part in exc.loc)
+    problem = unsendable(interaction)
+    if problem is not None:
         raise CassetteError(
-            f"{path}: exchange #{interaction.index} ({interaction.request.describe()}): {where}: {exc.problem}; "
+            f"{path}: exchange #{interaction.index} ({interaction.request.describe()}): {problem}; "
             "fix or delete that entry in the source."
-        ) from None
+        )
     return interaction
 
 

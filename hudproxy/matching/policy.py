@@ -10,7 +10,7 @@ from hudproxy.cassette.validate import register_section
 from hudproxy.errors import ConfigError
 from hudproxy.interaction.model import Interaction
 from hudproxy.matching.writes import WriteRule, read_only_hints
-from hudproxy.scrub.policy import ScrubPolicy
+from hudproxy.scrub.policy import ScrubPolicy, name_list
 
 ASPECTS = ("method", "scheme", "host", "port", "path", "query", "body")
 REVERSE_DEFAULT = ("method", "path", "query", "body")
@@ -86,14 +86,14 @@ class MatchPolicy:
         """The policy a cassette's `hudproxy.match` section records; ConfigError names the key that is wrong."""
         if not isinstance(data, dict):
             raise ConfigError(f"expected a mapping of match options, got {data!r:.60}")
-        on = _name_list(data, "on", None)
+        on = name_list(data, "on", None)
         return cls.build(
             on=on or None,
-            ignore_query=_name_list(data, "ignore_query", ()),
-            ignore_json_fields=_name_list(data, "ignore_json_fields", ()),
+            ignore_query=name_list(data, "ignore_query", ()),
+            ignore_json_fields=name_list(data, "ignore_json_fields", ()),
             scrub=scrub,
-            read_tools=_name_list(data, "read_tools", ()),
-            write_tools=_name_list(data, "write_tools", ()),
+            read_tools=name_list(data, "read_tools", ()),
+            write_tools=name_list(data, "write_tools", ()),
         )
 
 
@@ -104,16 +104,6 @@ def with_read_only_hints(policy: MatchPolicy, interactions: Iterable[Interaction
         return policy
     writes = replace(policy.writes, read_only_hints=policy.writes.read_only_hints | hints)
     return replace(policy, writes=writes)
-
-
-def _name_list(data: dict[str, Any], key: str, default: Any) -> Any:
-    """A list of names from a policy section, or `default` when the key is absent."""
-    value = data.get(key, default)
-    if value is default:
-        return value
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{key}: expected a list of names, got {value!r:.60}")
-    return value
 
 
 register_section("match", MatchPolicy.from_dict)  # a cassette's `hudproxy.match` is checked when it is loaded

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from hudproxy.errors import ConfigError
 from hudproxy.scrub.names import field_says_secret, header_says_secret, normalise
@@ -147,13 +148,15 @@ class ScrubPolicy:
         if not enabled:
             return cls.disabled()
         return cls(
-            _names(_name_list(data, "headers", DEFAULT_HEADERS)),
-            _names(_name_list(data, "query", DEFAULT_QUERY)),
-            _names(_name_list(data, "json_fields", DEFAULT_JSON_FIELDS)),
+            _names(name_list(data, "headers", DEFAULT_HEADERS)),
+            _names(name_list(data, "query", DEFAULT_QUERY)),
+            _names(name_list(data, "json_fields", DEFAULT_JSON_FIELDS)),
         )
 
 
-def _name_list(data: dict[str, object], key: str, default: frozenset[str]) -> Iterable[str]:
+def name_list(data: dict[str, Any], key: str, default: Any) -> Any:
+    """A list of names from a policy section of a cassette, or `default` when the key is absent; ConfigError
+    names the key otherwise (used by the match section's parser too)."""
     value = data.get(key, default)
     if value is default:
         return default

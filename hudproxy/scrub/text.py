@@ -16,7 +16,7 @@ import base64
 import binascii
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from urllib.parse import quote, quote_plus, unquote_plus
 
 from hudproxy.scrub.names import normalise
@@ -92,6 +92,25 @@ class _CleanTexts:
 
 
 _CLEAN = _CleanTexts()
+LARGE_TEXT = 1 << 20  # scanned in pieces above this
+PIECE = 1 << 18
+
+
+def pieces(text: str) -> Iterator[str]:
+    """A large text in pieces of about PIECE characters, cut after a line break (else a space), so scanning a
+    48 MB upload lets other threads (the event loop) run between pieces: one regex call over the whole text holds
+    the GIL for seconds. The shapes scrubbed never span a line break, nor (but for prose) a space."""
+    start, size = 0, len(text)
+    while start < size:
+        end = min(start + PIECE, size)
+        if end < size:
+            cut = text.rfind("\n", start, end)
+            if cut <= start:
+                cut = text.rfind(" ", start, end)
+            if cut > start:
+                end = cut + 1
+        yield text[start:end]
+        start = end
 
 
 @functools.lru_cache(maxsize=4096)
@@ -138,6 +157,8 @@ class Scrubber:
         """`text` with every secret span found by shape, by name or by echo replaced; other bytes unchanged."""
         if not text or not self.policy.enabled:
             return text
+        if len(text) > LARGE_TEXT:
+            return "".join(self.text(piece, in_json) for piece in pieces(text))
         key = (in_json, self.for_matching, text)
         if key in _CLEAN:
             return self.echo(text)

@@ -44,6 +44,7 @@ from envs.todos.walks import Walker, comparable  # noqa: E402
 from hudproxy.cassette.files import load_cassette  # noqa: E402
 from hudproxy.interaction.model import Request  # noqa: E402
 from hudproxy.replay.engine import ReplayEngine  # noqa: E402
+from hudproxy.replay.options import ReplayOptions  # noqa: E402
 from hudproxy.replay.server import create_replay_app  # noqa: E402
 from hudproxy.replay.state import ReplayState  # noqa: E402
 from hudproxy.serving import serve_in_thread  # noqa: E402
@@ -77,8 +78,8 @@ def agreement(name: str, factory: Callable[[], Any], cassette: Path, walker: Cal
     live = Fresh(factory)
     result: dict[str, Any] = {"api": name, "walks": walks, "steps": walks * steps}
     with serve_in_thread(live) as live_url, \
-            serve_in_thread(create_replay_app(cassette, journal=None, generalise=True)) as general_url, \
-            serve_in_thread(create_replay_app(cassette, journal=None)) as plain_url:  # fmt: skip
+            serve_in_thread(create_replay_app(cassette, ReplayOptions(generalise=True))) as general_url, \
+            serve_in_thread(create_replay_app(cassette)) as plain_url:  # fmt: skip
         counts: dict[str, Counter[str]] = {"total": Counter(), "generalise": Counter(), "plain": Counter()}
         clients = {k: httpx.Client(trust_env=False, headers=TOKEN) for k in ("live", "generalise", "plain")}
         clients["live"].base_url = httpx.URL(live_url)
@@ -127,7 +128,7 @@ def served(cassette: Path, recorded: str, synthesized: str, seconds: int, rounds
     if shutil.which("wrk") is None:
         return {"skipped": "wrk is not on PATH"}
     rates: dict[str, list[float]] = {"recorded": [], "synthesized": []}
-    with serve_in_thread(create_replay_app(cassette, journal=None, generalise=True)) as url:
+    with serve_in_thread(create_replay_app(cassette, ReplayOptions(generalise=True))) as url:
         for _ in range(rounds):
             for label, path in (("recorded", recorded), ("synthesized", synthesized)):
                 argv = ["wrk", "-t1", "-c8", f"-d{seconds}s", url + path]

@@ -100,7 +100,7 @@ def idle_session_bytes(cassette: Path, interactions: Sequence[Interaction], n: i
         from hudproxy.replay.server import create_replay_app
     except ImportError as exc:
         raise BenchError(f"hudproxy is not importable here: {exc}") from exc
-    app = create_replay_app(cassette, journal=None)
+    app = create_replay_app(cassette)
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(_requests(app, interactions, None))  # warm every lazily built shared part

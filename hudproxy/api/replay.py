@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -18,7 +19,8 @@ from hudproxy.mcp.http import attach_mcp
 from hudproxy.mcp.passthrough_options import check_passthrough, http_unmatched, mcp_upstream
 from hudproxy.record.misses import record_misses
 from hudproxy.replay.asgi import ReplayApp
-from hudproxy.replay.server import Unmatched, create_replay_app
+from hudproxy.replay.options import ReplayOptions, Unmatched
+from hudproxy.replay.server import create_replay_app
 
 
 class ReplaySession(BaseSession):
@@ -111,11 +113,11 @@ class Replay:
     ) -> None:
         self.cassette = Path(cassette)
         self._mcp_upstream = (mcp_command, mcp_url)
-        self._options: dict[str, Any] = {
-            "match": match, "unmatched": unmatched, "target": target,
-            "stream_timing": stream_timing, "idle_timeout": idle_timeout, "max_body": max_body,
-            "generalise": generalise, "seed": seed, "openapi": openapi,
-        }  # fmt: skip
+        self._options = ReplayOptions(
+            match=match, unmatched=unmatched, target=target, stream_timing=stream_timing,
+            idle_timeout=idle_timeout, record_misses=record_misses, max_body=max_body,
+            generalise=generalise, seed=seed, openapi=openapi,
+        )  # fmt: skip
         self._journal = Path(journal) if journal is not None else None
         self._keep_journal = keep_journal or journal is not None
         self._tempdir: Path | None = None
@@ -146,12 +148,11 @@ class Replay:
         if self._journal is None:
             self._tempdir = Path(tempfile.mkdtemp(prefix="hudproxy-"))
             self._journal = self._tempdir / "journal.db"
-        options = dict(self._options)
         upstream = mcp_upstream(*self._mcp_upstream)
-        asked = str(options["unmatched"])
-        options["unmatched"] = http_unmatched(asked, options["target"], upstream)
-        app = create_replay_app(self.cassette, journal=self._journal, record_misses=record_misses, **options)
-        check_passthrough(app, asked, options["target"], upstream)
+        asked, target = str(self._options.unmatched), self._options.target
+        unmatched = http_unmatched(asked, target, upstream)
+        app = create_replay_app(self.cassette, replace(self._options, unmatched=unmatched, journal=self._journal))
+        check_passthrough(app, asked, target, upstream)
         attach_admin(app)  # loopback only, so no token: `{base_url}/_hudproxy/docs`
         if upstream is None:
             attach_mcp(app)  # the cassette's MCP servers at /mcp and /s/<id>/mcp

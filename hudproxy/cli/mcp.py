@@ -153,9 +153,10 @@ def replay_stdio(
     unmatched calls are forwarded there and recorded; `stream_timing`: notifications at their recorded pace."""
     from hudproxy.mcp.replay_server import build_servers
     from hudproxy.mcp.serve import serve_stdio
+    from hudproxy.replay.options import ReplayOptions
     from hudproxy.replay.server import build_service
 
-    service = build_service(cassette, policy, journal=journal)
+    service = build_service(cassette, ReplayOptions(match=policy, journal=journal))
     passthrough = None
     if upstream is not None:
         from hudproxy.mcp.passthrough import open_passthrough

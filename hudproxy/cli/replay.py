@@ -25,6 +25,7 @@ from hudproxy.mcp.passthrough_options import check_passthrough, http_unmatched
 from hudproxy.netutil import ensure_port_free
 from hudproxy.record.misses import record_misses
 from hudproxy.replay.limits import parse_size
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import DEFAULT_JOURNAL, JOURNAL_ENV, build_service, create_replay_app
 from hudproxy.replay.service import ReplayService
 from hudproxy.serving import serve_forever
@@ -122,21 +123,21 @@ def replay(
     ensure_port_free(host, port)
     journal_path = None if no_journal else journal
     if forward:
-        service = build_service(
-            cassette, policy, unmatched, target, journal_path, idle_timeout, forward=True, max_body=body_limit,
-            generalise=generalise, seed=seed, openapi=openapi,
-        )
+        options = ReplayOptions(
+            match=policy, unmatched=unmatched, target=target, journal=journal_path, idle_timeout=idle_timeout,
+            forward=True, max_body=body_limit, generalise=generalise, seed=seed, openapi=openapi,
+        )  # fmt: skip
+        service = build_service(cassette, options)
         warn_remote(host, replay_exposure(cassette, True, admin_token, service.engine.index.interactions))
         replay_forward(service, host, port)
         return
-    app = create_replay_app(
-        cassette,
-        policy,
-        unmatched,
-        target,
-        stream_timing,
-        journal_path,
-        idle_timeout,
+    options = ReplayOptions(
+        match=policy,
+        unmatched=unmatched,
+        target=target,
+        stream_timing=stream_timing,
+        journal=journal_path,
+        idle_timeout=idle_timeout,
         record_misses=record_misses,
         max_body=body_limit,
         generalise=generalise,
@@ -144,6 +145,7 @@ def replay(
         openapi=openapi,
         upstream_verify=upstream_verify,
     )
+    app = create_replay_app(cassette, options)
     warn_remote(host, replay_exposure(cassette, False, admin_token, app.engine.index.interactions))
     check_passthrough(app, asked, target, upstream)
     attach_admin(app, admin_token)

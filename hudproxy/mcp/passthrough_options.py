@@ -19,7 +19,7 @@ PASSTHROUGH_OPTIONS = "--mcp-command 'python server.py' or --mcp-url URL (Python
 def http_unmatched(unmatched: str, target: str | None, upstream: Upstream | None, forward: bool = False) -> str:
     """The unmatched mode the HTTP side gets: without a target nothing HTTP passes through, so HTTP misses keep
     their 501 (`check_passthrough` then says what is missing, once the cassette shows what it holds)."""
-    from hudproxy.replay.server import Unmatched
+    from hudproxy.replay.options import Unmatched
 
     passthrough = Unmatched.parse(unmatched) is Unmatched.PASSTHROUGH
     if upstream is not None and not passthrough:
@@ -36,7 +36,7 @@ def check_passthrough(app: Any, unmatched: str, target: str | None, upstream: Up
     """Passthrough needs somewhere to forward: a target for HTTP; for a cassette of MCP exchanges only, an MCP
     upstream. `app` is a `ReplayApp`."""
     from hudproxy.mcp.exchange import is_mcp
-    from hudproxy.replay.server import Unmatched
+    from hudproxy.replay.options import Unmatched
 
     if upstream is not None or Unmatched.parse(unmatched) is not Unmatched.PASSTHROUGH or app.cassette is None:
         return

@@ -1,6 +1,6 @@
 """The recorder `--unmatched passthrough` appends forwarded misses with, as the replay server asks for it.
 
-Replay takes it as a parameter (`build_service(record_misses=...)`) rather than importing the recorder, so the
+Replay takes it as a parameter (`ReplayOptions(record_misses=...)`) rather than importing the recorder, so the
 import graph runs one way: record builds on replay, never the reverse.
 """
 

@@ -12,6 +12,7 @@ from admin_server import Server, Start, shop_cassette
 
 from hudproxy.admin import attach_admin
 from hudproxy.cassette import save_cassette
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
 from hudproxy.serving import serve_in_thread
 from hudproxy.testing import make_cassette
@@ -29,7 +30,7 @@ def start(cassette_path: Path, tmp_path: Path) -> Iterator[Start]:
 
         def starting(token: str | None = None, journal: bool = True) -> Server:
             journal_path = tmp_path / "journal.db" if journal else None
-            app = create_replay_app(cassette_path, journal=journal_path)
+            app = create_replay_app(cassette_path, ReplayOptions(journal=journal_path))
             attach_admin(app, token)
             url = stack.enter_context(serve_in_thread(app))
             client = stack.enter_context(httpx.Client(base_url=url, trust_env=False, timeout=10.0))

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 
 from hudproxy.admin import attach_admin
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
 from hudproxy.serving import serve_in_thread
 
@@ -15,7 +16,7 @@ IDLE = 0.3
 
 
 def test_idle_sessions_are_dropped_and_come_back_numbered_on(cassette_path: Path, tmp_path: Path) -> None:
-    app = create_replay_app(cassette_path, journal=tmp_path / "journal.db", idle_timeout=IDLE)
+    app = create_replay_app(cassette_path, ReplayOptions(journal=tmp_path / "journal.db", idle_timeout=IDLE))
     attach_admin(app)
     with serve_in_thread(app) as url, httpx.Client(base_url=url, trust_env=False, timeout=10) as client:
         client.patch("/s/forgotten/orders/A1", json={"status": "shipped"})
@@ -29,7 +30,7 @@ def test_idle_sessions_are_dropped_and_come_back_numbered_on(cassette_path: Path
 
 
 def test_no_timeout_keeps_every_session(cassette_path: Path, tmp_path: Path) -> None:
-    app = create_replay_app(cassette_path, journal=None, idle_timeout=None)
+    app = create_replay_app(cassette_path, ReplayOptions(idle_timeout=None))
     app.sessions.get("kept").last_seen -= 10 * 365 * 86400
     app.sessions.get("newcomer")
     assert app.sessions.sweep() == 0 and sorted(app.sessions.ids()) == ["kept", "newcomer"]

@@ -23,6 +23,7 @@ from hudproxy.journal.writer import JournalWriter
 from hudproxy.netutil import free_port, wait_for_port
 from hudproxy.record.background import recording_proxy
 from hudproxy.record.recorder import Recorder
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
 from hudproxy.serving import serve_in_thread
 from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
@@ -144,7 +145,8 @@ def test_eval_with_no_scenario_lists_the_scenarios_and_their_arguments() -> None
 
 def test_journal_takes_journal_like_record_and_replay_and_db_still_works(tmp_path: Path) -> None:
     journal = tmp_path / "j.db"
-    app = create_replay_app(save_cassette(make_cassette([make_interaction()]), tmp_path / "c.yaml"), journal=journal)
+    cassette = save_cassette(make_cassette([make_interaction()]), tmp_path / "c.yaml")
+    app = create_replay_app(cassette, ReplayOptions(journal=journal))
     with serve_in_thread(app) as url:
         httpx.get(f"{url}/s/zed/anything", trust_env=False)
     by_journal = json.loads(hudproxy("journal", "--journal", journal, "--json").stdout)
@@ -155,7 +157,7 @@ def test_journal_takes_journal_like_record_and_replay_and_db_still_works(tmp_pat
 def test_journal_lists_sessions_in_the_order_they_began(tmp_path: Path) -> None:
     journal = tmp_path / "j.db"
     cassette = make_cassette([make_interaction(make_request("GET", "http://api.test/a"), make_response(json={}))])
-    app = create_replay_app(save_cassette(cassette, tmp_path / "c.yaml"), journal=journal)
+    app = create_replay_app(save_cassette(cassette, tmp_path / "c.yaml"), ReplayOptions(journal=journal))
     with serve_in_thread(app) as url, httpx.Client(base_url=url, trust_env=False) as client:
         for session in ("zed", "alice", "zed", "mia"):
             client.get(f"/s/{session}/a")

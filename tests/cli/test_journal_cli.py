@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from hudproxy.cassette import save_cassette
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import DEFAULT_JOURNAL, create_replay_app
 from hudproxy.serving import serve_in_thread
 from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
@@ -34,7 +35,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             ),
         ]
     )
-    app = create_replay_app(save_cassette(cassette, folder / "shop.yaml"), journal=folder / DEFAULT_JOURNAL)
+    saved = save_cassette(cassette, folder / "shop.yaml")
+    app = create_replay_app(saved, ReplayOptions(journal=folder / DEFAULT_JOURNAL))
     with serve_in_thread(app) as url, httpx.Client(base_url=url, trust_env=False) as client:
         client.get("/s/alice/orders/A1?expand=items")
         client.post("/s/alice/orders", json={"sku": "SKU-100"})

@@ -133,7 +133,7 @@ def test_a_real_mcp_client_replays_the_imported_exchanges(tmp_path: Path) -> Non
     original = mixed(tmp_path)
     export_cassette("har", original, tmp_path / "out.har")
     imported = save_cassette(import_file("har", tmp_path / "out.har"), tmp_path / "imported.yaml")
-    app = create_replay_app(imported, journal=None)
+    app = create_replay_app(imported)
     assert attach_mcp(app) is not None
     with serve_in_thread(app) as base:
         seen = asyncio.run(call_tools(f"{base}/mcp"))

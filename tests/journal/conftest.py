@@ -11,6 +11,7 @@ import pytest
 
 from hudproxy.cassette import save_cassette
 from hudproxy.replay.asgi import ReplayApp
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
 from hudproxy.serving import serve_in_thread
 from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
@@ -53,7 +54,8 @@ class Journaled:
 
 @pytest.fixture
 def journaled(journal_cassette: Path, tmp_path: Path) -> Iterator[Journaled]:
-    running = Journaled(create_replay_app(journal_cassette, journal=tmp_path / "journal.db"), tmp_path / "journal.db")
+    journal = tmp_path / "journal.db"
+    running = Journaled(create_replay_app(journal_cassette, ReplayOptions(journal=journal)), journal)
     running.url = running.server.enter_context(serve_in_thread(running.app))
     yield running
     running.stop()

@@ -16,6 +16,7 @@ import sqlite_utils
 from hudproxy.journal import read_calls, sessions_in
 from hudproxy.journal.migrations import MIGRATIONS
 from hudproxy.journal.query import max_seq
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
 from hudproxy.serving import serve_in_thread
 
@@ -69,7 +70,7 @@ def test_an_old_journal_reads_the_same_after_migrating(tmp_path: Path) -> None:
 def test_a_server_run_on_an_old_journal_numbers_after_its_rows(tmp_path: Path, journal_cassette: Path) -> None:
     path = tmp_path / "old.db"
     old_journal(path)
-    app = create_replay_app(journal_cassette, journal=path)
+    app = create_replay_app(journal_cassette, ReplayOptions(journal=path))
     with serve_in_thread(app) as url:
         assert httpx.get(f"{url}/s/alice/orders/A1", trust_env=False).status_code == 200
     app.close()

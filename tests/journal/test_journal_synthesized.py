@@ -18,6 +18,7 @@ import sqlite_utils
 from hudproxy.journal import read_calls, sessions_in
 from hudproxy.journal.assertions import CallSpec, assert_called
 from hudproxy.journal.migrations import MIGRATIONS
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
 from hudproxy.serving import serve_in_thread
 
@@ -34,7 +35,7 @@ def journal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A generalising replay of the shop, one session: a recorded read, an unrecorded PATCH the model answers, a
     DELETE nothing answers (no DELETE was recorded)."""
     path = tmp_path_factory.mktemp("synth") / "journal.db"
-    app = create_replay_app(SHOP, journal=path, generalise=True)
+    app = create_replay_app(SHOP, ReplayOptions(journal=path, generalise=True))
     with serve_in_thread(app) as url, httpx.Client(base_url=f"{url}/s/agent", trust_env=False) as client:
         assert client.get("/orders/A1").status_code == 200
         patched = client.patch("/orders/A2", json={"status": "shipped"})

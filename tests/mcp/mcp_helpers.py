@@ -25,6 +25,7 @@ from hudproxy.mcp.serve import recording_in_thread
 from hudproxy.mcp.upstream import Upstream
 from hudproxy.record.recorder import Recorder
 from hudproxy.replay.asgi import ReplayApp
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import build_service, create_replay_app
 from hudproxy.replay.service import ReplayService
 from hudproxy.serving import serve_in_thread
@@ -87,7 +88,7 @@ def recording(cassette: Path, upstream: Upstream, mode: str = "once") -> Iterato
 @contextlib.contextmanager
 def replaying(cassette: Path, journal: Path | None = None) -> Iterator[tuple[str, ReplayApp]]:
     """HTTP replay with MCP mounted at /mcp, in a thread; yields (base URL, app)."""
-    app = create_replay_app(cassette, journal=journal)
+    app = create_replay_app(cassette, ReplayOptions(journal=journal))
     assert attach_mcp(app) is not None
     with serve_in_thread(app) as base:
         yield base, app
@@ -218,4 +219,4 @@ def write_cassette(path: Path, exchanges: list[Exchange]) -> Path:
 
 
 def replay_service(path: Path, journal: Path | None = None) -> ReplayService:
-    return build_service(path, journal=journal)
+    return build_service(path, ReplayOptions(journal=journal))

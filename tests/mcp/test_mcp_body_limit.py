@@ -12,6 +12,7 @@ from mcp_helpers import wallet_exchanges, write_cassette
 from mcp_types.version import LATEST_MODERN_VERSION
 
 from hudproxy.mcp.http import attach_mcp
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
 from hudproxy.serving import serve_in_thread
 
@@ -46,7 +47,7 @@ def test_an_mcp_body_over_max_body_is_413_on_both_paths(tmp_path: Path) -> None:
         yield big[100:]
 
     answers = []
-    app = create_replay_app(cassette, max_body=LIMIT)
+    app = create_replay_app(cassette, ReplayOptions(max_body=LIMIT))
     mcp = attach_mcp(app)
     assert mcp is not None
     with serve_in_thread(app) as base:

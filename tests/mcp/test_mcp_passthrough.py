@@ -31,6 +31,7 @@ from hudproxy.journal.query import read_calls
 from hudproxy.mcp.exchange import from_interaction, is_mcp
 from hudproxy.mcp.passthrough import attach_passthrough
 from hudproxy.mcp.upstream import Upstream
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
 from hudproxy.serving import serve_in_thread
 
@@ -39,7 +40,7 @@ from hudproxy.serving import serve_in_thread
 def passing_through(cassette: Path, upstream: Upstream, journal: Path) -> Iterator[str]:
     """A replay server whose MCP misses go to `upstream`; yields its base URL. The upstream is closed and the
     cassette flushed when the block ends (the server's lifespan)."""
-    app = create_replay_app(cassette, journal=journal)
+    app = create_replay_app(cassette, ReplayOptions(journal=journal))
     attach_passthrough(app, "127.0.0.1", upstream)
     with serve_in_thread(app) as base:
         yield base

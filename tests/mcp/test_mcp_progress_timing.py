@@ -25,6 +25,7 @@ from hudproxy.cassette import load_cassette
 from hudproxy.interaction.mcp import from_interaction
 from hudproxy.mcp.http import attach_mcp
 from hudproxy.mcp.upstream import Upstream
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
 from hudproxy.serving import serve_in_thread
 
@@ -73,7 +74,7 @@ def _accepts(port: int) -> bool:
 
 @contextlib.contextmanager
 def http_replay(cassette: Path, stream_timing: bool) -> Iterator[str]:
-    app = create_replay_app(cassette, stream_timing=stream_timing, journal=None)
+    app = create_replay_app(cassette, ReplayOptions(stream_timing=stream_timing))
     assert attach_mcp(app) is not None
     with serve_in_thread(app) as base:
         yield f"{base}/mcp"

@@ -26,6 +26,7 @@ from urllib3.util.request import ACCEPT_ENCODING
 from hudproxy.cassette import save_cassette
 from hudproxy.interaction.model import Interaction
 from hudproxy.proxy.forward import forward_replay
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import build_service
 from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
 
@@ -61,7 +62,7 @@ def proxy(tmp_path: Path, hudproxy_ca: Path) -> Iterator[str]:
     )
     cassette = tmp_path / "encoded.yaml"
     save_cassette(make_cassette(interactions), cassette)
-    with forward_replay(build_service(cassette, journal=None, forward=True)) as url:
+    with forward_replay(build_service(cassette, ReplayOptions(forward=True))) as url:
         yield url
 
 

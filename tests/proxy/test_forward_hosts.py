@@ -16,6 +16,7 @@ from tls_upstream import TlsFiles, Upstream, counting_accepts, serve_tls, trusti
 from hudproxy.cassette import load_cassette
 from hudproxy.proxy.forward import forward_record, forward_replay
 from hudproxy.record.recorder import Recorder
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import build_service
 
 API_CALLS = [("GET", "/json", None), ("GET", "/items/A1", None)]
@@ -52,7 +53,7 @@ def test_one_cassette_holds_two_hosts_and_replays_both_without_them(
     assert hosts == {("localhost", api.port), ("127.0.0.1", auth.port)}
 
     with counting_accepts(api.port, auth.port) as listeners:
-        with forward_replay(build_service(cassette, journal=None, forward=True)) as proxy:
+        with forward_replay(build_service(cassette, ReplayOptions(forward=True))) as proxy:
             replayed = both_hosts(proxy, hudproxy_ca, api, auth)
             swapped = via_httpx(proxy, hudproxy_ca, auth.url, API_CALLS[:1])  # right path, wrong host
         assert [listener.accepted for listener in listeners] == [0, 0]

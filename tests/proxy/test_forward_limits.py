@@ -10,6 +10,7 @@ import httpx
 
 from hudproxy.cassette.files import dumps_cassette
 from hudproxy.proxy.forward import forward_replay
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import build_service
 from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
 
@@ -22,7 +23,7 @@ def cassette(tmp_path: Path) -> Path:
 
 
 def test_forward_replay_answers_413_over_max_body_and_for_a_bomb(hudproxy_ca: Path, tmp_path: Path) -> None:
-    service = build_service(cassette(tmp_path), journal=None, forward=True, max_body=1024 * 1024)
+    service = build_service(cassette(tmp_path), ReplayOptions(forward=True, max_body=1024 * 1024))
     bomb = gzip.compress(bytes(64 * 1024 * 1024), 9)
     with forward_replay(service) as proxy, httpx.Client(proxy=proxy, trust_env=False, timeout=30) as client:
         big = client.post("http://api.test/orders", content=b"x" * (2 * 1024 * 1024))

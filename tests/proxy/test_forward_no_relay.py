@@ -16,6 +16,7 @@ from hudproxy.cassette.files import dumps_cassette
 from hudproxy.netutil import free_port
 from hudproxy.proxy.forward import forward_record, forward_replay
 from hudproxy.record.recorder import Recorder
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import build_service
 from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
 
@@ -65,7 +66,7 @@ def test_raw_bytes_after_connect_never_reach_the_victim(payload: bytes, hudproxy
     port = free_port("127.0.0.1")
     victim = AcceptCounter(port)
     try:
-        with forward_replay(build_service(cassette_for(tmp_path, port), journal=None, forward=True)) as proxy:
+        with forward_replay(build_service(cassette_for(tmp_path, port), ReplayOptions(forward=True))) as proxy:
             answer, after, closed = connect_then_send(proxy, port, payload)
             time.sleep(0.3)  # a relay would have connected right after the first bytes
         assert answer.startswith(b"HTTP/1.1 200"), answer
@@ -79,7 +80,7 @@ def test_plain_http_inside_connect_is_still_answered_from_the_cassette(hudproxy_
     port = free_port("127.0.0.1")
     victim = AcceptCounter(port)
     try:
-        with forward_replay(build_service(cassette_for(tmp_path, port), journal=None, forward=True)) as proxy:
+        with forward_replay(build_service(cassette_for(tmp_path, port), ReplayOptions(forward=True))) as proxy:
             request = f"GET /ping HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
             _, after, _ = connect_then_send(proxy, port, request)
         assert victim.accepted == 0

@@ -17,6 +17,7 @@ from tls_upstream import TlsFiles, counting_accepts, serve_tls, trusting
 from hudproxy.journal.query import read_calls
 from hudproxy.proxy.forward import forward_record, forward_replay
 from hudproxy.record.recorder import Recorder
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import build_service
 
 STATEFUL = [("GET", "/items/A1", None), ("PATCH", "/items/A1", {"status": "shipped"}), ("GET", "/items/A1", None)]
@@ -57,7 +58,7 @@ def test_proxy_credentials_isolate_two_concurrent_clients(
 
     with (
         counting_accepts(api.port) as (listener,),
-        forward_replay(build_service(cassette, journal=journal, forward=True)) as proxy,
+        forward_replay(build_service(cassette, ReplayOptions(journal=journal, forward=True))) as proxy,
         ThreadPoolExecutor(2) as pool,
     ):
         alices, bobs = pool.submit(alice, proxy), pool.submit(bob, proxy)

@@ -18,6 +18,7 @@ from tls_upstream import TlsFiles, counting_accepts, serve_tls, trusting
 from hudproxy.cassette import load_cassette, save_cassette
 from hudproxy.proxy.forward import forward_record, forward_replay
 from hudproxy.record.recorder import Recorder
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import build_service
 from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
 
@@ -52,7 +53,7 @@ def test_record_then_replay_over_tls_is_identical_and_never_connects_upstream(
     assert load_cassette(cassette).interactions[0].request.url == f"{api.url}/json"
 
     with counting_accepts(api.port) as (listener,):
-        service = build_service(cassette, journal=tmp_path / "journal.db", forward=True)
+        service = build_service(cassette, ReplayOptions(journal=tmp_path / "journal.db", forward=True))
         with forward_replay(service) as proxy:
             replayed = send(proxy, hudproxy_ca, api.url, CALLS)
         assert replayed == recorded
@@ -93,7 +94,7 @@ def test_a_client_that_does_not_trust_hudproxys_ca_gets_a_tls_failure_in_replay(
     url = "https://localhost:9/json"  # nothing listens on port 9: replay never needs it
     cassette = tmp_path / "one.yaml"
     save_cassette(make_cassette([make_interaction(make_request(url=url), make_response(json={"ok": True}))]), cassette)
-    with forward_replay(build_service(cassette, journal=None, forward=True)) as proxy:
+    with forward_replay(build_service(cassette, ReplayOptions(forward=True))) as proxy:
         with (
             httpx.Client(proxy=proxy, verify=trusting(upstream_tls.ca_cert), trust_env=False) as client,
             pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),

@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from hudproxy.record.background import recording_proxy
 from hudproxy.record.misses import record_misses
 from hudproxy.record.recorder import Recorder
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
 from hudproxy.serving import serve_in_thread
 
@@ -197,7 +198,7 @@ def recording(path: Path, target: str, mode: str = "all", **options: Any) -> Ite
 def replaying(path: Path, **options: Any) -> Iterator[httpx.Client]:
     """An httpx client talking to a real replay server (uvicorn in a thread) for the cassette at `path`."""
     options.setdefault("record_misses", record_misses)  # what the CLI and the Python API pass
-    with serve_in_thread(create_replay_app(path, **options)) as url, client_for(url) as client:
+    with serve_in_thread(create_replay_app(path, ReplayOptions(**options))) as url, client_for(url) as client:
         yield client
 
 

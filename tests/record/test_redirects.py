@@ -110,7 +110,7 @@ def test_redirects_stay_on_the_proxy_while_recording_and_in_replay(client_name: 
     assert streamed.chunks, "it was streamed through the recorder (headers sent before the body arrived)"
     assert header_value(streamed.headers, "location") == f"{target}/new"
 
-    with serve_in_thread(create_replay_app(cassette, journal=None)) as replay:  # the upstream is gone now
+    with serve_in_thread(create_replay_app(cassette)) as replay:  # the upstream is gone now
         check_client_view(by_name(replay) if client_name else replay)
         in_session = f"{by_name(replay) if client_name else replay}/s/run-1"
         with httpx.Client(base_url=in_session, trust_env=False, timeout=15, follow_redirects=True) as client:

@@ -14,6 +14,7 @@ import httpx
 
 from envs.todos.service import create_app
 from envs.todos.walks import Step, Walker, comparable
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
 
 TODOS = Path(__file__).resolve().parents[2] / "cassettes" / "todos.yaml"
@@ -41,7 +42,7 @@ def answer(client: httpx.Client, step: Step) -> tuple[int, Any]:
 def test_random_walks_agree_with_the_live_api(upstream: Callable[[Any], str]) -> None:
     live = Fresh()
     live_url = upstream(live)
-    replay_url = upstream(create_replay_app(TODOS, journal=None, generalise=True))
+    replay_url = upstream(create_replay_app(TODOS, ReplayOptions(generalise=True)))
     agreed: Counter[str] = Counter()
     total: Counter[str] = Counter()
     synthesized = 0

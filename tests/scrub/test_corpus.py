@@ -25,6 +25,7 @@ from hudproxy.cassette.files import load_cassette
 from hudproxy.journal.writer import JournalWriter
 from hudproxy.record import Recorder
 from hudproxy.record.background import recording_proxy
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
 from hudproxy.replay.unmatched import UNMATCHED_HEADER
 from hudproxy.scrub import ScrubPolicy
@@ -308,7 +309,7 @@ def test_no_secret_of_the_corpus_reaches_cassette_journal_or_logs_and_replay_sti
     assert ("X-Idempotency-Key", "idem-1") in recorded[5].request.headers, "a client's own retry id is kept"
 
     replay_journal = tmp_path / "replay.db"
-    app = create_replay_app(cassette, journal=replay_journal)
+    app = create_replay_app(cassette, ReplayOptions(journal=replay_journal))
     with serve_in_thread(app) as replay:
         again = send_all(replay, SECRETS)
         fresh = send_all(replay, NEW)

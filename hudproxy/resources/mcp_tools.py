@@ -171,8 +171,11 @@ class ToolLearner:
                 if call.op == "create":
                     resource.created_in_recording.add((NO_PARENT, item_id))
         resource.baseline = {NO_PARENT: base}
-        numbers = [n for n in (resource.id_style.number(v) for v in values if v) if n is not None]
-        resource.first_free = max(numbers, default=0) + 1
+        # a session starts where the recording started: after the items it did not create, at its first create
+        style, made = resource.id_style, resource.created_in_recording
+        kept = [style.number(i) for i in base if (NO_PARENT, i) not in made]
+        first = [style.number(as_text(i.get(id_field))) for c, i in items if c.op == "create"][:1]
+        resource.first_free = max([n + 1 for n in kept if n is not None] + [n for n in first if n is not None] or [1])
         rules: dict[str, ToolRule] = {}
         for call in calls:
             self._teach(rules, call, id_arg, id_field)
@@ -246,7 +249,8 @@ def synthesize_tool(request: Request, state: ResourceState) -> Synthesized | Non
     item_id = as_text(arguments.get(rule.id_arg)) if rule.id_arg else None
     if not item_id:
         return miss(state, f"{rule.tool} was called without {rule.id_arg}")
-    item = state.get(resource, NO_PARENT, item_id)
+    absent = state.absent(resource, NO_PARENT, item_id)  # deleted here, or only a recorded create made it
+    item = None if absent else state.get(resource, NO_PARENT, item_id)
     if item is None:
         if rule.missing is None:
             return miss(state, f"{rule.tool} of an unknown id: the recording never showed that answer")

@@ -162,7 +162,7 @@ class ToolLearner:
         numeric = any(isinstance(i.get(id_field), int) for _, i in items)
         resource = Resource(name, Template(("mcp", server, noun + "s")), Template(("mcp", server, noun + "s", None)),
                             id_field, infer_style([v for v in values if v], numeric), mcp_server=server)  # fmt: skip
-        resource.id_evidence = evidence_list([c.index for c, _ in items])
+        resource.id_evidence = evidence_list(sorted({c.index for c, _ in items}))
         base: dict[str, Item] = {}
         for call, item in items:
             item_id = as_text(item.get(id_field))

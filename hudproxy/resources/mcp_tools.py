@@ -117,20 +117,33 @@ class ToolLearner:
 
     def __init__(self, interactions: Sequence[Interaction]) -> None:
         self.groups: dict[tuple[str, str], list[Call]] = {}
+        self.servers: dict[int, str] = {}
+        self.gaps: list[Gap] = []
+        self.read_only = read_only_hints(interactions)
+        contradicted: dict[tuple[str, str], Gap] = {}
         for interaction in interactions:
             found = tool_of(interaction.request)
             named = CRUD_TOOL.fullmatch(found[1]) if found else None
             if found is None or named is None:
                 continue
             op, noun = named.groups()
+            hint = self.read_only.get((found[0], found[1]))
+            if hint is not None and hint[0] != (op in ("get", "list")):
+                why = f"named like a {op} but annotated readOnlyHint: {str(hint[0]).lower()}: replays as recorded"
+                contradicted.setdefault(found, Gap(f"MCP tool {found[0]}: {found[1]}", why, [hint[1]]))
+                continue
             try:
                 arguments = json.loads(interaction.request.body or b"{}")
                 result = json.loads(interaction.response.body or b"{}").get("result")
             except ValueError:
                 continue
             call = Call(interaction.index, found[1], op, arguments if isinstance(arguments, dict) else {}, result)
+            self.servers[call.index] = found[0]
             self.groups.setdefault((found[0], singular(noun)), []).append(call)
-        self.gaps: list[Gap] = []
+        self.gaps.extend(contradicted.values())
+
+    def server_of(self, call: Call) -> str:
+        return self.servers[call.index]
 
     def learn(self) -> list[Resource]:
         found = [self._resource(server, noun, calls) for (server, noun), calls in self.groups.items()]
@@ -197,6 +210,9 @@ class ToolLearner:
             if not error and data is None and call.op != "delete":
                 return
             rule = ToolRule(call.op + ":" + call.tool, tool=call.tool, op=call.op, id_arg=id_arg)
+            hint = self.read_only.get((self.server_of(call), call.tool))
+            if hint is not None:
+                rule.notes.append(f"annotated readOnlyHint: {str(hint[0]).lower()} (interaction {hint[1]})")
             rules[call.tool] = rule
         rule.evidence = evidence_list([*rule.evidence, call.index])
         if error:
@@ -211,6 +227,25 @@ class ToolLearner:
                 rule.defaults = {k: v for k, v in data[0].items() if k not in given}
         if call.op == "delete":
             rule.done = marked(call.result, asked)
+
+
+def read_only_hints(interactions: Sequence[Interaction]) -> dict[tuple[str, str], tuple[bool, int]]:
+    """(server, tool) -> (its recorded readOnlyHint, the tools/list interaction that showed it)."""
+    found: dict[tuple[str, str], tuple[bool, int]] = {}
+    for interaction in interactions:
+        url = interaction.request.url
+        if not url.startswith("mcp://") or not url.endswith("/tools/list"):
+            continue
+        server = unquote(url[len("mcp://") : -len("/tools/list")])
+        try:
+            tools = json.loads(interaction.response.body or b"{}").get("result", {}).get("tools", [])
+        except (ValueError, AttributeError):
+            continue
+        for tool in tools if isinstance(tools, list) else []:
+            hint = (tool.get("annotations") or {}).get("readOnlyHint") if isinstance(tool, dict) else None
+            if isinstance(hint, bool):
+                found[(server, str(tool.get("name")))] = (hint, interaction.index)
+    return found
 
 
 def listed(data: Any) -> list[Any]:

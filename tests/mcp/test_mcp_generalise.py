@@ -13,9 +13,10 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp_helpers import recording, wire
+from mcp_helpers import recording, wire, write_cassette
 
 from hudproxy.cassette.files import load_cassette
+from hudproxy.mcp.exchange import Exchange
 from hudproxy.mcp.http import attach_mcp
 from hudproxy.mcp.upstream import Upstream
 from hudproxy.replay.server import create_replay_app
@@ -113,3 +114,55 @@ def test_the_model_lists_the_tools_with_their_evidence(cassette: Path) -> None:
     text = "\n".join(model_lines(model))
     assert "MCP server 'order-tools', tools get_order, list_orders" in text
     assert "an unknown id → the recorded isError result" in text
+
+
+def structured(data: Any) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": json.dumps(data)}], "structuredContent": data, "isError": False}
+
+
+def ticket_exchanges() -> list[Exchange]:
+    """Integer ids in structuredContent; no missing id recorded; `delete_ticket` annotated read-only (a
+    contradiction: it stays recorded-only)."""
+    tools = [
+        {"name": n, "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": n.startswith("get")}}
+        for n in ("get_ticket", "create_ticket")
+    ] + [{"name": "delete_ticket", "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": True}}]
+
+    def tool(name: str, arguments: dict[str, Any], result: dict[str, Any]) -> Exchange:
+        return Exchange("desk", "tools/call", {"name": name, "arguments": arguments}, result)
+
+    return [
+        Exchange(
+            "desk",
+            "initialize",
+            {},
+            {
+                "protocolVersion": "2025-11-25",
+                "serverInfo": {"name": "desk", "version": "1"},
+                "capabilities": {"tools": {}},
+            },
+        ),
+        Exchange("desk", "tools/list", {}, {"tools": tools}),
+        tool("get_ticket", {"ticket_id": 7}, structured({"ticket_id": 7, "title": "printer", "open": True})),
+        tool("create_ticket", {"title": "vpn"}, structured({"ticket_id": 8, "title": "vpn", "open": True})),
+        tool("delete_ticket", {"ticket_id": 7}, structured({"ok": True})),
+    ]
+
+
+def test_structured_results_integer_ids_and_what_the_recording_does_not_show(tmp_path: Path) -> None:
+    cassette = write_cassette(tmp_path / "desk.yaml", ticket_exchanges())
+    model = learn_model(load_cassette(cassette))
+    (gap,) = [g for g in model.gaps if "delete_ticket" in g.subject]
+    assert "annotated readOnlyHint: true" in gap.reason and gap.evidence == [1]
+    script = [
+        ("create_ticket", {"title": "mouse"}),
+        ("get_ticket", {"ticket_id": 8}),  # only the recorded create made 8: a fresh session has the mouse there
+        ("get_ticket", {"ticket_id": 99}),  # unknown, and no missing one was recorded: stays a miss
+        ("delete_ticket", {"ticket_id": 8}),  # not modelled (the annotation contradicts the name): a miss
+    ]
+    with replaying(cassette, generalise=True) as url:
+        created, read, unknown, deleted = anyio.run(calls, url, script)
+    assert created["structuredContent"] == {"ticket_id": 8, "title": "mouse", "open": True}
+    assert read["structuredContent"] == created["structuredContent"]
+    assert "not available in this environment" in unknown["content"][0]["text"]
+    assert "not available in this environment" in deleted["content"][0]["text"]

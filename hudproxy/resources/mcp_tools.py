@@ -176,17 +176,10 @@ class ToolLearner:
         resource = Resource(name, Template(("mcp", server, noun + "s")), Template(("mcp", server, noun + "s", None)),
                             id_field, infer_style([v for v in values if v], numeric), mcp_server=server)  # fmt: skip
         resource.id_evidence = evidence_list(sorted({c.index for c, _ in items}))
-        base: dict[str, Item] = {}
-        for call, item in items:
-            item_id = as_text(item.get(id_field))
-            if item_id:
-                base[item_id] = item
-                if call.op == "create":
-                    resource.created_in_recording.add((NO_PARENT, item_id))
-        resource.baseline = {NO_PARENT: base}
+        resource.baseline = {NO_PARENT: self._start(calls, items, id_arg, id_field, resource)}
         # a session starts where the recording started: after the items it did not create, at its first create
-        style, made = resource.id_style, resource.created_in_recording
-        kept = [style.number(i) for i in base if (NO_PARENT, i) not in made]
+        style = resource.id_style
+        kept = [style.number(i) for i in resource.baseline[NO_PARENT]]
         first = [style.number(as_text(i.get(id_field))) for c, i in items if c.op == "create"][:1]
         resource.first_free = max([n + 1 for n in kept if n is not None] + [n for n in first if n is not None] or [1])
         rules: dict[str, ToolRule] = {}
@@ -198,6 +191,33 @@ class ToolLearner:
             self._gap(f"MCP tools {server}: {', '.join(untaught)}", "no recorded call showed a JSON result or id: "
                       "they replay as recorded", [c for c in calls if c.tool in untaught])  # fmt: skip
         return resource
+
+    @staticmethod
+    def _start(calls: list[Call], items: list[tuple[Call, Item]], id_arg: str, id_field: str,
+               resource: Resource) -> dict[str, Item]:  # fmt: skip
+        """The items as they were when the recording started (as the HTTP learner keeps them): each as first
+        seen before any recorded write to it; one first seen in an update's result existed (state unknown);
+        one a recorded create made is not there (`created_in_recording`)."""
+        written: dict[int, set[str]] = {}  # call index -> ids its write touched
+        for call in calls:
+            if call.op in ("update", "delete") and id_arg in call.arguments:
+                written.setdefault(call.index, set()).add(as_text(call.arguments[id_arg]) or "")
+        for call, item in items:
+            if call.op == "create" and as_text(item.get(id_field)):
+                written.setdefault(call.index, set()).add(as_text(item[id_field]) or "")
+                resource.created_in_recording.add((NO_PARENT, as_text(item[id_field]) or ""))
+        start: dict[str, Item] = {}
+        touched: set[str] = set()
+        by_call: dict[int, list[Item]] = {}
+        for call, item in items:
+            by_call.setdefault(call.index, []).append(item)
+        for call in calls:
+            for item in by_call.get(call.index, []):
+                item_id = as_text(item.get(id_field))
+                if item_id and item_id not in touched and item_id not in start and call.op != "create":
+                    start[item_id] = item  # an update's result: it existed before (its state then unknown)
+            touched |= written.get(call.index, set())
+        return start
 
     def _teach(self, rules: dict[str, ToolRule], call: Call, id_arg: str, id_field: str) -> None:
         data = result_data(call.result)

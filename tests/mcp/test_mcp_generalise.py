@@ -19,7 +19,9 @@ from hudproxy.cassette.files import load_cassette
 from hudproxy.mcp.exchange import Exchange
 from hudproxy.mcp.http import attach_mcp
 from hudproxy.mcp.upstream import Upstream
+from hudproxy.replay.asgi import ReplayApp
 from hudproxy.replay.server import create_replay_app
+from hudproxy.resources.generalise import session_state
 from hudproxy.resources.learn import learn_model
 from hudproxy.resources.render import model_lines
 from hudproxy.serving import serve_in_thread
@@ -54,10 +56,16 @@ def cassette(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @contextlib.contextmanager
 def replaying(cassette: Path, generalise: bool) -> Iterator[str]:
+    with replay_app(cassette, generalise) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def replay_app(cassette: Path, generalise: bool) -> Iterator[tuple[str, ReplayApp]]:
     app = create_replay_app(cassette, generalise=generalise)
     assert attach_mcp(app) is not None
     with serve_in_thread(app) as base:
-        yield f"{base}/mcp"
+        yield f"{base}/mcp", app
 
 
 def test_get_after_an_unrecorded_update_and_list_after_an_unrecorded_create(cassette: Path) -> None:
@@ -93,9 +101,22 @@ def test_recorded_writes_move_the_state_and_a_deleted_item_reads_as_missing(cass
     with replaying(cassette, generalise=True) as url:
         deleted, shipped, deleted_again, read = anyio.run(calls, url, script)
     assert data(deleted) == {"deleted": "A2"}
-    assert data(shipped) == [{"id": "A1", "item": "lamp", "status": "shipped"}]  # items start as last recorded
+    assert data(shipped) == []  # A1 starts as it was before the recorded update (pending); A2 is deleted
     assert data(deleted_again) == {"deleted": "A1"}
     assert read["isError"] is True and read["content"][0]["text"].endswith("order A1 not found")
+
+
+def test_graders_see_the_tool_calls_in_the_session_state_diff(cassette: Path) -> None:
+    script = [("create_order", {"item": "sofa"}), ("update_order", {"order_id": "A1", "status": "returned"})]
+    with replay_app(cassette, generalise=True) as (url, app):
+        anyio.run(calls, url, script)
+        (session,) = list(app.sessions)
+        diff = session_state(app.engine.model, session.state, session.id).state_diff()
+    assert [(c["resource"], c["id"], c["item"]["item"]) for c in diff["created"]] == [
+        ("order-tools:orders", "A3", "sofa")
+    ]
+    assert diff["updated"][0]["fields"] == {"status": {"before": "pending", "after": "returned"}}
+    assert diff["deleted"] == []
 
 
 def test_without_generalise_the_same_calls_stay_misses(cassette: Path) -> None:

@@ -356,14 +356,34 @@ def follow_tool(request: Request, recorded: Interaction | None, state: ResourceS
     assert isinstance(rule, ToolRule)
     arguments = json.loads(request.body or b"{}")
     item_id = as_text(arguments.get(rule.id_arg)) if rule.id_arg and rule.id_arg in arguments else None
-    if rule.op in ("get", "list") and (
-        state.changed_by_session(resource, NO_PARENT, item_id)
-        or (item_id is not None and state.absent(resource, NO_PARENT, item_id))
-    ):
+    if stale(rule, resource, state, recorded, item_id):
         return synthesize_tool(request, state)
     if rule.op in WRITES:
         _apply(rule, resource, state, recorded, item_id)
     return None
+
+
+def stale(rule: ToolRule, resource: Resource, state: ResourceState, recorded: Interaction, item_id: str | None) -> bool:
+    """Does the recorded answer contradict this session's state (as `generalise.agrees` asks for HTTP)? A read
+    of what the session's own writes changed, an answer about an item the session does not have (deleted here,
+    or only a recorded create made it), an isError "missing" for an item it has, a recorded create whose id it
+    already holds."""
+    try:
+        result = json.loads(recorded.response.body or b"{}").get("result")
+    except ValueError:
+        return False
+    failed = not isinstance(result, dict) or bool(result.get("isError"))
+    if rule.op in ("get", "list") and state.changed_by_session(resource, NO_PARENT, item_id):
+        return True
+    if item_id is not None:
+        absent = state.absent(resource, NO_PARENT, item_id)
+        held = not absent and state.get(resource, NO_PARENT, item_id) is not None
+        return (absent and not failed) or (failed and held)
+    if rule.op == "create" and not failed:
+        data = result_data(result)
+        made = as_text(data[0].get(resource.id_field)) if data and isinstance(data[0], dict) else None
+        return bool(made) and state.get(resource, NO_PARENT, made or "") is not None
+    return False
 
 
 def _apply(

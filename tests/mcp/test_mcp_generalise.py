@@ -106,6 +106,18 @@ def test_recorded_writes_move_the_state_and_a_deleted_item_reads_as_missing(cass
     assert read["isError"] is True and read["content"][0]["text"].endswith("order A1 not found")
 
 
+def test_a_recording_that_contradicts_the_session_gives_way_to_its_state(cassette: Path) -> None:
+    script = [
+        ("get_order", {"order_id": "A2"}),  # recorded only as missing (after the recorded delete); here A2 exists
+        ("create_order", {"item": "sofa"}),  # unrecorded: A3
+        ("create_order", {"item": "chair"}),  # recorded as A3, which this session already holds
+    ]
+    with replaying(cassette, generalise=True) as url:
+        read, sofa, chair = anyio.run(calls, url, script)
+    assert data(read) == {"id": "A2", "item": "desk", "status": "shipped"}
+    assert (data(sofa)["id"], data(chair)) == ("A3", {"id": "A4", "item": "chair", "status": "pending"})
+
+
 def test_graders_see_the_tool_calls_in_the_session_state_diff(cassette: Path) -> None:
     script = [("create_order", {"item": "sofa"}), ("update_order", {"order_id": "A1", "status": "returned"})]
     with replay_app(cassette, generalise=True) as (url, app):

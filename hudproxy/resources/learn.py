@@ -8,7 +8,6 @@ it; items a recorded create made are not in it (a session that repeats that crea
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -22,7 +21,7 @@ from hudproxy.resources.documents import documented, documented_templates
 from hudproxy.resources.gaps import resource_gaps
 from hudproxy.resources.ids import IdStyle, infer_style
 from hudproxy.resources.listing import ListSample, learn_listing, list_items
-from hudproxy.resources.mcp_tools import ToolLearner
+from hudproxy.resources.mcp_tools import CRUD_TOOL, ToolLearner
 from hudproxy.resources.model import Gap, ReadRule, Resource, ResourceModel, evidence_list
 from hudproxy.resources.operations import WriteSample, learn_create, learn_delete, learn_not_found, learn_update
 from hudproxy.resources.samples import ItemKey, Samples
@@ -375,9 +374,6 @@ class Learner:
             last = max((i for i, t in enumerate(tokens) if t is None), default=None)
             if last is not None and tokens[: last + 1] in by_item:
                 resource.parent = by_item[tokens[: last + 1]].name
-
-
-CRUD_TOOL = re.compile(r"(get|list|create|update|delete)_[A-Za-z0-9_]+")
 
 
 def mcp_gap(interactions: Sequence[Interaction]) -> Gap:

@@ -16,6 +16,7 @@ from mcp import Client
 from mcp_helpers import recording, wire, write_cassette
 
 from hudproxy.cassette.files import load_cassette
+from hudproxy.journal.query import read_calls
 from hudproxy.mcp.exchange import Exchange
 from hudproxy.mcp.http import attach_mcp
 from hudproxy.mcp.upstream import Upstream
@@ -61,8 +62,8 @@ def replaying(cassette: Path, generalise: bool) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def replay_app(cassette: Path, generalise: bool) -> Iterator[tuple[str, ReplayApp]]:
-    app = create_replay_app(cassette, generalise=generalise)
+def replay_app(cassette: Path, generalise: bool, journal: Path | None = None) -> Iterator[tuple[str, ReplayApp]]:
+    app = create_replay_app(cassette, generalise=generalise, journal=journal)
     assert attach_mcp(app) is not None
     with serve_in_thread(app) as base:
         yield f"{base}/mcp", app
@@ -129,6 +130,19 @@ def test_graders_see_the_tool_calls_in_the_session_state_diff(cassette: Path) ->
     ]
     assert diff["updated"][0]["fields"] == {"status": {"before": "pending", "after": "returned"}}
     assert diff["deleted"] == []
+
+
+def test_the_journal_names_the_rule_and_its_evidence(cassette: Path, tmp_path: Path) -> None:
+    journal = tmp_path / "journal.db"
+    script = [("get_order", {"order_id": "A1"}), ("create_order", {"item": "sofa"})]
+    with replay_app(cassette, generalise=True, journal=journal) as (url, _):
+        anyio.run(calls, url, script)
+    rows = [c for c in read_calls(journal, kind="mcp") if c.path.startswith("/tools/call/")]
+    assert [(c.path, c.answered_by, c.rule) for c in rows] == [
+        ("/tools/call/get_order", "recording", None),
+        ("/tools/call/create_order", "model", "create:create_order"),
+    ]
+    assert rows[1].evidence
 
 
 def test_without_generalise_the_same_calls_stay_misses(cassette: Path) -> None:

@@ -139,6 +139,9 @@ class McpReplayer:
             return Answered(session, outcome, started, clock, None, {"code": INVALID_REQUEST, "message": message})
         if outcome.interaction is not None:
             return Answered(session, outcome, started, clock, interaction=outcome.interaction)
+        if outcome.synthesized is not None:  # `--generalise`: a CRUD-shaped tool answered from the session's state
+            payload = json.loads(outcome.response.body)
+            return Answered(session, outcome, started, clock, payload.get("result"), payload.get("error"))
         if self.passthrough is not None:  # here, so the HTTP fast path's misses pass through too
             return await self.passthrough.forward(session, outcome, self.catalog.label, method, params, started)
         result, error = self.missing(method, params)

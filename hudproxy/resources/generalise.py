@@ -21,6 +21,7 @@ from typing import Any
 from hudproxy.errors import ConfigError
 from hudproxy.interaction.model import Interaction, Request
 from hudproxy.resources.bodies import as_text, json_body
+from hudproxy.resources.mcp_tools import follow_tool
 from hudproxy.resources.model import ResourceModel, Route
 from hudproxy.resources.state import ResourceState
 from hudproxy.resources.synthesize import Synthesized, apply, synthesize
@@ -54,9 +55,9 @@ def follow_recording(
     model: ResourceModel, replay_state: Any, request: Request, recorded: Interaction | None, seed: int = 0
 ) -> Synthesized | None:
     """The model's answer when it should replace the recorded one (or stand in for a missing one), else None."""
-    if request.url.startswith("mcp://"):
-        return None  # MCP calls are not modelled yet (see the model's gaps)
     resources = session_resources(model, replay_state, seed)
+    if request.url.startswith("mcp://"):  # CRUD-shaped tools (hudproxy.resources.mcp_tools); other calls as recorded
+        return follow_tool(request, recorded, resources) if model.tools else None
     if recorded is None:
         return synthesize(request, resources)
     route = model.route(request)

@@ -8,7 +8,6 @@ it; items a recorded create made are not in it (a session that repeats that crea
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -22,6 +21,7 @@ from hudproxy.resources.documents import documented, documented_templates
 from hudproxy.resources.gaps import resource_gaps
 from hudproxy.resources.ids import IdStyle, infer_style
 from hudproxy.resources.listing import ListSample, learn_listing, list_items
+from hudproxy.resources.mcp_tools import CRUD_TOOL, ToolLearner
 from hudproxy.resources.model import Gap, ReadRule, Resource, ResourceModel, evidence_list
 from hudproxy.resources.operations import WriteSample, learn_create, learn_delete, learn_not_found, learn_update
 from hudproxy.resources.samples import ItemKey, Samples
@@ -117,8 +117,20 @@ class Learner:
             resources[tokens] = resource
         self._parents(resources)
         self._general_gaps(other)
+        tools = self._tools()
         evidence = _template_evidence(clustering) + overridden
-        return ResourceModel(list(resources.values()), self.gaps, evidence, len(self.all))
+        return ResourceModel([*resources.values(), *tools], self.gaps, evidence, len(self.all))
+
+    def _tools(self) -> list[Resource]:
+        """The CRUD-shaped MCP tools as resources (hudproxy.resources.mcp_tools); the rest of MCP is a gap."""
+        if len(self.interactions) == len(self.all):
+            return []
+        learner = ToolLearner(self.all)
+        found = learner.learn()
+        self.gaps.extend(learner.gaps)
+        if not found and not learner.gaps:
+            self.gaps.append(mcp_gap(self.all))
+        return found
 
     def _document(self, templates: dict[Segments, Template]) -> list[dict[str, Any]]:
         """The OpenAPI document's templates replace the inferred ones for the paths they fit; the evidence says
@@ -165,8 +177,6 @@ class Learner:
         if len(hosts) > 1:
             why = f"{len(hosts)} hosts recorded ({', '.join(hosts[:4])}): resources are told apart by path only"
             self.gaps.append(Gap("hosts", why))
-        if len(self.interactions) < len(self.all):
-            self.gaps.append(mcp_gap(self.all))
 
     def _indexes(self, positions: list[int]) -> list[int]:
         return evidence_list([self.interactions[p].index for p in positions])
@@ -364,9 +374,6 @@ class Learner:
             last = max((i for i, t in enumerate(tokens) if t is None), default=None)
             if last is not None and tokens[: last + 1] in by_item:
                 resource.parent = by_item[tokens[: last + 1]].name
-
-
-CRUD_TOOL = re.compile(r"(get|list|create|update|delete)_[A-Za-z0-9_]+")
 
 
 def mcp_gap(interactions: Sequence[Interaction]) -> Gap:

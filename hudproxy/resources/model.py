@@ -195,12 +195,15 @@ class Resource:
     id_evidence: list[int] = field(default_factory=list)
     first_free: int = 1  # the sequence number a session's first new id gets (sequential styles)
     created_in_recording: set[Key] = field(default_factory=set)  # items a recorded create made (absent at start)
+    tool_rules: list[Rule] = field(default_factory=list)  # an MCP tool resource's rules (get_x, list_xs, ...)
+    mcp_server: str | None = None  # set: learned from MCP tool calls, reached by tool name (never by HTTP path)
     # serialised reads shared by every session: (parent, id) -> (the item object, its answer). Items are never
     # changed in place (a change is a new object), so an entry holds while its item is the one a session sees.
     reads: dict[Key, tuple[dict[str, Any], Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def rules(self) -> list[Rule]:
-        found = [self.read, self.listing, self.create, *self.updates.values(), self.delete, self.not_found]
+        found = [self.read, self.listing, self.create, *self.updates.values(), self.delete, self.not_found,
+                 *self.tool_rules]  # fmt: skip
         return [rule for rule in found if rule is not None]
 
     def known_items(self) -> int:
@@ -217,7 +220,7 @@ class Resource:
             "id_evidence": self.id_evidence,
             "items_at_start": self.known_items(),
             "rules": [rule.to_dict() for rule in self.rules()],
-        }
+        } | ({"mcp_server": self.mcp_server} if self.mcp_server is not None else {})
 
 
 @dataclass
@@ -258,7 +261,13 @@ class ResourceModel:
         self._routes = {}
         self._memo = {}
         self.by_name = {r.name: r for r in self.resources}
+        self.tools: dict[tuple[str, str], tuple[Resource, Rule]] = {
+            (r.mcp_server, rule.tool): (r, rule)  # type: ignore[attr-defined]
+            for r in self.resources if r.mcp_server is not None for rule in r.tool_rules
+        }  # fmt: skip
         for resource in self.resources:
+            if resource.mcp_server is not None:
+                continue
             for template, kind in ((resource.item, "item"), (resource.collection, "collection")):
                 self._routes.setdefault(len(template.tokens), []).append((template, resource, kind))
         for routes in self._routes.values():  # the most literal template wins: /orders/stats before /orders/{id}

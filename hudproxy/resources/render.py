@@ -45,11 +45,18 @@ def model_lines(model: ResourceModel, source: str = "") -> list[str]:
     return lines
 
 
+def where(resource: Resource) -> str:
+    if resource.mcp_server is not None:
+        tools = ", ".join(getattr(rule, "tool", rule.name) for rule in resource.tool_rules)
+        return f"MCP server {resource.mcp_server!r}, tools {tools}"
+    return f"{resource.collection.text} and {resource.item.text}"
+
+
 def resource_lines(resource: Resource) -> list[str]:
     parent = f", nested under {resource.parent}" if resource.parent else ""
     lines = [
         "",
-        f"{resource.name}: {resource.collection.text} and {resource.item.text}{parent}",
+        f"{resource.name}: {where(resource)}{parent}",
         f"  id field {resource.id_field!r}, new ids: {resource.id_style.describe()}; "
         f"{resource.known_items()} item(s) at the start  [{interactions(resource.id_evidence)}]",
     ]

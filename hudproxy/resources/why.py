@@ -8,6 +8,7 @@ from typing import Any
 from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.model import Request
 from hudproxy.resources.learn import learn_model
+from hudproxy.resources.mcp_tools import synthesize_tool
 from hudproxy.resources.render import interactions
 from hudproxy.resources.state import ResourceState
 from hudproxy.resources.synthesize import synthesize
@@ -15,7 +16,7 @@ from hudproxy.resources.synthesize import synthesize
 
 def model_verdict(cassette: Cassette, request: Request, openapi: dict[str, Any] | None = None) -> dict[str, Any]:
     state = ResourceState(learn_model(cassette, openapi), "why")
-    found = synthesize(request, state)
+    found = synthesize_tool(request, state) if request.url.startswith("mcp://") else synthesize(request, state)
     if found is None:
         return {"answered": False, "why": state.why}
     return {"answered": True, "rule": found.rule, "status": found.response.status, "evidence": found.evidence}

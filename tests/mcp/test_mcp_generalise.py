@@ -21,6 +21,7 @@ from hudproxy.mcp.exchange import Exchange
 from hudproxy.mcp.http import attach_mcp
 from hudproxy.mcp.upstream import Upstream
 from hudproxy.replay.asgi import ReplayApp
+from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
 from hudproxy.resources.generalise import session_state
 from hudproxy.resources.learn import learn_model
@@ -63,7 +64,7 @@ def replaying(cassette: Path, generalise: bool) -> Iterator[str]:
 
 @contextlib.contextmanager
 def replay_app(cassette: Path, generalise: bool, journal: Path | None = None) -> Iterator[tuple[str, ReplayApp]]:
-    app = create_replay_app(cassette, generalise=generalise, journal=journal)
+    app = create_replay_app(cassette, ReplayOptions(generalise=generalise, journal=journal))
     assert attach_mcp(app) is not None
     with serve_in_thread(app) as base:
         yield f"{base}/mcp", app

@@ -1,6 +1,6 @@
 """An OpenAPI document's paths as templates (`--openapi FILE`): where a document names the API's paths, they
 override the templates clustering infers (a slug like `/notes/groceries` looks like no id, but
-`/notes/{slug}` says it is one)."""
+`/notes/{slug}` says it is one), and an item path's parameter names the id field."""
 
 from __future__ import annotations
 
@@ -41,6 +41,21 @@ def documented_templates(document: dict[str, Any]) -> list[Template]:
         tokens = tuple(None if s.startswith("{") and s.endswith("}") else s for s in segments_of(str(path)))
         found.append(Template(tokens))
     return sorted(found, key=lambda t: -sum(token is not None for token in t.tokens))
+
+
+def documented_ids(document: dict[str, Any]) -> dict[tuple[str | None, ...], str]:
+    """For each documented item path (`/notes/{slug}`), its collection's tokens -> the name of the id parameter:
+    the document says which field identifies an item where the recording leaves it ambiguous."""
+    found: dict[tuple[str | None, ...], str] = {}
+    for path, item in document.get("paths", {}).items():
+        segments = segments_of(str(path))
+        if not isinstance(item, dict) or not METHODS & set(item) or not segments:
+            continue
+        last = segments[-1]
+        if last.startswith("{") and last.endswith("}"):
+            tokens = tuple(None if s.startswith("{") and s.endswith("}") else s for s in segments[:-1])
+            found[tokens] = last[1:-1]
+    return found
 
 
 def documented(templates: list[Template], segments: Segments) -> Template | None:

@@ -17,7 +17,7 @@ from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.headers import header_value
 from hudproxy.interaction.model import Interaction
 from hudproxy.resources.bodies import as_text, json_body
-from hudproxy.resources.documents import documented, documented_templates
+from hudproxy.resources.documents import documented, documented_ids, documented_templates
 from hudproxy.resources.gaps import resource_gaps
 from hudproxy.resources.ids import IdStyle, infer_style
 from hudproxy.resources.listing import ListSample, learn_listing, list_items
@@ -44,13 +44,16 @@ def learn_model(source: Cassette | Sequence[Interaction], openapi: dict[str, Any
     whose paths override the inferred templates (`--openapi FILE`)."""
     interactions = source.interactions if isinstance(source, Cassette) else list(source)
     with gc_paused():
-        return Learner(interactions, documented_templates(openapi) if openapi else []).learn()
+        learner = Learner(interactions, documented_templates(openapi) if openapi else [])
+        learner.documented_ids = documented_ids(openapi) if openapi else {}
+        return learner.learn()
 
 
 class Learner:
     def __init__(self, interactions: Sequence[Interaction], documented: list[Template] | None = None) -> None:
         self.all = interactions
         self.documented = documented or []
+        self.documented_ids: dict[Tokens, str] = {}  # collection tokens -> the document's id parameter
         self.interactions = [i for i in interactions if not i.request.url.startswith("mcp://")]
         self.segments = [segments_of(path_of(i.request.url)) for i in self.interactions]
         self.by_path: dict[Segments, list[int]] = {}
@@ -106,7 +109,7 @@ class Learner:
         resources: dict[Tokens, Resource] = {}
         for tokens, found in events.items():
             collection = Template(tokens)
-            id_field = self._id_field(found)
+            id_field = self._documented_id(tokens, found) or self._id_field(found)
             if id_field is None:
                 why = "no id field: no recorded body carries the id of its path"
                 self.gaps.append(Gap(collection.text, why, self._indexes([p for p, _, _ in found])))
@@ -208,6 +211,16 @@ class Learner:
         if method != "POST" or not 200 <= status < 300 or not isinstance(body, dict):
             return False
         return "id" in body and as_text(body["id"]) is not None
+
+    def _documented_id(self, tokens: Tokens, events: list[Event]) -> str | None:
+        """The id field the OpenAPI document names (`/notes/{slug}`: `slug`; `/users/{user_id}`: `user_id`, else
+        `id`), when recorded item bodies carry it."""
+        param = self.documented_ids.get(tokens)
+        if param is None:
+            return None
+        bodies = [self.response(p) for p, kind, _ in events if kind == "item" and 200 <= self.status(p) < 300]
+        candidates = (param, "id") if param.lower().endswith("id") else (param,)
+        return next((c for c in candidates if any(isinstance(b, dict) and c in b for b in bodies)), None)
 
     def _id_field(self, events: list[Event]) -> str | None:
         """The field holding an item's id: the one equal to the item path's last segment, else `id`."""

@@ -86,3 +86,26 @@ def test_inspect_model_shows_the_documents_templates_and_bad_input_is_one_line(
         assert result.returncode == 2 and said in out and "Traceback" not in out, out
     with pytest.raises(ConfigError, match="cannot read it"):
         load_openapi(tmp_path / "missing.yaml")
+
+
+def test_the_documents_parameter_names_the_id_field_where_the_recording_is_ambiguous() -> None:
+    """Two fields equal the path's value; inference takes the first, the document's `{slug}` names the right one."""
+    notes = [{"number": n, "slug": n, "text": "milk"} for n in ("A7", "A8")]
+    cassette = make_cassette([
+        *(make_interaction(make_request("GET", f"{API}/notes/{n['slug']}"), make_response(json=n)) for n in notes),
+        make_interaction(make_request("GET", f"{API}/notes"), make_response(json=notes)),
+    ])  # fmt: skip
+    inferred = {r.name: r.id_field for r in learn_model(cassette).resources}
+    documented = {r.name: r.id_field for r in learn_model(cassette, openapi=DOCUMENT).resources}
+    assert inferred == {"notes": "number"}
+    assert documented == {"notes": "slug"}
+
+
+def test_a_documented_parameter_ending_in_id_falls_back_to_the_id_field() -> None:
+    document = {"openapi": "3.0.0", "info": {"title": "t", "version": "1"},
+                "paths": {"/todos": {"get": {}}, "/todos/{todo_id}": {"get": {}}}}  # fmt: skip
+    cassette = make_cassette([
+        make_interaction(make_request("GET", f"{API}/todos/7"), make_response(json={"id": 7, "rank": 7})),
+        make_interaction(make_request("GET", f"{API}/todos"), make_response(json=[{"id": 7, "rank": 7}])),
+    ])  # fmt: skip
+    assert {r.name: r.id_field for r in learn_model(cassette, openapi=document).resources} == {"todos": "id"}

@@ -9,6 +9,7 @@ Docker engine, images) is stopped or removed when it ends. Both live in tests/te
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -108,3 +109,12 @@ def shop_upstream(upstream: Serve) -> str:
     from envs.shop.service import create_app  # imported here so plain `pytest` (no cwd on sys.path) still collects
 
     return upstream(create_app())
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port nothing listens on, held (bound, never listening) so no other process takes it meanwhile:
+    connecting to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,11 +27,3 @@ def hudproxy_ca(_ca_folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HUDPROXY_CA_DIR", str(_ca_folder))
     return ensure_ca()
 
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A port nothing listens on, held (bound, never listening) so no other process takes it meanwhile:
-    connecting to it is refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import gzip
 import json
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -240,11 +239,3 @@ def cassette(tmp_path: Path) -> Path:
     """Where this test's cassette goes (not created yet)."""
     return tmp_path / "traffic.yaml"
 
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A port nothing listens on, held (bound, never listening) so no other process takes it meanwhile:
-    connecting to it is refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]

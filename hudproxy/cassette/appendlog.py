@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from hudproxy.cassette.atomic import write_all
+from hudproxy.cassette.atomic import append_whole, write_all
 from hudproxy.cassette.convert import Malformed, interaction_from_dict, interaction_to_file
 from hudproxy.cassette.mcp_section import mcp_from_dict, mcp_to_file
 from hudproxy.interaction.mcp import is_mcp
@@ -59,12 +59,7 @@ class AppendLog:
         self.size = len(header)
 
     def append(self, line: bytes) -> None:
-        try:
-            write_all(self.fd, line)
-        except OSError:
-            os.ftruncate(self.fd, self.size)  # never leave half a line for the next one to follow
-            raise
-        self.size += len(line)
+        self.size = append_whole(self.fd, line, self.size)
 
     def close(self) -> None:
         os.close(self.fd)

@@ -35,6 +35,17 @@ def write_all(fd: int, payload: bytes) -> None:
         view = view[written:]
 
 
+def append_whole(fd: int, payload: bytes, complete: int) -> int:
+    """Append `payload` whole, or cut the file back to `complete` bytes (what was known whole) and raise: a
+    failed append never leaves half an item for the next one to follow. Returns the new complete size."""
+    try:
+        write_all(fd, payload)
+    except OSError:
+        os.ftruncate(fd, complete)
+        raise
+    return complete + len(payload)
+
+
 def atomic_write(target: Path, payload: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

@@ -34,7 +34,7 @@ from pathlib import Path
 import yaml
 
 from hudproxy.cassette.appendlog import AppendLog, entry_line, log_path
-from hudproxy.cassette.atomic import atomic_write, write_all
+from hudproxy.cassette.atomic import append_whole, atomic_write
 from hudproxy.cassette.files import dumps_cassette, dumps_yaml_items, is_json_path
 from hudproxy.cassette.groupcommit import DEFAULT_INTERVAL, GroupCommit
 from hudproxy.cassette.json_binary import warn_binary_bodies
@@ -196,12 +196,7 @@ class CassetteWriter:
 
     def _append_to_yaml(self, payload: bytes) -> None:
         assert self._yaml_fd is not None
-        try:
-            write_all(self._yaml_fd, payload)
-        except OSError:
-            os.ftruncate(self._yaml_fd, self._size)  # never leave half an item for the next one to follow
-            raise
-        self._size += len(payload)
+        self._size = append_whole(self._yaml_fd, payload, self._size)
 
     # ------------------------------------------------------------ start and stop
 

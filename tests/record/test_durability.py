@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import shutil
 import signal
 import subprocess
@@ -19,7 +18,8 @@ import httpx
 import pytest
 
 from hudproxy.cassette.files import load_cassette
-from hudproxy.netutil import free_port, wait_for_port
+from hudproxy.netutil import free_port
+from tests.processes import hudproxy_listening
 from tests.record.conftest import blob_body
 
 CLIENTS = 8
@@ -30,20 +30,9 @@ RECEIVED_BEFORE_KILL = 40
 def hudproxy_record(target: str, cassette: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """`hudproxy record` in front of `target`, listening; killed at the end whatever happens."""
     port = free_port()
-    command = [shutil.which("hudproxy") or "hudproxy", "record", "--target", target, "--cassette", str(cassette),
-               "--port", str(port), "--no-journal", *extra]  # fmt: skip
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"}
-    )
-    try:
-        if not wait_for_port("127.0.0.1", port, timeout=20):
-            process.kill()
-            pytest.fail(f"hudproxy record did not listen on {port}: {process.communicate(timeout=10)}")
-        yield process, f"http://127.0.0.1:{port}"
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=10)
+    argv = ["record", "--target", target, "--cassette", str(cassette), "--port", str(port), "--no-journal", *extra]
+    with hudproxy_listening(argv, port) as started:
+        yield started
 
 
 class Load:

@@ -8,8 +8,6 @@ under concurrent load with large bodies.
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -20,7 +18,8 @@ import httpx
 import pytest
 
 from hudproxy.cassette.files import load_cassette
-from hudproxy.netutil import free_port, wait_for_port
+from hudproxy.netutil import free_port
+from tests.processes import hudproxy_listening
 
 REQUESTS = 10
 
@@ -31,25 +30,9 @@ def recording_process(traffic: Any, cassette: Path, tmp_path: Path) -> Iterator[
     port = free_port()
     workdir = tmp_path / "cwd"  # anything written beside the process stays out of the cassette's folder
     workdir.mkdir()
-    command = [shutil.which("hudproxy") or "hudproxy", "record", "--target", traffic.url, "--cassette", str(cassette),
-               "--port", str(port)]  # fmt: skip
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-        cwd=workdir,
-    )
-    try:
-        if not wait_for_port("127.0.0.1", port, timeout=20):
-            process.kill()
-            pytest.fail(f"hudproxy record did not listen on {port}: {process.communicate(timeout=10)}")
-        yield process, f"http://127.0.0.1:{port}"
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=10)
+    argv = ["record", "--target", traffic.url, "--cassette", str(cassette), "--port", str(port)]
+    with hudproxy_listening(argv, port, cwd=workdir) as started:
+        yield started
 
 
 def send_requests(proxy_url: str) -> None:

@@ -24,12 +24,13 @@ import pytest
 import requests
 
 from hudproxy.journal.writer import JournalWriter
-from hudproxy.netutil import free_port, wait_for_port
+from hudproxy.netutil import free_port
 from hudproxy.proxy.record_addon import RecordAddon
 from hudproxy.proxy.runner import proxy_in_thread
 from hudproxy.record.background import recording_proxy
 from hudproxy.record.recorder import Recorder
 from hudproxy.scrub.policy import ScrubPolicy
+from tests.processes import hudproxy_listening
 
 CURL = shutil.which("curl")
 NO_PROXY_ENV = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
@@ -104,26 +105,15 @@ def test_a_failed_upstream_is_a_502_naming_target_and_cause_for_real_clients(
 @pytest.fixture
 def hudproxy_record(tmp_path: Path) -> Iterator[Any]:
     """Start `hudproxy record` as a real process; every process started is stopped at the end."""
-    started: list[subprocess.Popen[str]] = []
+    with contextlib.ExitStack() as stack:
 
-    def start(*options: str) -> tuple[subprocess.Popen[str], str]:
-        port = free_port()
-        command = [shutil.which("hudproxy") or "hudproxy", "record", "--cassette", str(tmp_path / "c.yaml"),
-                   "--journal", str(tmp_path / "journal.db"), "--port", str(port), *options]  # fmt: skip
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"}
-        )
-        started.append(process)
-        if not wait_for_port("127.0.0.1", port, timeout=30):
-            process.kill()
-            pytest.fail(f"hudproxy record did not listen on {port}: {process.communicate(timeout=10)}")
-        return process, f"http://127.0.0.1:{port}"
+        def start(*options: str) -> tuple[subprocess.Popen[str], str]:
+            port = free_port()
+            argv = ["record", "--cassette", str(tmp_path / "c.yaml"), "--journal", str(tmp_path / "journal.db"),
+                    "--port", str(port), *options]  # fmt: skip
+            return stack.enter_context(hudproxy_listening(argv, port, timeout=30))
 
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=10)
+        yield start
 
 
 def stop(process: subprocess.Popen[str]) -> tuple[str, str]:

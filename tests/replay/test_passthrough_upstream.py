@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,11 +17,10 @@ import pytest
 import requests
 
 from hudproxy.cassette import load_cassette, save_cassette
-from hudproxy.netutil import free_port, wait_for_port
+from hudproxy.netutil import free_port
 from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
+from tests.processes import HUDPROXY, hudproxy_listening
 from tests.proxy.tls_upstream import TlsFiles, make_private_ca, serve_tls
-
-HUDPROXY = shutil.which("hudproxy") or "hudproxy"
 
 
 def environment() -> dict[str, str]:
@@ -59,25 +57,14 @@ def one_recording(path: Path, target: str) -> Path:
 @pytest.fixture
 def hudproxy_replay() -> Iterator[Any]:
     """Start `hudproxy replay` as a real process; returns (process, base URL); stopped at the end."""
-    started: list[subprocess.Popen[str]] = []
+    with contextlib.ExitStack() as stack:
 
-    def start(*args: str) -> tuple[subprocess.Popen[str], str]:
-        port = free_port()
-        command = [HUDPROXY, "replay", *args, "--port", str(port), "--no-journal"]
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment()
-        )
-        started.append(process)
-        if not wait_for_port("127.0.0.1", port, timeout=30):
-            process.kill()
-            pytest.fail(f"hudproxy replay did not listen on {port}: {process.communicate(timeout=10)}")
-        return process, f"http://127.0.0.1:{port}"
+        def start(*args: str) -> tuple[subprocess.Popen[str], str]:
+            port = free_port()
+            argv = ["replay", *args, "--port", str(port), "--no-journal"]
+            return stack.enter_context(hudproxy_listening(argv, port, env=environment(), timeout=30))
 
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=10)
+        yield start
 
 
 def stop(process: subprocess.Popen[str]) -> str:

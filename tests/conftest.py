@@ -22,7 +22,8 @@ from hudproxy.serving import serve_in_thread
 Serve = Callable[[Any], str]
 FAST_ENV = testrun.FAST_ENV
 SLOW = "slow"
-SLOW_FIXTURES = frozenset({"postgres_dsn", "docker_client", "local_ray"})  # each starts a real engine or runtime
+# each starts a real engine or runtime
+SLOW_FIXTURES = frozenset({"postgres_dsn", "docker_client", "local_ray", "llm_server"})
 OWNER = pytest.StashKey[bool]()
 
 
@@ -118,3 +119,14 @@ def closed_port() -> Iterator[int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         yield sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real OpenAI-compatible server running SmolLM2-135M (tests/llm_server.py), one for the whole run; skips
+    locally with the install command when llama-cpp-python or the GGUF is missing, fails on CI."""
+    import llm_server as llm
+
+    llm.skip_or_fail_if_missing()
+    with llm.running(tmp_path_factory.mktemp("llm")) as server:
+        yield server

@@ -55,6 +55,7 @@ BENIGN_HEADERS = frozenset(
 FIELD_SUFFIXES = (
     "token", "secret", "password", "passwd", "apikey", "accesskey", "secretkey", "privatekey", "subscriptionkey",
     "signingkey", "assertion", "credential", "credentials", "signature", "authorization", "jwt", "sessionkey",
+    "verifier",  # PKCE `code_verifier`, OAuth 1 `oauth_verifier`
 )  # fmt: skip
 # Pagination cursors and counters that end like secrets: scrubbing them would make every page one request.
 NOT_SECRET_FIELDS = frozenset(

@@ -41,17 +41,36 @@ def scrub_query(pairs: list[tuple[str, str]], policy: ScrubPolicy) -> list[tuple
 # ---------------------------------------------------------------------------------------------- URL
 
 
+# An OAuth authorization code is a bearer credential for a few minutes, but `code` alone names error codes and
+# country codes too: it is judged secret when the same query or form carries one of OAuth's companion parameters
+# (the redirect back to the client, or the token request exchanging it).
+OAUTH_CODE = "code"
+OAUTH_COMPANIONS = frozenset({"state", "redirect_uri", "code_verifier", "client_id", "session_state"})
+
+
 def collect_query(query: str, scrubber: Scrubber) -> None:
     """Hide the values of secret-named parameters, so their echoes anywhere (the same URL included) are found."""
     secret = scrubber.policy.is_secret_form_field
+    pairs = []
     for piece in query.split("&"):
         name, eq, value = piece.partition("=")
         if not eq:
             continue
         if "%" in piece or "+" in piece:
             name, value = unquote_plus(name), unquote_plus(value)
+        pairs.append((name, value))
         if secret(name):
             scrubber.hide(value, rule_of(name))
+    if scrubber.policy.enabled and any(name == OAUTH_CODE for name, _ in pairs) and _is_oauth(pairs):
+        for name, value in pairs:
+            if name == OAUTH_CODE and value:
+                scrubber.hide(value, "oauthcode")
+
+
+def _is_oauth(pairs: list[tuple[str, str]]) -> bool:
+    return any(
+        name in OAUTH_COMPANIONS or (name == "grant_type" and value == "authorization_code") for name, value in pairs
+    )
 
 
 def _scrub_url(url: str, scrubber: Scrubber) -> str:

@@ -373,3 +373,50 @@ def test_a_body_compared_as_bytes_matches_with_new_secrets(content_type: str, te
     assert b"pw-0042-abc" not in recorded.request.body and JWT.encode() not in recorded.request.body
     assert engine.lookup(request("pw-0042-abc", JWT), ReplayState()) is not None
     assert engine.lookup(request("pw-7777-new", JWT.replace("ZGEi", "Ym9i")), ReplayState()) is not None
+
+
+# ------------------------------------------------------------------------------ OAuth authorization codes
+
+CODE = "SplxlOBeZQQYbYS6WxSbIA"
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        pytest.param({"url": f"http://app.test/callback?code={CODE}&state=xyz"}, id="redirect-query"),
+        pytest.param(
+            {
+                "method": "POST",
+                "url": "http://auth.test/token",
+                "body": f"grant_type=authorization_code&code={CODE}&redirect_uri=http%3A%2F%2Fapp.test%2Fcb".encode(),
+                "headers": [("Content-Type", "application/x-www-form-urlencoded")],
+            },
+            id="token-form",
+        ),
+    ],
+)
+def test_an_oauth_authorization_code_is_a_secret_where_oauth_sends_it(where: dict[str, Any]) -> None:
+    """`code` beside `state`, `redirect_uri` or `grant_type=authorization_code` is a live credential; the
+    response echoing it (a redirect's Location) is scrubbed too."""
+    request = make_request(**where)
+    response = make_response(headers=[("Location", f"http://app.test/done?c={CODE}")])
+
+    scrubbed = scrub_interaction(Interaction(request=request, response=response), DEFAULT)
+
+    assert CODE not in repr(scrubbed)
+    assert "SCRUBBED:oauthcode:" in repr(scrubbed)
+
+
+def test_a_code_field_without_oauth_companions_is_kept() -> None:
+    request = make_request(url="http://api.test/countries?code=FR&page=2")
+    assert scrub_request(request, DEFAULT).url == "http://api.test/countries?code=FR&page=2"
+
+
+def test_a_recorded_oauth_callback_matches_a_new_code() -> None:
+    def callback(code: str) -> Any:
+        return make_request(url=f"http://app.test/callback?code={code}&state=xyz")
+
+    recorded = scrub_interaction(Interaction(request=callback(CODE), response=make_response(json={"ok": 1})), DEFAULT)
+    engine = ReplayEngine.from_cassette(make_cassette([recorded]), MatchPolicy.build(scrub=DEFAULT))
+
+    assert engine.lookup(callback("another-code-9876"), ReplayState()) is not None

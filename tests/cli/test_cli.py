@@ -181,3 +181,12 @@ def test_demo_replays_every_answer_as_recorded(tmp_path: Path) -> None:
     result = hudproxy("demo", cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "every replayed answer equals the recorded one" in result.stdout
+
+
+def test_python_dash_m_hudproxy_runs_the_cli() -> None:
+    """Where the console script is not on PATH (a venv not activated), `python -m hudproxy` is the same CLI."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "hudproxy", "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "replay" in done.stdout

@@ -1,0 +1,116 @@
+"""MCP tool annotations and paged lists in the resource model: record a real task-tools server (envs/tasks_mcp:
+an idempotent update that replaces, a destructive `remove_task` that is a delete by its annotation, a cursor-paged
+`list_tasks`), then replay with a real MCP client making calls nobody recorded and compare every answer with a
+fresh live server."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from mcp_helpers import recording, wire, write_cassette
+
+from envs.tasks_mcp.server import make_server
+from hudproxy.cassette.files import load_cassette
+from hudproxy.mcp.exchange import Exchange
+from hudproxy.mcp.http import attach_mcp
+from hudproxy.mcp.upstream import Upstream
+from hudproxy.replay.options import ReplayOptions
+from hudproxy.replay.server import create_replay_app
+from hudproxy.resources.learn import learn_model
+from hudproxy.resources.mcp_tools import ToolRule
+from hudproxy.resources.render import model_lines
+from hudproxy.serving import serve_in_thread
+
+SERVER = Path(__file__).resolve().parents[2] / "envs" / "tasks_mcp" / "server.py"
+TRAINING: list[tuple[str, dict[str, Any]]] = [
+    ("list_tasks", {}),
+    ("list_tasks", {"cursor": "2"}),
+    ("get_task", {"task_id": "T1"}),
+    ("create_task", {"title": "walk dog"}),
+    ("update_task", {"task_id": "T1", "title": "buy oat milk", "status": "done"}),
+    ("delete_task", {"task_id": "T2"}),
+    ("remove_task", {"task_id": "T3"}),
+    ("get_task", {"task_id": "T2"}),
+]
+UNRECORDED: list[tuple[str, dict[str, Any]]] = [
+    ("update_task", {"task_id": "T3", "title": "fix tyre"}),  # a replace: priority 3 goes back to its default 2
+    ("create_task", {"title": "paint"}),
+    ("create_task", {"title": "sand", "priority": 5}),
+    ("list_tasks", {}),
+    ("list_tasks", {"cursor": "2"}),
+    ("list_tasks", {"cursor": "4"}),
+    ("remove_task", {"task_id": "T4"}),
+    ("get_task", {"task_id": "T4"}),
+    ("list_tasks", {"status": "open"}),
+    ("list_tasks", {"status": "open", "cursor": "2"}),
+]
+
+
+async def run(target: Any, script: list[tuple[str, dict[str, Any]]], list_tools: bool = False) -> list[Any]:
+    async with Client(target, cache=None) as client:
+        if list_tools:
+            await client.list_tools()
+        out = []
+        for name, arguments in script:
+            result = wire(await client.call_tool(name, arguments))
+            out.append((result.get("isError"), result.get("structuredContent") or result["content"][0]["text"]))
+        return out
+
+
+@pytest.fixture(scope="module")
+def cassette(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tasks") / "tasks.yaml"
+    with recording(path, Upstream(command=f"{sys.executable} {SERVER}")) as url:
+        anyio.run(run, url, TRAINING, True)
+    return path
+
+
+def test_annotations_and_cursor_pages_answer_unrecorded_calls_as_the_live_server(cassette: Path) -> None:
+    app = create_replay_app(cassette, ReplayOptions(generalise=True))
+    assert attach_mcp(app) is not None
+    with serve_in_thread(app) as base:
+        replayed = anyio.run(run, f"{base}/mcp", UNRECORDED)
+    live = anyio.run(run, make_server(), UNRECORDED)
+    assert replayed == live
+    assert replayed[0][1]["priority"] == 2 and replayed[3][1]["nextCursor"] == "2"
+
+
+def test_the_model_says_what_the_annotations_taught(cassette: Path) -> None:
+    model = learn_model(load_cassette(cassette))
+    (resource,) = model.resources
+    rules = {r.tool: r for r in resource.tool_rules if isinstance(r, ToolRule)}
+    assert (rules["update_task"].op, rules["update_task"].semantics) == ("update", "replace")
+    assert rules["remove_task"].op == "delete"
+    listing = rules["list_tasks"]
+    assert (listing.cursor_arg, listing.next_key, listing.page_size) == ("cursor", "nextCursor", 2)
+    text = "\n".join(model_lines(model))
+    assert "MCP tool update_task replaces item task_id" in text
+    assert "2 per page by cursor/nextCursor" in text
+    assert "annotated destructiveHint: true, idempotentHint: true, readOnlyHint: false (interaction 1)" in text
+
+
+def test_without_a_recorded_tool_list_the_model_says_what_it_could_not_learn(tmp_path: Path) -> None:
+    """No tools/list: nothing says the update replaces, nor that a destructive `remove_note` deletes."""
+
+    def tool(name: str, arguments: dict[str, Any], data: Any) -> Exchange:
+        result = {"content": [{"type": "text", "text": "{}"}], "structuredContent": data, "isError": False}
+        return Exchange("notes", "tools/call", {"name": name, "arguments": arguments}, result)
+
+    note = {"id": "N1", "text": "hi"}
+    cassette = write_cassette(tmp_path / "notes.yaml", [
+        tool("get_note", {"note_id": "N1"}, note),
+        tool("update_note", {"note_id": "N1", "text": "yo"}, {**note, "text": "yo"}),
+        tool("remove_note", {"note_id": "N1"}, {"ok": True}),
+    ])  # fmt: skip
+    model = learn_model(load_cassette(cassette))
+    (resource,) = model.resources
+    rules = {r.tool: r for r in resource.tool_rules if isinstance(r, ToolRule)}
+    assert set(rules) == {"get_note", "update_note"} and rules["update_note"].semantics == "merge"
+    assert any("no tools/list was recorded" in note for note in rules["update_note"].notes)
+    (gap,) = [g for g in model.gaps if g.subject == "MCP tool notes: remove_note"]
+    assert "no recorded annotation says it is a delete" in gap.reason and gap.evidence == [2]

@@ -5,20 +5,19 @@ fresh live server."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from mcp import Client
-from mcp_helpers import recording, wire, write_cassette
+from mcp_helpers import wire, write_cassette
 
+from envs.tasks_mcp.record import record
 from envs.tasks_mcp.server import make_server
 from hudproxy.cassette.files import load_cassette
 from hudproxy.mcp.exchange import Exchange
 from hudproxy.mcp.http import attach_mcp
-from hudproxy.mcp.upstream import Upstream
 from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
 from hudproxy.resources.learn import learn_model
@@ -26,17 +25,6 @@ from hudproxy.resources.mcp_tools import ToolRule
 from hudproxy.resources.render import model_lines
 from hudproxy.serving import serve_in_thread
 
-SERVER = Path(__file__).resolve().parents[2] / "envs" / "tasks_mcp" / "server.py"
-TRAINING: list[tuple[str, dict[str, Any]]] = [
-    ("list_tasks", {}),
-    ("list_tasks", {"cursor": "2"}),
-    ("get_task", {"task_id": "T1"}),
-    ("create_task", {"title": "walk dog"}),
-    ("update_task", {"task_id": "T1", "title": "buy oat milk", "status": "done"}),
-    ("delete_task", {"task_id": "T2"}),
-    ("remove_task", {"task_id": "T3"}),
-    ("get_task", {"task_id": "T2"}),
-]
 UNRECORDED: list[tuple[str, dict[str, Any]]] = [
     ("update_task", {"task_id": "T3", "title": "fix tyre"}),  # a replace: priority 3 goes back to its default 2
     ("create_task", {"title": "paint"}),
@@ -51,10 +39,8 @@ UNRECORDED: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-async def run(target: Any, script: list[tuple[str, dict[str, Any]]], list_tools: bool = False) -> list[Any]:
+async def run(target: Any, script: list[tuple[str, dict[str, Any]]]) -> list[Any]:
     async with Client(target, cache=None) as client:
-        if list_tools:
-            await client.list_tools()
         out = []
         for name, arguments in script:
             result = wire(await client.call_tool(name, arguments))
@@ -64,10 +50,8 @@ async def run(target: Any, script: list[tuple[str, dict[str, Any]]], list_tools:
 
 @pytest.fixture(scope="module")
 def cassette(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tasks") / "tasks.yaml"
-    with recording(path, Upstream(command=f"{sys.executable} {SERVER}")) as url:
-        anyio.run(run, url, TRAINING, True)
-    return path
+    """envs/tasks_mcp/record.py's training script, recorded through hudproxy from the stdio server."""
+    return record(tmp_path_factory.mktemp("tasks") / "tasks.yaml")
 
 
 def test_annotations_and_cursor_pages_answer_unrecorded_calls_as_the_live_server(cassette: Path) -> None:

@@ -12,6 +12,8 @@ HTTP) for a recorded answer and a synthesized one, same engine, same session; an
 one replay server driven by wrk (needs `wrk` on PATH; the issue's target, >= 0.5x, is for the server).
 Memory: tracemalloc growth for 1,000 sessions making 10 changes each (the cassette and model are loaded before
 the measurement starts).
+With its OpenAPI document: the todos walks with label steps mixed in (`/labels` is never recorded; the
+document's schemas serve it), against a replay given the service's own document.
 MCP: the task tools (envs/tasks_mcp) recorded through hudproxy's MCP recording (envs/tasks_mcp/record.py), then
 seeded random tool-call walks (envs/tasks_mcp/walks.py) against a fresh live server (in-process) and a fresh
 session of the generalising and the plain replay (streamable HTTP, real MCP clients): the same agreement table.
@@ -47,7 +49,7 @@ from envs.shop.walks import ShopWalker  # noqa: E402
 from envs.tasks_mcp.record import record as record_tasks  # noqa: E402
 from envs.tasks_mcp.walks import differential  # noqa: E402
 from envs.todos import service as todos_service  # noqa: E402
-from envs.todos.walks import Walker, comparable  # noqa: E402
+from envs.todos.walks import LabelWalker, Walker, comparable  # noqa: E402
 from hudproxy.cassette.files import load_cassette  # noqa: E402
 from hudproxy.interaction.model import Request  # noqa: E402
 from hudproxy.mcp.http import attach_mcp  # noqa: E402
@@ -82,11 +84,12 @@ def body(response: httpx.Response) -> Any:
 
 
 def agreement(name: str, factory: Callable[[], Any], cassette: Path, walker: Callable[[random.Random], Any],
-              walks: int, steps: int, seed: int) -> dict[str, Any]:  # fmt: skip
+              walks: int, steps: int, seed: int, openapi: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     live = Fresh(factory)
     result: dict[str, Any] = {"api": name, "walks": walks, "steps": walks * steps}
+    options = ReplayOptions(generalise=True, openapi=openapi)
     with serve_in_thread(live) as live_url, \
-            serve_in_thread(create_replay_app(cassette, ReplayOptions(generalise=True))) as general_url, \
+            serve_in_thread(create_replay_app(cassette, options)) as general_url, \
             serve_in_thread(create_replay_app(cassette)) as plain_url:  # fmt: skip
         counts: dict[str, Counter[str]] = {"total": Counter(), "generalise": Counter(), "plain": Counter()}
         clients = {k: httpx.Client(trust_env=False, headers=TOKEN) for k in ("live", "generalise", "plain")}
@@ -193,7 +196,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--wrk-seconds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--apis", default="todos,shop,mcp", help="which agreement tables (comma-separated)")
+    parser.add_argument("--apis", default="todos,shop,todos+openapi,mcp", help="agreement tables, comma-separated")
     parser.add_argument("--agreement-only", action="store_true", help="skip the speed and memory measurements")
     args = parser.parse_args()
     logging.getLogger("hudproxy").setLevel(logging.ERROR)  # plain replay logs every miss it diagnoses
@@ -203,6 +206,14 @@ def main() -> None:
     tables = {
         "todos": lambda: agreement("todos", todos_service.create_app, todos, Walker, *walks),
         "shop": lambda: agreement("shop", shop_service.create_app, shop, ShopWalker, *walks),
+        "todos+openapi": lambda: agreement(
+            "todos with its OpenAPI document (labels never recorded)",
+            todos_service.create_app,
+            todos,
+            LabelWalker,
+            *walks,
+            openapi=todos_service.create_app().openapi(),
+        ),
         "mcp": lambda: mcp_agreement(*walks),
     }
     results: dict[str, Any] = {"agreement": [tables[name]() for name in args.apis.split(",") if name]}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from hudproxy.resources.ids import IdStyle
-from hudproxy.resources.invalid import Rejected, learn_invalid
+from hudproxy.resources.invalid import InvalidRule, Rejected, learn_invalid
 from hudproxy.resources.model import (
     ID_MARK,
     CreateRule,
@@ -102,6 +102,20 @@ def from_document(resource: Resource, document: Document, learned: list[Resource
         resource.delete = DeleteRule(f"{name}.delete", status=status, notes=[FROM_DOCUMENT])
     if resource.not_found is None and resource.read is not None:
         resource.not_found = _not_found(document, resource, learned)
+
+
+def share_style(resources: list[Resource]) -> None:
+    """A resource whose recording shows no rejected write answers in the style another resource's recorded
+    rejection showed (one API, one validation style), before the compact default."""
+    styled = next((r.invalid for r in resources if isinstance(r.invalid, InvalidRule) and r.invalid.entry), None)
+    if styled is None:
+        return
+    for resource in resources:
+        rule = resource.invalid
+        if isinstance(rule, InvalidRule) and rule.entry is None:
+            rule.envelope, rule.list_path, rule.entry = styled.envelope, styled.list_path, styled.entry
+            rule.status, rule.content_type, rule.evidence = styled.status, styled.content_type, list(styled.evidence)
+            rule.notes.append(f"in the style of the rejection recorded for {styled.name.removesuffix('.invalid')}")
 
 
 def _listing(document: Document, resource: Resource, props: dict[str, dict[str, Any]]) -> ListRule:

@@ -17,7 +17,7 @@ from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.headers import header_value
 from hudproxy.interaction.model import Interaction
 from hudproxy.resources.bodies import as_text, json_body
-from hudproxy.resources.declared import declared_resource, from_document, item_paths
+from hudproxy.resources.declared import declared_resource, from_document, item_paths, share_style
 from hudproxy.resources.documents import documented, documented_ids, documented_templates
 from hudproxy.resources.gaps import resource_gaps
 from hudproxy.resources.ids import IdStyle, infer_style
@@ -127,6 +127,7 @@ class Learner:
             resources[tokens] = resource
             self.learned.append(resource)
         self._declared(resources, events)
+        share_style(list(resources.values()))
         self._parents(resources)
         self._general_gaps(other)
         tools = self._tools()

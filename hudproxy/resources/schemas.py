@@ -10,8 +10,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from openapi_schema_validator import OAS30Validator, OAS31Validator
-
 from hudproxy.resources.templates import Tokens, segments_of
 
 METHODS = ("get", "put", "post", "patch", "delete")
@@ -48,6 +46,8 @@ class Document:
             for method in METHODS:
                 if isinstance(item.get(method), dict):
                     self.operations[(tokens, method.upper())] = item[method]
+        from openapi_schema_validator import OAS30Validator, OAS31Validator  # only when a document is given
+
         version = str(document.get("openapi", "3.0"))
         self.validator_class = OAS30Validator if version.startswith("3.0") else OAS31Validator
 

@@ -201,6 +201,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("hudproxy").setLevel(logging.ERROR)  # plain replay logs every miss it diagnoses
     logging.getLogger("mcp").setLevel(logging.ERROR)  # the live tool server logs each isError answer
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the MCP clients log every request
     todos, shop = ROOT / "cassettes" / "todos.yaml", ROOT / "cassettes" / "shop.yaml"
     walks = (args.walks, args.steps, args.seed)
     tables = {

@@ -420,7 +420,7 @@ def synthesize_tool(request: Request, state: ResourceState) -> Synthesized | Non
     if rule.op == "update":
         given = {k: v for k, v in arguments.items() if k != rule.id_arg}
         if rule.semantics == "replace":  # PUT-like: a field not given goes back to its default (else stays)
-            defaults = {**_create_defaults(state, resource), **(rule.replace_defaults or {})}
+            defaults = {**_create_defaults(resource), **(rule.replace_defaults or {})}
             given = {**{k: defaults.get(k, v) for k, v in item.items() if k != resource.id_field}, **given}
         changed = {**item, **given}
         state.put(resource, NO_PARENT, item_id, changed)
@@ -431,7 +431,13 @@ def synthesize_tool(request: Request, state: ResourceState) -> Synthesized | Non
     return answer(rule, unmarked(rule.done, item_id))
 
 
-def _create_defaults(state: ResourceState, resource: Resource) -> dict[str, Any]:
+def _known_fields(resource: Resource) -> set[str]:
+    """The fields items of this resource have (as the recording showed them), even when a session has none."""
+    start = [item for items in resource.baseline.values() for item in list(items.values())[:20]]
+    return {key for item in start for key in item} | set(_create_defaults(resource)) | {resource.id_field}
+
+
+def _create_defaults(resource: Resource) -> dict[str, Any]:
     create = next((r for r in resource.tool_rules if isinstance(r, ToolRule) and r.op == "create"), None)
     return dict(create.defaults or {}) if create is not None else {}
 
@@ -440,8 +446,9 @@ def _list(rule: ToolRule, resource: Resource, state: ResourceState, arguments: d
     items = [item for _, item in state.items(resource, NO_PARENT)]
     arguments = dict(arguments)
     cursor = arguments.pop(rule.cursor_arg, None) if rule.cursor_arg else None
+    known = {key for item in items for key in item} | _known_fields(resource)
     for key, value in arguments.items():  # a filter on an item field; anything else is not understood
-        if not any(key in item for item in items):
+        if key not in known:
             return miss(state, f"{rule.tool} argument {key!r} is not a field of its items")
         items = [item for item in items if item.get(key) == value]
     if rule.items_key is None:
@@ -509,7 +516,27 @@ def stale(rule: ToolRule, resource: Resource, state: ResourceState, recorded: In
         data = result_data(result)
         made = as_text(data[0].get(resource.id_field)) if data and isinstance(data[0], dict) else None
         return bool(made) and state.get(resource, NO_PARENT, made or "") is not None
+    if rule.op == "list" and not failed:
+        return _list_differs(rule, resource, state, recorded, result)
     return False
+
+
+def _list_differs(rule: ToolRule, resource: Resource, state: ResourceState, recorded: Interaction,
+                  result: dict[str, Any]) -> bool:  # fmt: skip
+    """A recorded list whose items are not the ones this session would list now: recorded writes replayed in
+    another order than recorded (a recorded delete before a recorded list) leave it stale too. Only the items
+    are compared (the model's own answer in the recorded shape), so a list the session agrees with stays
+    answered as recorded."""
+    data = result_data(result)
+    try:
+        arguments = json.loads(recorded.request.body or b"{}")
+    except ValueError:
+        return False
+    ours = _list(rule, resource, state, arguments if isinstance(arguments, dict) else {})
+    if data is None or ours is None:
+        return False
+    mine = result_data(json.loads(ours.response.body).get("result"))
+    return mine is None or listed(mine[0]) != listed(data[0])
 
 
 def _apply(

@@ -28,6 +28,10 @@ class InvalidRule(Rule):
     list_path: list[str] = field(default_factory=list)  # where in the envelope the error list is ([]: no list)
     entry: Any = None  # one recorded error with FIELD, MESSAGE, VALUE marked
 
+    def to_dict(self) -> dict[str, Any]:
+        """As every rule, with the marks shown as `{field}`, `{message}`, `{value}`."""
+        return _shown_marks(super().to_dict())
+
     def describe(self) -> str:
         style = "in the recorded validation-error style" if self.entry is not None else "with a compact JSON error"
         return f"a body that breaks the OpenAPI schema → {self.status} {style}, naming each field"
@@ -43,6 +47,16 @@ class Rejected:
     request: Any
     response: Any
     content_type: str
+
+
+def _shown_marks(data: Any) -> Any:
+    if isinstance(data, str):
+        return data.replace(FIELD, "{field}").replace(MESSAGE, "{message}").replace(VALUE, "{value}")
+    if isinstance(data, dict):
+        return {k: _shown_marks(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_shown_marks(v) for v in data]
+    return data
 
 
 def learn_invalid(name: str, validators: dict[str, BodyValidator], rejected: list[Rejected]) -> InvalidRule:

@@ -116,6 +116,8 @@ def test_the_recorded_validation_style_is_reproduced_and_journaled(
     model = learn_model(load_cassette(cassette), json.loads(document.read_text()))
     invalid = model.by_name["users.todos"].invalid
     assert invalid is not None and invalid.evidence == [len(load_cassette(cassette).interactions) - 1]
+    entry = invalid.to_dict()["details"]["entry"]  # as `inspect --model --json` shows the learned style
+    assert (entry["loc"], entry["msg"], entry["input"]) == (["body", "{field}"], "{message}", "{value}")
     live, journal = upstream(create_app()), tmp_path / "journal.db"
     body = {"title": 5, "done": "maybe"}
     pink = {"name": "x", "color": "pink"}

@@ -12,6 +12,11 @@ HTTP) for a recorded answer and a synthesized one, same engine, same session; an
 one replay server driven by wrk (needs `wrk` on PATH; the issue's target, >= 0.5x, is for the server).
 Memory: tracemalloc growth for 1,000 sessions making 10 changes each (the cassette and model are loaded before
 the measurement starts).
+With its OpenAPI document: the todos walks with label steps mixed in (`/labels` is never recorded; the
+document's schemas serve it), against a replay given the service's own document.
+MCP: the task tools (envs/tasks_mcp) recorded through hudproxy's MCP recording (envs/tasks_mcp/record.py), then
+seeded random tool-call walks (envs/tasks_mcp/walks.py) against a fresh live server (in-process) and a fresh
+session of the generalising and the plain replay (streamable HTTP, real MCP clients): the same agreement table.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections import Counter
@@ -32,6 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,10 +46,13 @@ sys.path.insert(0, str(ROOT))
 
 from envs.shop import service as shop_service  # noqa: E402
 from envs.shop.walks import ShopWalker  # noqa: E402
+from envs.tasks_mcp.record import record as record_tasks  # noqa: E402
+from envs.tasks_mcp.walks import differential  # noqa: E402
 from envs.todos import service as todos_service  # noqa: E402
-from envs.todos.walks import Walker, comparable  # noqa: E402
+from envs.todos.walks import LabelWalker, Walker, comparable  # noqa: E402
 from hudproxy.cassette.files import load_cassette  # noqa: E402
 from hudproxy.interaction.model import Request  # noqa: E402
+from hudproxy.mcp.http import attach_mcp  # noqa: E402
 from hudproxy.replay.engine import ReplayEngine  # noqa: E402
 from hudproxy.replay.options import ReplayOptions  # noqa: E402
 from hudproxy.replay.server import create_replay_app  # noqa: E402
@@ -74,11 +84,12 @@ def body(response: httpx.Response) -> Any:
 
 
 def agreement(name: str, factory: Callable[[], Any], cassette: Path, walker: Callable[[random.Random], Any],
-              walks: int, steps: int, seed: int) -> dict[str, Any]:  # fmt: skip
+              walks: int, steps: int, seed: int, openapi: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     live = Fresh(factory)
     result: dict[str, Any] = {"api": name, "walks": walks, "steps": walks * steps}
+    options = ReplayOptions(generalise=True, openapi=openapi)
     with serve_in_thread(live) as live_url, \
-            serve_in_thread(create_replay_app(cassette, ReplayOptions(generalise=True))) as general_url, \
+            serve_in_thread(create_replay_app(cassette, options)) as general_url, \
             serve_in_thread(create_replay_app(cassette)) as plain_url:  # fmt: skip
         counts: dict[str, Counter[str]] = {"total": Counter(), "generalise": Counter(), "plain": Counter()}
         clients = {k: httpx.Client(trust_env=False, headers=TOKEN) for k in ("live", "generalise", "plain")}
@@ -104,6 +115,22 @@ def agreement(name: str, factory: Callable[[], Any], cassette: Path, walker: Cal
         result[mode] = round(sum(counts[mode].values()) / total, 4)
         result[f"{mode}_by_kind"] = {k: f"{counts[mode][k]}/{n}" for k, n in sorted(counts["total"].items())}
     return result
+
+
+def mcp_agreement(walks: int, steps: int, seed: int) -> dict[str, Any]:
+    """The MCP task tools: record the training script, then the walks against live, generalising and plain."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cassette = record_tasks(Path(tmp) / "tasks.yaml")
+        general = create_replay_app(cassette, ReplayOptions(generalise=True))
+        plain = create_replay_app(cassette)
+        attach_mcp(general)
+        attach_mcp(plain)
+        with serve_in_thread(general) as general_url, serve_in_thread(plain) as plain_url:
+            urls = {"generalise": general_url, "plain": plain_url}
+            found = anyio.run(differential, urls, walks, steps, seed)
+    found["walks"], found["steps"] = walks, walks * steps
+    found.pop("disagreements")
+    return found
 
 
 def speed(cassette: Path, recorded: str, synthesized: str, rounds: int) -> dict[str, Any]:
@@ -169,18 +196,32 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--wrk-seconds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--apis", default="todos,shop,todos+openapi,mcp", help="agreement tables, comma-separated")
+    parser.add_argument("--agreement-only", action="store_true", help="skip the speed and memory measurements")
     args = parser.parse_args()
     logging.getLogger("hudproxy").setLevel(logging.ERROR)  # plain replay logs every miss it diagnoses
+    logging.getLogger("mcp").setLevel(logging.ERROR)  # the live tool server logs each isError answer
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the MCP clients log every request
     todos, shop = ROOT / "cassettes" / "todos.yaml", ROOT / "cassettes" / "shop.yaml"
-    results = {
-        "agreement": [
-            agreement("todos", todos_service.create_app, todos, Walker, args.walks, args.steps, args.seed),
-            agreement("shop", shop_service.create_app, shop, ShopWalker, args.walks, args.steps, args.seed),
-        ],
-        "speed": speed(todos, "/users/1", "/users/2/todos/5", 20_000),
-        "served": served(todos, "/users/1", "/users/2/todos/5", args.wrk_seconds, 3),
-        "memory": memory(todos, 1000, 10),
+    walks = (args.walks, args.steps, args.seed)
+    tables = {
+        "todos": lambda: agreement("todos", todos_service.create_app, todos, Walker, *walks),
+        "shop": lambda: agreement("shop", shop_service.create_app, shop, ShopWalker, *walks),
+        "todos+openapi": lambda: agreement(
+            "todos with its OpenAPI document (labels never recorded)",
+            todos_service.create_app,
+            todos,
+            LabelWalker,
+            *walks,
+            openapi=todos_service.create_app().openapi(),
+        ),
+        "mcp": lambda: mcp_agreement(*walks),
     }
+    results: dict[str, Any] = {"agreement": [tables[name]() for name in args.apis.split(",") if name]}
+    if not args.agreement_only:
+        results["speed"] = speed(todos, "/users/1", "/users/2/todos/5", 20_000)
+        results["served"] = served(todos, "/users/1", "/users/2/todos/5", args.wrk_seconds, 3)
+        results["memory"] = memory(todos, 1000, 10)
     if args.json:
         print(json.dumps(results, indent=2))
         return
@@ -189,6 +230,8 @@ def main() -> None:
               f"plain replay {row['plain']:.1%}")  # fmt: skip
         for kind, shown in row["generalise_by_kind"].items():
             print(f"    {kind:<13} generalise {shown:>9}   plain {row['plain_by_kind'][kind]:>9}")
+    if args.agreement_only:
+        return
     s = results["speed"]
     print(f"engine.handle: recorded {s['recorded_per_s']:,}/s, synthesized {s['synthesized_per_s']:,}/s "
           f"({s['synthesized_vs_recorded']}x)")  # fmt: skip

@@ -1,6 +1,8 @@
 """A second example CRUD API, in another style than the shop: users with nested todos, integer ids from one
 sequence, `{"data": [...], "count": N, "next": URL}` envelopes with offset/limit pagination, PUT that replaces,
-DELETE that answers 204, a `Location` on create and server timestamps.
+DELETE that answers 204, a `Location` on create and server timestamps. Labels (`/labels`, PATCH merges) start
+empty and are never in the training recording: `--openapi` serves them from this app's own document, whose
+`Label` schema marks `id` and `created_at` read-only.
 
 Seeded the same way on every `create_app()`, so recordings of the same script agree (timestamps aside, which
 are the real clock: the resource model must treat them as values it invents).
@@ -12,7 +14,7 @@ import argparse
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from fastapi import FastAPI, Query, Response
@@ -49,6 +51,29 @@ class UserIn(BaseModel):
     email: str
 
 
+Color = Literal["grey", "red", "green", "blue"]
+READ_ONLY = {"readOnly": True}
+
+
+class LabelIn(BaseModel):
+    name: str = Field(min_length=1)
+    color: Color = "grey"
+
+
+class LabelPatch(BaseModel):
+    name: str | None = Field(None, min_length=1)
+    color: Color | None = None
+
+
+class Label(BaseModel):
+    """What the API answers for a label: `id` and `created_at` are set by the server (readOnly in the schema)."""
+
+    id: int = Field(json_schema_extra=READ_ONLY)
+    name: str
+    color: Color
+    created_at: dt.datetime = Field(json_schema_extra=READ_ONLY)
+
+
 def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -59,6 +84,14 @@ class TodoState:
     todos: dict[int, dict[str, Any]] = field(default_factory=dict)
     next_user: int = 1
     next_todo: int = 1
+    labels: dict[int, dict[str, Any]] = field(default_factory=dict)
+    next_label: int = 1
+
+    def label(self, label_id: int) -> dict[str, Any]:
+        found = self.labels.get(label_id)
+        if found is None:
+            raise NotFound(f"label {label_id} not found")
+        return found
 
     def user(self, user_id: int) -> dict[str, Any]:
         found = self.users.get(user_id)
@@ -161,6 +194,33 @@ def create_app() -> FastAPI:
     def delete_todo(user_id: int, todo_id: int) -> Response:
         state.todo(user_id, todo_id)
         del state.todos[todo_id]
+        return Response(status_code=204)
+
+    @app.get("/labels", response_model=list[Label])
+    def list_labels(color: Color | None = None) -> list[dict[str, Any]]:
+        return [label for label in state.labels.values() if color is None or label["color"] == color]
+
+    @app.post("/labels", status_code=201, response_model=Label)
+    def create_label(body: LabelIn) -> dict[str, Any]:
+        label = {"id": state.next_label, "name": body.name, "color": body.color, "created_at": now()}
+        state.labels[state.next_label] = label
+        state.next_label += 1
+        return label
+
+    @app.get("/labels/{label_id}", response_model=Label)
+    def get_label(label_id: int) -> dict[str, Any]:
+        return state.label(label_id)
+
+    @app.patch("/labels/{label_id}", response_model=Label)
+    def update_label(label_id: int, body: LabelPatch) -> dict[str, Any]:
+        label = state.label(label_id)
+        label.update(body.model_dump(exclude_unset=True, exclude_none=True))
+        return label
+
+    @app.delete("/labels/{label_id}", status_code=204)
+    def delete_label(label_id: int) -> Response:
+        state.label(label_id)
+        del state.labels[label_id]
         return Response(status_code=204)
 
     return app

@@ -85,6 +85,52 @@ class Walker:
             self.users.append(data["id"])
 
 
+COLORS = ("grey", "red", "green", "blue")
+
+
+@dataclass
+class LabelWalker(Walker):
+    """The todos walk with label steps mixed in: `/labels` is never in the training recording, so only the
+    OpenAPI document (`--openapi`) can teach it (creates, reads, PATCHes, deletes, color-filtered lists)."""
+
+    labels: list[int] = field(default_factory=list)
+    gone: list[int] = field(default_factory=list)
+    made: int = 0
+
+    def next_step(self) -> Step:
+        rng = self.rng
+        if rng.random() >= 0.35:
+            return super().next_step()
+        roll = rng.random()
+        if roll < 0.3 or not self.labels:
+            body: dict[str, Any] = {"name": rng.choice(WORDS)}
+            if rng.random() < 0.5:
+                body["color"] = rng.choice(COLORS)
+            return Step("label-create", "POST", "/labels", body)
+        label = rng.choice(self.labels)
+        if roll < 0.5:
+            return Step("label-read", "GET", f"/labels/{label}")
+        if roll < 0.65:
+            body = {"color": rng.choice(COLORS)} if rng.random() < 0.6 else {"name": rng.choice(WORDS)}
+            return Step("label-update", "PATCH", f"/labels/{label}", body)
+        if roll < 0.75:
+            return Step("label-delete", "DELETE", f"/labels/{label}")
+        if roll < 0.85 and self.gone:
+            return Step("label-read", "GET", f"/labels/{rng.choice(self.gone)}")
+        query = f"?color={rng.choice(COLORS)}" if rng.random() < 0.5 else ""
+        return Step("label-list", "GET", "/labels" + query)
+
+    def learn(self, step: Step, status: int, data: Any) -> None:
+        if step.kind == "label-create" and status == 201 and isinstance(data, dict):
+            self.labels.append(data["id"])
+        elif step.kind == "label-delete" and status == 204:
+            label = int(step.path.rsplit("/", 1)[1])
+            self.labels.remove(label)
+            self.gone.append(label)
+        else:
+            super().learn(step, status, data)
+
+
 def comparable(data: Any) -> Any:
     """The answer with server timestamps reduced to their shape."""
     if isinstance(data, str) and TIMESTAMP.match(data):

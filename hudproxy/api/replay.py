@@ -90,7 +90,8 @@ class Replay:
     `generalise=True` answers unrecorded CRUD requests from each session's resources (`hudproxy.resources`);
     a session's `state()` and `state_diff()` then show them for grading; `seed` (with the session id) fixes the
     uuid/hex ids it invents (sequence ids follow the recorded sequence); `openapi` (an OpenAPI file) supplies the
-    path templates, over what the model infers.
+    path templates, ids and schemas over what the model infers: bodies breaking a write's schema get a validation
+    error, creates fill the fields the server sets, resources nobody recorded are served from the schemas.
     """
 
     def __init__(

@@ -36,7 +36,7 @@ def inspect(
         bool, Opt("--model", help="The resource model learned from the recording: its rules, evidence and gaps")
     ] = False,
     openapi: Annotated[
-        Path | None, Opt(help="--model/--why: an OpenAPI document whose paths override the inferred templates")
+        Path | None, Opt(help="--model/--why: an OpenAPI document: its paths, ids and schemas override inference")
     ] = None,
     as_json: Annotated[bool, Opt("--json", help="Machine-readable output")] = False,
 ) -> None:

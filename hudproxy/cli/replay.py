@@ -72,7 +72,11 @@ def replay(
         int | None, Opt(help="--generalise: fixes the uuid/hex ids it invents (with the session id); default 0")
     ] = None,
     openapi: Annotated[
-        Path | None, Opt(help="--generalise: an OpenAPI document whose paths override the inferred templates")
+        Path | None,
+        Opt(
+            help="--generalise: an OpenAPI document: its paths, ids and schemas (body checks, server-set "
+            "fields, resources nobody recorded) override inference"
+        ),
     ] = None,
     admin_token: Annotated[
         str | None, Opt(envvar=TOKEN_ENV, help="Token the admin API (/_hudproxy) requires; needed off loopback")

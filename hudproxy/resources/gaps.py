@@ -20,7 +20,7 @@ def resource_gaps(resource: Resource, found: Samples) -> list[Gap]:
         gaps.append(Gap(f"{name}.update", f"no PATCH or PUT {item} was recorded: updates stay misses"))
     if resource.id_style.kind == "unknown" and resource.create is not None:
         gaps.append(Gap(f"{name}.create", "the style of new ids was not learned: creates stay misses"))
-    if found.refused:
+    if found.refused and resource.invalid is None:
         gaps.append(
             Gap(
                 f"{name} validation",

@@ -17,14 +17,17 @@ from hudproxy.cassette.model import Cassette
 from hudproxy.interaction.headers import header_value
 from hudproxy.interaction.model import Interaction
 from hudproxy.resources.bodies import as_text, json_body
+from hudproxy.resources.declared import declared_resource, from_document, item_paths, share_style
 from hudproxy.resources.documents import documented, documented_ids, documented_templates
 from hudproxy.resources.gaps import resource_gaps
 from hudproxy.resources.ids import IdStyle, infer_style
+from hudproxy.resources.invalid import Rejected
 from hudproxy.resources.listing import ListSample, learn_listing, list_items
 from hudproxy.resources.mcp_tools import CRUD_TOOL, ToolLearner
 from hudproxy.resources.model import Gap, ReadRule, Resource, ResourceModel, evidence_list
 from hudproxy.resources.operations import WriteSample, learn_create, learn_delete, learn_not_found, learn_update
 from hudproxy.resources.samples import ItemKey, Samples
+from hudproxy.resources.schemas import Document
 from hudproxy.resources.templates import Segments, Template, Tokens, cluster, path_of, segments_of
 
 Event = tuple[int, str, Segments]  # (position, "item" | "collection", the path's variable values)
@@ -41,11 +44,13 @@ def spread(samples: list[T]) -> list[T]:
 
 def learn_model(source: Cassette | Sequence[Interaction], openapi: dict[str, Any] | None = None) -> ResourceModel:
     """The resource model of a cassette (MCP exchanges are left out: see the model's gaps). `openapi`: a document
-    whose paths override the inferred templates (`--openapi FILE`)."""
+    whose paths override the inferred templates, whose schemas check request bodies and fill what the server
+    sets, and whose resources nobody recorded are served from the schemas alone (`--openapi FILE`)."""
     interactions = source.interactions if isinstance(source, Cassette) else list(source)
     with gc_paused():
         learner = Learner(interactions, documented_templates(openapi) if openapi else [])
         learner.documented_ids = documented_ids(openapi) if openapi else {}
+        learner.document = Document(openapi) if openapi else None
         return learner.learn()
 
 
@@ -54,6 +59,8 @@ class Learner:
         self.all = interactions
         self.documented = documented or []
         self.documented_ids: dict[Tokens, str] = {}  # collection tokens -> the document's id parameter
+        self.document: Document | None = None
+        self.learned: list[Resource] = []
         self.interactions = [i for i in interactions if not i.request.url.startswith("mcp://")]
         self.segments = [segments_of(path_of(i.request.url)) for i in self.interactions]
         self.by_path: dict[Segments, list[int]] = {}
@@ -118,11 +125,26 @@ class Learner:
             resource = Resource(name, collection, Template((*tokens, None)), id_field, IdStyle("unknown"))
             self._rules(resource, self._walk(resource, found))
             resources[tokens] = resource
+            self.learned.append(resource)
+        self._declared(resources, events)
+        share_style(list(resources.values()))
         self._parents(resources)
         self._general_gaps(other)
         tools = self._tools()
         evidence = _template_evidence(clustering) + overridden
         return ResourceModel([*resources.values(), *tools], self.gaps, evidence, len(self.all))
+
+    def _declared(self, resources: dict[Tokens, Resource], events: dict[Tokens, list[Event]]) -> None:
+        """The document's resources no interaction reached: served from its schemas, starting empty."""
+        if self.document is None:
+            return
+        for item in item_paths(self.document):
+            if item[:-1] in resources or item[:-1] in events:
+                continue
+            resource = declared_resource(self.document, item, self.learned)
+            resources[item[:-1]] = resource
+            why = "declared in the OpenAPI document, never recorded: served from its schemas, starting empty"
+            self.gaps.append(Gap(f"{resource.name} (from the OpenAPI document)", why))
 
     def _tools(self) -> list[Resource]:
         """The CRUD-shaped MCP tools as resources (hudproxy.resources.mcp_tools); the rest of MCP is a gap."""
@@ -266,7 +288,7 @@ class Learner:
                         found.touched.add((values, item_id))
                         found.current[(values, item_id)] = created
                 elif method != "GET" and 400 <= status < 500:
-                    found.refused.append(self.interactions[position].index)
+                    self._refused(found, position, method, status)
                 continue
             key = (values[:-1], values[-1])
             if method == "GET":
@@ -291,8 +313,16 @@ class Learner:
                 found.touched.add(key)
                 found.current.pop(key, None)
             elif 400 <= status < 500 and method != "GET":
-                found.refused.append(self.interactions[position].index)
+                self._refused(found, position, method, status)
         return found
+
+    def _refused(self, found: Samples, position: int, method: str, status: int) -> None:
+        """A 4xx answer to a write: validation the model reproduces only with an OpenAPI document's schemas."""
+        index = self.interactions[position].index
+        found.refused.append(index)
+        if status in (400, 422) and self.document is not None:
+            found.rejected.append(Rejected(index, method, status, self.request(position), self.response(position),
+                                           self.content_type(position)))  # fmt: skip
 
     def _write(self, position: int, parent: Segments, item_id: str | None) -> WriteSample:
         interaction = self.interactions[position]
@@ -372,6 +402,8 @@ class Learner:
             resource.delete = learn_delete(name, self._requests(found.deletes))
         if found.missing:
             resource.not_found = learn_not_found(name, self._requests(found.missing))
+        if self.document is not None:
+            from_document(resource, self.document, self.learned, found.rejected)
         for rule in resource.rules():
             rule.evidence = evidence_list(rule.evidence)
         self.gaps.extend(resource_gaps(resource, found))

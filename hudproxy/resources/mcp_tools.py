@@ -6,6 +6,13 @@ carries JSON (a text content block holding JSON, or `structuredContent`) and, fo
 argument (`<x>_id` or `id`). The resource is an ordinary `Resource` (reached by tool name, never by HTTP path), so
 a session's changes live in the same copy-on-write `ResourceState` and show in `state()` / `state_diff()`.
 A CRUD-named tool without that evidence is a gap: it replays as recorded.
+
+Annotations from a recorded `tools/list` refine this: `readOnlyHint` must agree with the name; an `update_x`
+with `idempotentHint: true` replaces (PUT-like: a field not given goes back to its default, from the tool's
+inputSchema or the create's); a tool of another name (`remove_x`) that is `destructiveHint: true`, not read-only,
+and was only ever called with the id is a delete; a `delete_x` annotated `destructiveHint: false` stays recorded.
+A `list_x` whose results carry a next cursor (`nextCursor`) and whose calls send one back (`cursor`) pages the
+session's items the same way. Where the recording does not show these, the model says so in the rule's notes.
 """
 
 from __future__ import annotations
@@ -27,6 +34,9 @@ from hudproxy.resources.state import Item, ResourceState
 from hudproxy.resources.templates import Template, singular
 
 CRUD_TOOL = re.compile(r"(get|list|create|update|delete)_([A-Za-z0-9_]+)")
+OTHER_TOOL = re.compile(r"([a-z]+)_([A-Za-z0-9_]+)")
+CURSOR_ARGS = ("cursor", "page_token", "pageToken", "after", "next_cursor")
+NEXT_KEYS = ("nextCursor", "next_cursor", "next_page_token", "nextPageToken", "cursor")
 TOOLS_CALL = "/tools/call/"
 WRITES = ("create", "update", "delete")
 NO_PARENT: tuple[str, ...] = ()
@@ -47,12 +57,20 @@ class ToolRule(Rule):
     defaults: dict[str, Any] | None = None  # create: fields the server set that the arguments did not give
     missing: Any = None  # get/update/delete: the recorded isError result for an unknown id ({id} marked)
     done: Any = None  # delete: the recorded result ({id} marked)
+    semantics: str = "merge"  # update: merge | replace (idempotentHint: true)
+    replace_defaults: dict[str, Any] | None = None  # update (replace): a field not given -> this value
+    cursor_arg: str | None = None  # list: the argument a next page's cursor goes back in
+    next_key: str | None = None  # list: the result key holding the next cursor
+    page_size: int | None = None  # list: items on a recorded page that had a next one
+    envelope_order: list[str] | None = None  # list: the recorded result's keys in order
 
     def describe(self) -> str:
         where = {"structured": "structuredContent", "text": "JSON in a text block",
                  "wrapped": "JSON in a text block (and as structuredContent.result)"}[self.shape]  # fmt: skip
-        does = {"get": "reads an item by " + str(self.id_arg), "list": "lists the items",
-                "create": "creates an item (new id)", "update": f"merges its arguments into item {self.id_arg}",
+        how = "merges its arguments into" if self.semantics == "merge" else "replaces"
+        paged = f", {self.page_size} per page by {self.cursor_arg}/{self.next_key}" if self.page_size else ""
+        does = {"get": "reads an item by " + str(self.id_arg), "list": "lists the items" + paged,
+                "create": "creates an item (new id)", "update": f"{how} item {self.id_arg}",
                 "delete": f"removes item {self.id_arg}"}[self.op]  # fmt: skip
         missing = "; an unknown id → the recorded isError result" if self.missing is not None else ""
         return f"MCP tool {self.tool} {does} → {where}{missing}"
@@ -119,18 +137,21 @@ class ToolLearner:
         self.groups: dict[tuple[str, str], list[Call]] = {}
         self.servers: dict[int, str] = {}
         self.gaps: list[Gap] = []
-        self.read_only = read_only_hints(interactions)
+        self._schemas = tool_schemas(interactions)
+        self.hints = {key: (hints, index) for key, (hints, index, _) in self._schemas.items()}
+        self.listed = bool(self.hints) or any(i.request.url.endswith("/tools/list") for i in interactions)
         contradicted: dict[tuple[str, str], Gap] = {}
+        others: list[tuple[tuple[str, str], str, Call]] = []  # tools of other names: deletes by annotation?
         for interaction in interactions:
             found = tool_of(interaction.request)
-            named = CRUD_TOOL.fullmatch(found[1]) if found else None
-            if found is None or named is None:
+            if found is None:
                 continue
-            op, noun = named.groups()
-            hint = self.read_only.get((found[0], found[1]))
-            if hint is not None and hint[0] != (op in ("get", "list")):
-                why = f"named like a {op} but annotated readOnlyHint: {str(hint[0]).lower()}: replays as recorded"
-                contradicted.setdefault(found, Gap(f"MCP tool {found[0]}: {found[1]}", why, [hint[1]]))
+            named = CRUD_TOOL.fullmatch(found[1])
+            op, noun = named.groups() if named else ("", "")
+            why = self._contradiction(found, op) if named else None
+            if why is not None:
+                gap = Gap(f"MCP tool {found[0]}: {found[1]}", why, [self.hints[found][1]])
+                contradicted.setdefault(found, gap)
                 continue
             try:
                 arguments = json.loads(interaction.request.body or b"{}")
@@ -139,8 +160,47 @@ class ToolLearner:
                 continue
             call = Call(interaction.index, found[1], op, arguments if isinstance(arguments, dict) else {}, result)
             self.servers[call.index] = found[0]
+            if named is None:
+                other = OTHER_TOOL.fullmatch(found[1])
+                if other is not None:
+                    others.append(((found[0], singular(other.group(2))), found[1], call))
+                continue
             self.groups.setdefault((found[0], singular(noun)), []).append(call)
+        self._destructive(others)
         self.gaps.extend(contradicted.values())
+
+    def _contradiction(self, found: tuple[str, str], op: str) -> str | None:
+        """Why a CRUD-named tool's annotations say it is something else (it then replays as recorded)."""
+        hints = self.hints.get(found, ({}, 0))[0]
+        read_only = hints.get("readOnlyHint")
+        if isinstance(read_only, bool) and read_only != (op in ("get", "list")):
+            return f"named like a {op} but annotated readOnlyHint: {str(read_only).lower()}: replays as recorded"
+        if op == "delete" and hints.get("destructiveHint") is False:
+            return "named like a delete but annotated destructiveHint: false: replays as recorded"
+        return None
+
+    def _destructive(self, others: list[tuple[tuple[str, str], str, Call]]) -> None:
+        """A tool of another name (`remove_task`) is a delete of a known noun when it is annotated destructive and
+        not read-only, and every recorded call sent only the id."""
+        by_tool: dict[tuple[tuple[str, str], str], list[Call]] = {}
+        for group, tool, call in others:
+            by_tool.setdefault((group, tool), []).append(call)
+        for (group, tool), calls in by_tool.items():
+            if group not in self.groups:
+                continue
+            hints = self.hints.get((group[0], tool), ({}, 0))[0]
+            ids = (f"{group[1]}_id", "id")
+            only_id = all(len(c.arguments) == 1 and next(iter(c.arguments)) in ids for c in calls)
+            if hints.get("destructiveHint") is True and not hints.get("readOnlyHint") and only_id:
+                for call in calls:
+                    call.op = "delete"
+                self.groups[group].extend(calls)
+                continue
+            why = ("not named like CRUD, and no recorded annotation says it is a delete (destructiveHint: true, "
+                   "called with the id only): replays as recorded")  # fmt: skip
+            self._gap(f"MCP tool {group[0]}: {tool}", why, calls)
+        for calls in self.groups.values():
+            calls.sort(key=lambda c: c.index)
 
     def server_of(self, call: Call) -> str:
         return self.servers[call.index]
@@ -186,6 +246,8 @@ class ToolLearner:
         for call in calls:
             self._teach(rules, call, id_arg, id_field)
         resource.tool_rules = list(rules.values())
+        for rule in rules.values():
+            _paging_notes(rule)
         untaught = sorted({c.tool for c in calls} - set(rules))
         if untaught:
             self._gap(f"MCP tools {server}: {', '.join(untaught)}", "no recorded call showed a JSON result or id: "
@@ -230,9 +292,7 @@ class ToolLearner:
             if not error and data is None and call.op != "delete":
                 return
             rule = ToolRule(call.op + ":" + call.tool, tool=call.tool, op=call.op, id_arg=id_arg)
-            hint = self.read_only.get((self.server_of(call), call.tool))
-            if hint is not None:
-                rule.notes.append(f"annotated readOnlyHint: {str(hint[0]).lower()} (interaction {hint[1]})")
+            self._annotated(rule, self.server_of(call))
             rules[call.tool] = rule
         rule.evidence = evidence_list([*rule.evidence, call.index])
         if error:
@@ -242,16 +302,58 @@ class ToolLearner:
             rule.shape = data[1]
             if call.op == "list" and isinstance(data[0], dict):
                 rule.items_key = next((k for k, v in data[0].items() if isinstance(v, list)), None)
+                rule.envelope_order = list(data[0])
+                _paging(rule, call, data[0])
             if call.op == "create" and isinstance(data[0], dict):
                 given = set(call.arguments) | {id_field}
                 rule.defaults = {k: v for k, v in data[0].items() if k not in given}
         if call.op == "delete":
             rule.done = marked(call.result, asked)
 
+    def _annotated(self, rule: ToolRule, server: str) -> None:
+        """What the tool's recorded annotations say, and what could not be learned without them."""
+        hints, index = self.hints.get((server, rule.tool), ({}, 0))
+        shown = ", ".join(f"{k}: {str(v).lower()}" for k, v in hints.items())
+        if shown:
+            rule.notes.append(f"annotated {shown} (interaction {index})")
+        if rule.op != "update":
+            return
+        if hints.get("idempotentHint") is True:
+            rule.semantics = "replace"
+            rule.replace_defaults = self.schema_defaults.get((server, rule.tool), {})
+        elif "idempotentHint" not in hints:
+            where = "no tools/list was recorded" if not self.listed else "the tool has no idempotentHint"
+            rule.notes.append(f"{where}: the update merges its arguments (a replace cannot be told apart)")
 
-def read_only_hints(interactions: Sequence[Interaction]) -> dict[tuple[str, str], tuple[bool, int]]:
-    """(server, tool) -> (its recorded readOnlyHint, the tools/list interaction that showed it)."""
-    found: dict[tuple[str, str], tuple[bool, int]] = {}
+    @property
+    def schema_defaults(self) -> dict[tuple[str, str], dict[str, Any]]:
+        return {key: defaults for key, (_, _, defaults) in self._schemas.items()}
+
+
+def _paging_notes(rule: ToolRule) -> None:
+    """What a list's recording did not show about its pages."""
+    if rule.op != "list" or rule.next_key is None:
+        return
+    if rule.page_size is None:
+        rule.notes.append(f"{rule.next_key} was only recorded empty: the page size is unknown, one page holds all")
+    if rule.cursor_arg is None:
+        rule.notes.append(f"no call sent a {rule.next_key} back: the cursor argument is unknown, so only the "
+                          "first page is answered from the session")  # fmt: skip
+
+
+def _paging(rule: ToolRule, call: Call, data: dict[str, Any]) -> None:
+    """A page of a list: its next-cursor key, the cursor argument it goes back in, the page size."""
+    next_key = next((k for k in NEXT_KEYS if k in data and not isinstance(data[k], list | dict)), None)
+    cursor = next((a for a in CURSOR_ARGS if a in call.arguments), None)
+    rule.next_key = rule.next_key or next_key
+    rule.cursor_arg = rule.cursor_arg or cursor
+    if next_key is not None and data.get(next_key) is not None and rule.items_key is not None:
+        rule.page_size = max(rule.page_size or 0, len(data[rule.items_key]))
+
+
+def tool_schemas(interactions: Sequence[Interaction]) -> dict[tuple[str, str], tuple[dict[str, Any], int, Any]]:
+    """(server, tool) -> (annotations, the tools/list interaction, the inputSchema's property defaults)."""
+    found: dict[tuple[str, str], tuple[dict[str, Any], int, Any]] = {}
     for interaction in interactions:
         url = interaction.request.url
         if not url.startswith("mcp://") or not url.endswith("/tools/list"):
@@ -262,9 +364,12 @@ def read_only_hints(interactions: Sequence[Interaction]) -> dict[tuple[str, str]
         except (ValueError, AttributeError):
             continue
         for tool in tools if isinstance(tools, list) else []:
-            hint = (tool.get("annotations") or {}).get("readOnlyHint") if isinstance(tool, dict) else None
-            if isinstance(hint, bool):
-                found[(server, str(tool.get("name")))] = (hint, interaction.index)
+            if not isinstance(tool, dict):
+                continue
+            hints = {k: v for k, v in (tool.get("annotations") or {}).items() if isinstance(v, bool)}
+            props = (tool.get("inputSchema") or {}).get("properties") or {}
+            defaults = {k: p["default"] for k, p in props.items() if isinstance(p, dict) and "default" in p}
+            found[(server, str(tool.get("name")))] = (hints, interaction.index, defaults)
     return found
 
 
@@ -313,7 +418,11 @@ def synthesize_tool(request: Request, state: ResourceState) -> Synthesized | Non
     if rule.op == "get":
         return answer(rule, tool_result(item, rule.shape))
     if rule.op == "update":
-        changed = {**item, **{k: v for k, v in arguments.items() if k != rule.id_arg}}
+        given = {k: v for k, v in arguments.items() if k != rule.id_arg}
+        if rule.semantics == "replace":  # PUT-like: a field not given goes back to its default (else stays)
+            defaults = {**_create_defaults(resource), **(rule.replace_defaults or {})}
+            given = {**{k: defaults.get(k, v) for k, v in item.items() if k != resource.id_field}, **given}
+        changed = {**item, **given}
         state.put(resource, NO_PARENT, item_id, changed)
         return answer(rule, tool_result(changed, rule.shape))
     if rule.done is None:
@@ -322,14 +431,38 @@ def synthesize_tool(request: Request, state: ResourceState) -> Synthesized | Non
     return answer(rule, unmarked(rule.done, item_id))
 
 
+def _known_fields(resource: Resource) -> set[str]:
+    """The fields items of this resource have (as the recording showed them), even when a session has none."""
+    start = [item for items in resource.baseline.values() for item in list(items.values())[:20]]
+    return {key for item in start for key in item} | set(_create_defaults(resource)) | {resource.id_field}
+
+
+def _create_defaults(resource: Resource) -> dict[str, Any]:
+    create = next((r for r in resource.tool_rules if isinstance(r, ToolRule) and r.op == "create"), None)
+    return dict(create.defaults or {}) if create is not None else {}
+
+
 def _list(rule: ToolRule, resource: Resource, state: ResourceState, arguments: dict[str, Any]) -> Synthesized | None:
     items = [item for _, item in state.items(resource, NO_PARENT)]
+    arguments = dict(arguments)
+    cursor = arguments.pop(rule.cursor_arg, None) if rule.cursor_arg else None
+    known = {key for item in items for key in item} | _known_fields(resource)
     for key, value in arguments.items():  # a filter on an item field; anything else is not understood
-        if not any(key in item for item in items):
+        if key not in known:
             return miss(state, f"{rule.tool} argument {key!r} is not a field of its items")
         items = [item for item in items if item.get(key) == value]
-    data: Any = items if rule.items_key is None else {rule.items_key: items}
-    return answer(rule, tool_result(data, rule.shape))
+    if rule.items_key is None:
+        return answer(rule, tool_result(items, rule.shape))
+    data: dict[str, Any] = {rule.items_key: items}
+    if rule.next_key is not None:
+        if cursor is not None and not str(cursor).isdigit():
+            return miss(state, f"{rule.tool} cursor {cursor!r}: only the offsets this replay hands out are known")
+        start = int(cursor or 0)
+        size = rule.page_size or max(len(items), 1)
+        more = rule.page_size is not None and start + size < len(items)
+        data = {rule.items_key: items[start : start + size], rule.next_key: str(start + size) if more else None}
+    order = rule.envelope_order or list(data)
+    return answer(rule, tool_result({k: data.get(k) for k in order}, rule.shape))
 
 
 def _create(rule: ToolRule, resource: Resource, state: ResourceState, arguments: dict[str, Any]) -> Synthesized | None:
@@ -383,7 +516,27 @@ def stale(rule: ToolRule, resource: Resource, state: ResourceState, recorded: In
         data = result_data(result)
         made = as_text(data[0].get(resource.id_field)) if data and isinstance(data[0], dict) else None
         return bool(made) and state.get(resource, NO_PARENT, made or "") is not None
+    if rule.op == "list" and not failed:
+        return _list_differs(rule, resource, state, recorded, result)
     return False
+
+
+def _list_differs(rule: ToolRule, resource: Resource, state: ResourceState, recorded: Interaction,
+                  result: dict[str, Any]) -> bool:  # fmt: skip
+    """A recorded list whose items are not the ones this session would list now: recorded writes replayed in
+    another order than recorded (a recorded delete before a recorded list) leave it stale too. Only the items
+    are compared (the model's own answer in the recorded shape), so a list the session agrees with stays
+    answered as recorded."""
+    data = result_data(result)
+    try:
+        arguments = json.loads(recorded.request.body or b"{}")
+    except ValueError:
+        return False
+    ours = _list(rule, resource, state, arguments if isinstance(arguments, dict) else {})
+    if data is None or ours is None:
+        return False
+    mine = result_data(json.loads(ours.response.body).get("result"))
+    return mine is None or listed(mine[0]) != listed(data[0])
 
 
 def _apply(

@@ -80,8 +80,10 @@ ID_MARK = "\x00id\x00"
 class FieldRole:
     """Where a field of a created or replaced item comes from."""
 
-    kind: str  # id | request | parent | timestamp
-    value: Any = None  # request: the default when absent; parent: the variable's position; timestamp: the latest
+    kind: str  # id | request | parent | timestamp | server
+    # request: the default when absent; parent: the variable's position; timestamp: the latest; server: the value
+    # the OpenAPI schema says the server sets (a readOnly property's default, else one of its type)
+    value: Any = None
     has_default: bool = False
 
     def describe(self) -> str:
@@ -91,6 +93,8 @@ class FieldRole:
             return f"the parent's id (path variable {self.value})"
         if self.kind == "timestamp":
             return f"a server timestamp (the latest recorded, {self.value!r})"
+        if self.kind == "server":
+            return f"set by the server (readOnly in the OpenAPI schema; {self.value!r})"
         return "the new id"
 
     def to_dict(self) -> dict[str, Any]:
@@ -197,13 +201,16 @@ class Resource:
     created_in_recording: set[Key] = field(default_factory=set)  # items a recorded create made (absent at start)
     tool_rules: list[Rule] = field(default_factory=list)  # an MCP tool resource's rules (get_x, list_xs, ...)
     mcp_server: str | None = None  # set: learned from MCP tool calls, reached by tool name (never by HTTP path)
+    source: str = "recording"  # recording | openapi (declared by the document, no interaction recorded)
+    invalid: Rule | None = None  # --openapi: the answer to a body that breaks the schema (resources.invalid)
+    validators: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # METHOD -> BodyValidator
     # serialised reads shared by every session: (parent, id) -> (the item object, its answer). Items are never
     # changed in place (a change is a new object), so an entry holds while its item is the one a session sees.
     reads: dict[Key, tuple[dict[str, Any], Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def rules(self) -> list[Rule]:
         found = [self.read, self.listing, self.create, *self.updates.values(), self.delete, self.not_found,
-                 *self.tool_rules]  # fmt: skip
+                 self.invalid, *self.tool_rules]  # fmt: skip
         return [rule for rule in found if rule is not None]
 
     def known_items(self) -> int:
@@ -220,6 +227,7 @@ class Resource:
             "id_evidence": self.id_evidence,
             "items_at_start": self.known_items(),
             "rules": [rule.to_dict() for rule in self.rules()],
+            "source": self.source,
         } | ({"mcp_server": self.mcp_server} if self.mcp_server is not None else {})
 
 

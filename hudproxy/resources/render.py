@@ -54,9 +54,10 @@ def where(resource: Resource) -> str:
 
 def resource_lines(resource: Resource) -> list[str]:
     parent = f", nested under {resource.parent}" if resource.parent else ""
+    source = "; from the OpenAPI document (no interaction recorded)" if resource.source == "openapi" else ""
     lines = [
         "",
-        f"{resource.name}: {where(resource)}{parent}",
+        f"{resource.name}: {where(resource)}{parent}{source}",
         f"  id field {resource.id_field!r}, new ids: {resource.id_style.describe()}; "
         f"{resource.known_items()} item(s) at the start  [{interactions(resource.id_evidence)}]",
     ]

@@ -12,7 +12,8 @@ from typing import Any
 
 from hudproxy.interaction.model import Request, Response
 from hudproxy.resources.answers import SYNTHESIZED_HEADER, Synthesized, miss, respond
-from hudproxy.resources.bodies import as_text, json_body, json_type
+from hudproxy.resources.bodies import NO_JSON, as_text, json_body, json_type
+from hudproxy.resources.invalid import InvalidRule, invalid_body
 from hudproxy.resources.lists import answer_list
 from hudproxy.resources.model import ID_MARK, Resource, Route
 from hudproxy.resources.state import Item, ResourceState
@@ -164,9 +165,12 @@ def _create(request: Request, route: Route, state: ResourceState) -> Synthesized
     sent = json_body(request.headers, request.body)
     if rule is None:
         return miss(state, f"no POST {resource.collection.text} was recorded")
+    refused = _refused(resource, "POST", sent)
+    if refused is not None:
+        return refused
     if not isinstance(sent, dict) or request.query_string:
         return miss(state, "the recorded creates sent a JSON object and no query")
-    if not _fits(sent, rule.required):
+    if "POST" not in resource.validators and not _fits(sent, rule.required):
         return miss(state, f"every recorded create sent {_shape(rule.required)}")
     if resource.id_style.kind == "request":
         item_id = as_text(sent.get(resource.id_field))
@@ -193,6 +197,18 @@ def _create(request: Request, route: Route, state: ResourceState) -> Synthesized
     return respond(rule, rule.status, item, rule.content_type, extra)
 
 
+def _refused(resource: Resource, method: str, sent: object) -> Synthesized | None:
+    """With an OpenAPI document: the validation-error answer when the JSON body breaks the operation's schema."""
+    validator = resource.validators.get(method)
+    rule = resource.invalid
+    if validator is None or not isinstance(rule, InvalidRule) or sent is NO_JSON:
+        return None
+    problems = validator.problems(sent)
+    if not problems:
+        return None
+    return respond(rule, rule.status, invalid_body(rule, problems), rule.content_type)
+
+
 def _parent_value(state: ResourceState, resource: Resource, parent: Segments, position: int) -> Any:
     value = parent[position]
     owner = state.model.by_name.get(resource.parent or "")
@@ -203,14 +219,19 @@ def _update(request: Request, route: Route, state: ResourceState, method: str) -
     resource, item_id = route.resource, route.item_id or ""
     rule = resource.updates[method]
     sent = json_body(request.headers, request.body)
+    refused = _refused(resource, method, sent)  # a server checks the body before it looks the item up
+    if refused is not None:
+        return refused
     if not isinstance(sent, dict) or request.query_string:
         return miss(state, f"the recorded {method}s sent a JSON object and no query")
-    if not _fits(sent, rule.required):
+    checked = method in resource.validators  # the document's schema decides what a valid body is
+    if not checked and not _fits(sent, rule.required):
         return miss(state, f"every recorded {method} sent {_shape(rule.required)}")
     item = state.get(resource, route.parent, item_id)
     if item is None:
         return not_found(resource, item_id)
-    for name, value in sent.items():  # a type the item never had would be the server's 422: not modelled
+    for name, value in sent.items() if not checked else ():  # without a schema a type the item never had
+        # would be the server's 422: not modelled
         if name in item and item[name] is not None and json_type(value) != json_type(item[name]):
             return miss(state, f"{name!r} is a {json_type(item[name])} in the recording, not a {json_type(value)}")
     server_kept = {resource.id_field}

@@ -24,6 +24,6 @@ def model_verdict(cassette: Cassette, request: Request, openapi: dict[str, Any] 
 
 def verdict_line(verdict: dict[str, Any]) -> str:
     if verdict["answered"]:
-        taught = interactions(verdict["evidence"])
+        taught = interactions(verdict["evidence"]) or "from the OpenAPI document, no interaction"
         return f"with --generalise: answered by the model, rule {verdict['rule']} → {verdict['status']} ({taught})"
     return f"with --generalise: still a miss: {verdict['why']}"

@@ -59,3 +59,22 @@ def test_why_says_what_generalise_would_do(tmp_path: Path) -> None:
     assert "with --generalise: still a miss: no DELETE /orders/{id} was recorded" in done.stdout
     data = json.loads(inspect(shop, "--why", str(answered), "--json").stdout)
     assert data["generalise"] == {"answered": True, "rule": "orders.patch", "status": 200, "evidence": [4]}
+
+
+def test_openapi_schemas_in_the_model_and_in_why(tmp_path: Path) -> None:
+    """The todos service's own document: `/labels` (never recorded) comes from it, and `--why` says a body that
+    breaks its schema would be refused by the model."""
+    from envs.todos.service import create_app
+
+    document = tmp_path / "todos.openapi.json"
+    document.write_text(json.dumps(create_app().openapi()))
+    cassette = str(ROOT / "cassettes" / "todos.yaml")
+    done = inspect(cassette, "--model", "--json", "--openapi", str(document))
+    assert done.returncode == 0, done.stderr
+    sources = {r["name"]: r["source"] for r in json.loads(done.stdout)["resources"]}
+    assert sources == {"users": "recording", "users.todos": "recording", "labels": "openapi"}
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps({"method": "POST", "url": "http://127.0.0.1:1/labels", "json": {"name": 3}}))
+    why = inspect(cassette, "--why", str(request), "--openapi", str(document))
+    assert why.returncode == 1, why.stderr  # no recording matches (the model's verdict is on the last line)
+    assert "answered by the model, rule labels.invalid → 422 (from the OpenAPI document" in why.stdout

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from envs.todos.service import create_app
-from envs.todos.walks import Step, Walker, comparable
+from envs.todos.walks import LabelWalker, Step, Walker, comparable
 from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
 
@@ -39,21 +39,21 @@ def answer(client: httpx.Client, step: Step) -> tuple[int, Any]:
     return response.status_code, (response.json() if response.content else None)
 
 
-def test_random_walks_agree_with_the_live_api(upstream: Callable[[Any], str]) -> None:
+def walk(upstream: Callable[[Any], str], options: ReplayOptions, walker: type[Walker], walks: int) -> dict[str, Any]:
     live = Fresh()
     live_url = upstream(live)
-    replay_url = upstream(create_replay_app(TODOS, ReplayOptions(generalise=True)))
+    replay_url = upstream(create_replay_app(TODOS, options))
     agreed: Counter[str] = Counter()
     total: Counter[str] = Counter()
     synthesized = 0
     disagreements = []
     with httpx.Client(base_url=live_url, trust_env=False) as real, httpx.Client(trust_env=False) as mock:
-        for walk in range(WALKS):
+        for number in range(walks):
             live.restart()
-            walker = Walker(random.Random(SEED * 1000 + walk))
-            mock.base_url = httpx.URL(f"{replay_url}/s/walk-{walk}")
+            chooser = walker(random.Random(SEED * 1000 + number))
+            mock.base_url = httpx.URL(f"{replay_url}/s/walk-{number}")
             for _ in range(STEPS):
-                step = walker.next_step()
+                step = chooser.next_step()
                 expected = answer(real, step)
                 response = mock.request(step.method, step.path, json=step.body)
                 got = (response.status_code, response.json() if response.content else None)
@@ -62,10 +62,24 @@ def test_random_walks_agree_with_the_live_api(upstream: Callable[[Any], str]) ->
                 if (expected[0], comparable(expected[1])) == (got[0], comparable(got[1])):
                     agreed[step.kind] += 1
                 else:
-                    disagreements.append((walk, step, expected, got))
-                walker.learn(step, *expected)
-    agreement = sum(agreed.values()) / sum(total.values())
-    per_kind = {kind: f"{agreed[kind]}/{total[kind]}" for kind in total}
-    assert agreement >= 0.95, (agreement, per_kind, disagreements[:5])
-    assert synthesized > sum(total.values()) // 2  # most of these walks were never recorded
-    assert set(total) >= {"create", "read", "update", "delete", "list", "read-deleted", "read-missing"}
+                    disagreements.append((number, step, expected, got))
+                chooser.learn(step, *expected)
+    return {"agreement": sum(agreed.values()) / sum(total.values()), "synthesized": synthesized,
+            "steps": sum(total.values()), "per_kind": {k: f"{agreed[k]}/{total[k]}" for k in total},
+            "disagreements": disagreements[:5]}  # fmt: skip
+
+
+def test_random_walks_agree_with_the_live_api(upstream: Callable[[Any], str]) -> None:
+    found = walk(upstream, ReplayOptions(generalise=True), Walker, WALKS)
+    assert found["agreement"] >= 0.95, found
+    assert found["synthesized"] > found["steps"] // 2  # most of these walks were never recorded
+    assert set(found["per_kind"]) >= {"create", "read", "update", "delete", "list", "read-deleted", "read-missing"}
+
+
+def test_walks_over_a_resource_only_the_openapi_document_declares(upstream: Callable[[Any], str]) -> None:
+    """Labels are never recorded: the service's own document (schemas, readOnly fields) is all the replay has."""
+    options = ReplayOptions(generalise=True, openapi=create_app().openapi())
+    found = walk(upstream, options, LabelWalker, 10)
+    assert found["agreement"] >= 0.95, found
+    labels = {k for k in found["per_kind"] if k.startswith("label-")}
+    assert labels >= {"label-create", "label-read", "label-update", "label-list"}, found["per_kind"]

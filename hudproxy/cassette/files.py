@@ -62,12 +62,13 @@ def _load_lazy(path: Path) -> Cassette:
     if log_path(path).exists():
         return load_recovering(path)[0]
     found = compiled.open_lazy(path)
-    if found is None:
+    if found is None:  # first sight of this file: parsed whole (which compiles it, when big), as before
         cassette, recovered = load_recovering(path)
-        found = None if recovered else compiled.open_lazy(path)
-        if found is None:
-            return cassette
-        del cassette  # the image holds the same interactions, read as they are asked for
+        compiled_now = None if recovered else compiled.open_lazy(path)
+        if compiled_now is not None:
+            cassette.digest = compiled_now[2]  # so the index caches its keys for the next, lazy, start
+            compiled_now[0].close()
+        return cassette
     interactions, meta, digest = found
     return Cassette(interactions=interactions, meta=meta, path=path, digest=digest)  # type: ignore[arg-type]
 

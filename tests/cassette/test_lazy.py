@@ -115,3 +115,12 @@ def test_a_damaged_row_is_one_clear_error_naming_the_entry(big: Path) -> None:
     assert opened.interactions[0].request.url.endswith("/orders/A0")
     with pytest.raises(CassetteError, match=r"interaction 599 .*damaged.*delete the file"):
         opened.interactions[COUNT - 1]
+
+
+def test_the_first_start_parses_the_file_and_the_next_one_maps_it(tmp_path: Path) -> None:
+    path = save_cassette(orders(), tmp_path / "fresh.json")
+
+    first, second = load_cassette(path, lazy=True), load_cassette(path, lazy=True)
+
+    assert isinstance(first.interactions, list) and first.digest is not None
+    assert isinstance(second.interactions, LazyInteractions) and second.digest == first.digest

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from hudproxy.admin.deps import Service
 from hudproxy.admin.models import CassetteOut, HealthOut, MatchOut, UnusedOut
+from hudproxy.cassette.lazy import request_lines
 
 router = APIRouter(tags=["server"])
 
@@ -26,7 +27,7 @@ async def health(service: Service) -> HealthOut:
 async def cassette(service: Service) -> CassetteOut:
     index = service.engine.index
     loaded = service.cassette
-    methods = Counter(i.request.method.upper() for i in index.interactions)
+    methods = Counter(method.upper() for method, _ in request_lines(index.interactions))
     statuses = Counter(str(i.response.status) for i in index.interactions)
     return CassetteOut(
         path=str(loaded.path) if loaded is not None and loaded.path is not None else None,
@@ -45,7 +46,7 @@ async def unused(service: Service) -> list[UnusedOut]:
     for session in service.sessions:
         served |= session.state.used
     return [
-        UnusedOut(index=i.index, method=i.request.method, url=i.request.url)
-        for position, i in enumerate(service.engine.index.interactions)
+        UnusedOut(index=position, method=method, url=url)
+        for position, (method, url) in enumerate(request_lines(service.engine.index.interactions))
         if position not in served
-    ]
+    ]  # from each request's line: a memory-mapped cassette is not read whole to list what was not served

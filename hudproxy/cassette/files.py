@@ -44,12 +44,33 @@ def is_json_path(path: Path) -> bool:
 # ---------------------------------------------------------------- load
 
 
-def load_cassette(path: str | Path) -> Cassette:
+def load_cassette(path: str | Path, lazy: bool = False) -> Cassette:
     """Read and validate a cassette; any problem is a CassetteError naming the file, line and fix.
 
     A recording cut short is recovered: a torn YAML tail is dropped and a recording log beside the cassette
-    merged in, each with one warning (see cassette/tail.py and cassette/appendlog.py)."""
-    return load_recovering(path)[0]
+    merged in, each with one warning (see cassette/tail.py and cassette/appendlog.py).
+
+    `lazy` (a replay server): a big cassette already compiled is opened by memory-mapping its compiled image and
+    its interactions are read as they are first asked for (`hudproxy.cassette.lazy`): start-up and memory do not
+    grow with the file. The interactions are then a read-only sequence, not a list."""
+    return _load_lazy(Path(path)) if lazy else load_recovering(path)[0]
+
+
+def _load_lazy(path: Path) -> Cassette:
+    """The compiled image of a cassette with no recording log beside it (a log means a recording to merge);
+    else the file is loaded as usual, which compiles it when it is big and whole, and the image is opened."""
+    if log_path(path).exists():
+        return load_recovering(path)[0]
+    found = compiled.open_lazy(path)
+    if found is None:  # first sight of this file: parsed whole (which compiles it, when big), as before
+        cassette, recovered = load_recovering(path)
+        compiled_now = None if recovered else compiled.open_lazy(path)
+        if compiled_now is not None:
+            cassette.digest = compiled_now[2]  # so the index caches its keys for the next, lazy, start
+            compiled_now[0].close()
+        return cassette
+    interactions, meta, digest = found
+    return Cassette(interactions=interactions, meta=meta, path=path, digest=digest)  # type: ignore[arg-type]
 
 
 def load_recovering(path: str | Path) -> tuple[Cassette, bool]:
@@ -69,6 +90,7 @@ def load_recovering(path: str | Path) -> tuple[Cassette, bool]:
     with gc_paused():
         cached = compiled.read(text)
         if cached is not None:
+            compiled.remember(path, text)  # the next lazy open finds the entry without reading the file
             cassette = Cassette(interactions=cached[0], meta=cached[1], path=path)
             return (_merge_log(cassette, logged), True) if logged is not None else (cassette, False)
         kept, data = _parse_recovering(path, text)
@@ -80,7 +102,7 @@ def load_recovering(path: str | Path) -> tuple[Cassette, bool]:
                 path, len(text) - kept, kept, len(cassette.interactions),
             )  # fmt: skip
         else:
-            compiled.write(text, cassette.interactions, cassette.meta)
+            compiled.write(text, cassette.interactions, cassette.meta, source=path)
     if logged is not None:
         return _merge_log(cassette, logged), True
     return cassette, kept < len(text)

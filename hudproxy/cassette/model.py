@@ -18,6 +18,9 @@ class Cassette:
     interactions: list[Interaction] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=lambda: {"format": FORMAT_VERSION})
     path: Path | None = None
+    # The SHA-256 of the file's bytes when it was opened from the compiled cache: what keys the replay index's
+    # own cache (hudproxy.matching.image), so a big cassette's keys are computed once.
+    digest: str | None = None
 
     def __len__(self) -> int:
         return len(self.interactions)

@@ -116,9 +116,9 @@ def upstream_from_options(command: str | None, url: str | None, headers: list[st
 def attach(app: Any, host: str, port: int, upstream: Upstream | None = None, label: str | None = None) -> None:
     """Serve the cassette's MCP servers at /mcp beside HTTP replay, and say where; with `upstream`, MCP calls
     nothing recorded matches are forwarded there and recorded (`--unmatched passthrough`)."""
-    from hudproxy.mcp.exchange import is_mcp
+    from hudproxy.cassette.lazy import positions_where_url_starts
 
-    if upstream is None and (app.cassette is None or not any(is_mcp(i) for i in app.cassette.interactions)):
+    if upstream is None and (app.cassette is None or not positions_where_url_starts(app.cassette.interactions, "mcp://")):
         return  # an HTTP-only cassette: no MCP endpoint, and no SDK import
     if upstream is not None:
         from hudproxy.mcp.passthrough import attach_passthrough

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from hudproxy.cassette.lazy import request_lines
 from hudproxy.cli.common import err_console
 from hudproxy.errors import ConfigError
 from hudproxy.interaction.model import Interaction
@@ -53,7 +55,8 @@ def warn_remote(host: str, exposes: str) -> None:
 
 def replay_exposure(cassette: Path, forward: bool, token: str | None, interactions: Sequence[Interaction] = ()) -> str:
     """What a replay server gives a client on another machine (with the recorded hosts once they are known)."""
-    hosts = f" (for {host_list(i.request.host for i in interactions)})" if interactions else ""
+    recorded = (urlsplit(url).hostname or "" for _, url in request_lines(interactions))  # a lazy cassette stays lazy
+    hosts = f" (for {host_list(recorded)})" if interactions else ""
     answers = f"the recorded answers of {cassette}{hosts}"
     if forward:
         return f"{answers}, through a forward proxy that connects nowhere"

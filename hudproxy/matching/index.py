@@ -11,10 +11,13 @@ import heapq
 import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from hudproxy.cassette.files import gc_paused
+from hudproxy.cassette.lazy import LazyInteractions, request_lines, scan
 from hudproxy.interaction.headers import header_value
 from hudproxy.interaction.model import Interaction, Request
+from hudproxy.matching import image
 from hudproxy.matching.aspects import BodyMatcher, matchers_for
 from hudproxy.matching.policy import MatchPolicy
 
@@ -35,28 +38,38 @@ class NearMiss:
 class CassetteIndex:
     """Read-only after construction, so any number of sessions can share it."""
 
-    def __init__(self, interactions: Sequence[Interaction], policy: MatchPolicy) -> None:
+    def __init__(self, interactions: Sequence[Interaction], policy: MatchPolicy, digest: str | None = None) -> None:
+        """`digest`: the cassette's SHA-256 when it came from its compiled image; the keys are then read from
+        the index's own cache when it has them (and stored there once computed), see matching/image.py."""
         self.policy = policy
         self.matchers = matchers_for(policy)
-        self.interactions = list(interactions)
-        self.keys: list[RequestKey] = []
-        self.by_key: dict[RequestKey, list[int]] = {}
-        self.writes_before: list[int] = []
-        self.is_write: list[bool] = []
+        # a lazy sequence stays lazy: an interaction is read from the map when it is first served
+        self.interactions = interactions if isinstance(interactions, LazyInteractions) else list(interactions)
         self._memo = KeyMemo(MEMO_BYTES)
         with gc_paused():
-            self._build()
+            built = image.load(digest, policy, len(self.interactions))
+            if built is None:
+                built = self._compute()
+                image.save(digest, policy, built)
+        self._image = built
+        self.by_key: dict[RequestKey, list[int]] = built.by_key
+        self.is_write: bytes = built.is_write
+        self.is_mcp: bytes = built.is_mcp
+        self.writes_before = image.writes_before(built.is_write)
 
-    def _build(self) -> None:
-        writes = 0
-        for position, interaction in enumerate(self.interactions):
-            key = self.key(interaction.request)
-            self.keys.append(key)
-            self.by_key.setdefault(key, []).append(position)
-            self.writes_before.append(writes)
-            write = self.policy.writes.is_write(interaction.request)
-            self.is_write.append(write)
-            writes += write
+    @cached_property
+    def keys(self) -> list[RequestKey]:
+        """Each position's key, for near-miss search: built on the first miss, not at start."""
+        return self._image.keys()
+
+    def _compute(self) -> image.IndexImage:
+        by_key: dict[RequestKey, list[int]] = {}
+        is_write = bytearray()
+        for position, interaction in enumerate(scan(self.interactions)):
+            by_key.setdefault(self.key(interaction.request), []).append(position)
+            is_write.append(self.policy.writes.is_write(interaction.request))
+        is_mcp = bytes(url.startswith("mcp://") for _, url in request_lines(self.interactions))
+        return image.IndexImage(by_key, bytes(is_write), is_mcp)
 
     def __len__(self) -> int:
         return len(self.interactions)
@@ -85,8 +98,9 @@ class CassetteIndex:
         matchers = self.matchers
         seen: dict[RequestKey, int] = {}
         mcp = request.url.startswith("mcp://")
+        is_mcp = self.is_mcp
         for position, key in enumerate(self.keys):
-            if key not in seen and self.interactions[position].request.url.startswith("mcp://") is mcp:
+            if key not in seen and bool(is_mcp[position]) is mcp:
                 seen[key] = position  # an HTTP request is never "near" an MCP call, nor the other way round
         coarse = heapq.nsmallest(
             limit * 4,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -97,7 +97,7 @@ class MatchPolicy:
         )
 
 
-def with_read_only_hints(policy: MatchPolicy, interactions: Iterable[Interaction]) -> MatchPolicy:
+def with_read_only_hints(policy: MatchPolicy, interactions: Sequence[Interaction]) -> MatchPolicy:
     """The policy with tools the recorded listings mark `readOnlyHint` counted as reads for state-aware replay."""
     hints = read_only_hints(interactions)
     if not hints:

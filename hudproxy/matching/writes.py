@@ -10,11 +10,12 @@ resources/read, prompts/get, initialize, ...) is a read.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from hudproxy.interaction.mcp import from_interaction, is_mcp
+from hudproxy.cassette.lazy import positions_where_url_starts
+from hudproxy.interaction.mcp import from_interaction
 from hudproxy.interaction.model import Interaction, Request
 
 READ_VERBS = re.compile(
@@ -44,11 +45,12 @@ class WriteRule:
         return READ_VERBS.match(tool) is None
 
 
-def read_only_hints(interactions: Iterable[Interaction]) -> frozenset[str]:
+def read_only_hints(interactions: Sequence[Interaction]) -> frozenset[str]:
     """The tools every recorded `tools/list` marks `readOnlyHint: true` (any server)."""
     found: set[str] = set()
-    for interaction in interactions:
-        if not is_mcp(interaction) or not interaction.request.path.startswith("/tools/list"):
+    for position in positions_where_url_starts(interactions, "mcp://"):  # a lazy cassette stays lazy
+        interaction = interactions[position]
+        if not interaction.request.path.startswith("/tools/list"):
             continue
         result = from_interaction(interaction).result
         for tool in (result.get("tools") if isinstance(result, dict) else None) or []:

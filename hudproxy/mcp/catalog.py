@@ -8,12 +8,13 @@ then derived from the methods it holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hudproxy.cassette.lazy import positions_where_url_starts
 from hudproxy.cassette.model import Cassette
-from hudproxy.interaction.mcp import Exchange, from_interaction, is_mcp
+from hudproxy.interaction.mcp import Exchange, from_interaction
 from hudproxy.interaction.model import Interaction
 from hudproxy.mcp.wire import CAPABILITY, IDENTITY_METHODS, LISTS, SERVER_INFO_META
 
@@ -71,8 +72,9 @@ class ServerCatalog:
         return found.get("inputSchema") if found else None
 
 
-def mcp_exchanges(interactions: Iterable[Interaction]) -> list[Exchange]:
-    return [from_interaction(i) for i in interactions if is_mcp(i)]
+def mcp_exchanges(interactions: Sequence[Interaction]) -> list[Exchange]:
+    """Found by URL first, so a memory-mapped cassette inflates only its MCP exchanges."""
+    return [from_interaction(interactions[p]) for p in positions_where_url_starts(interactions, "mcp://")]
 
 
 def catalogs(cassette: Cassette) -> dict[str, ServerCatalog]:

@@ -35,20 +35,21 @@ def http_unmatched(unmatched: str, target: str | None, upstream: Upstream | None
 def check_passthrough(app: Any, unmatched: str, target: str | None, upstream: Upstream | None) -> None:
     """Passthrough needs somewhere to forward: a target for HTTP; for a cassette of MCP exchanges only, an MCP
     upstream. `app` is a `ReplayApp`."""
-    from hudproxy.mcp.exchange import is_mcp
+    from hudproxy.cassette.lazy import request_lines
     from hudproxy.replay.options import Unmatched
 
     if upstream is not None or Unmatched.parse(unmatched) is not Unmatched.PASSTHROUGH or app.cassette is None:
         return
     interactions = app.cassette.interactions
     name = app.cassette.path or "the cassette"
-    if interactions and all(is_mcp(i) for i in interactions):
+    urls = [url for _, url in request_lines(interactions)]  # a memory-mapped cassette stays unread
+    if urls and all(url.startswith("mcp://") for url in urls):
         raise ConfigError(
             f"--unmatched passthrough: {name} holds only MCP exchanges; give {PASSTHROUGH_OPTIONS} "
             "(the MCP server to forward unmatched calls to)."
         )
     if target is None:
-        mcp = f"; for its MCP calls, {PASSTHROUGH_OPTIONS}" if any(is_mcp(i) for i in interactions) else ""
+        mcp = f"; for its MCP calls, {PASSTHROUGH_OPTIONS}" if any(u.startswith("mcp://") for u in urls) else ""
         raise ConfigError(
             f"--unmatched passthrough needs --target URL (Python: target=), where to forward unmatched requests{mcp}."
         )

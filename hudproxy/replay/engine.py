@@ -65,7 +65,8 @@ class ReplayEngine:
         seed: int = 0, openapi: dict[str, Any] | None = None,
     ) -> ReplayEngine:  # fmt: skip
         model = learn_model(cassette, openapi) if generalise else None
-        return cls(CassetteIndex(cassette.interactions, policy or policies_for(cassette)), context, model, seed)
+        index = CassetteIndex(cassette.interactions, policy or policies_for(cassette), cassette.digest)
+        return cls(index, context, model, seed)
 
     def lookup(self, request: Request, state: ReplayState, key: RequestKey | None = None) -> Interaction | None:
         """The recorded interaction for this request in this session, advancing the session's state.

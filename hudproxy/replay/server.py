@@ -33,7 +33,7 @@ def build_service(cassette_path: str | Path, options: ReplayOptions = DEFAULT_OP
     `options.record_misses` makes the recorder passthrough appends with (`hudproxy.record.misses.record_misses`):
     the adapter (CLI, Python API) passes it, so replay never imports the recorder. `options.stream_timing` is
     the ASGI app's (`create_replay_app`); each option is described on `ReplayOptions`."""
-    cassette = load_cassette(cassette_path)
+    cassette = load_cassette(cassette_path, lazy=True)  # a big compiled cassette is memory-mapped, not read
     mode = Unmatched.parse(str(options.unmatched))
     forward, generalise, seed, openapi = options.forward, options.generalise, options.seed, options.openapi
     policy = with_read_only_hints(policies_for(cassette, options.match, forward=forward), cassette.interactions)

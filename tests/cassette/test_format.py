@@ -386,7 +386,7 @@ def big_files(tmp_path_factory: pytest.TempPathFactory, big_cassette: Cassette) 
 
 
 def cache_entries(cache_dir: Path) -> list[Path]:
-    return sorted(cache_dir.glob("*.marshal"))
+    return sorted(cache_dir.glob("*.image"))
 
 
 def test_twenty_thousand_interactions_load_from_json(big_files: dict[str, Path], big_cassette: Cassette) -> None:

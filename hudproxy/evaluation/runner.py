@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import math
 import secrets
 import sys
 import time
@@ -26,10 +27,10 @@ from hudproxy.choices import Choice
 from hudproxy.env.environment import Environment
 from hudproxy.errors import ConfigError
 from hudproxy.evaluation.agents import AgentLike, AgentSource
-from hudproxy.evaluation.execute import RunRecord
+from hudproxy.evaluation.execute import RunRecord, dumps
 from hudproxy.evaluation.local import run_local
 from hudproxy.evaluation.store import ResultsWriter
-from hudproxy.evaluation.summary import EvalSummary
+from hudproxy.evaluation.summary import PASS_THRESHOLD, EvalSummary
 from hudproxy.evaluation.tasks import Task, as_tasks, check_tasks, plan, plan_size
 
 TasksLike = Sequence[Task | Mapping[str, Any]] | Task | Mapping[str, Any] | str | Path
@@ -54,8 +55,13 @@ async def run_eval(
     ray_address: str | None = None, workers: int | None = None, timeout: float | None = None,
     on_start: Callable[[EvalSummary], None] | None = None, on_result: OnResult | None = None,
     stop: asyncio.Event | None = None, worker_env: dict[str, str] | None = None, generalise: bool = False,
+    pass_threshold: float = PASS_THRESHOLD,
 ) -> EvalSummary:  # fmt: skip
     """Run every task `repeats` times (else `runs` times) with a fresh agent per run; see the module docstring.
+
+    Each run of a task is a trial with its own seed; `summary.reliability_table()` (and the results' `tasks`
+    table) gives each task's pass@1, pass@k, pass^k and mean reward ± 95%, a trial passing with reward ≥
+    `pass_threshold`.
 
     `env` is an Environment or the path of one (loaded here, and by each Ray worker). `agent` is a spec string
     (`scripted`, `openai:MODEL`, `module:factory`), a factory or an Agent. `out` keeps every run in SQLite.
@@ -65,6 +71,8 @@ async def run_eval(
     `on_start(summary)` is called once everything is checked, before the first run; `on_result` after each run.
     """
     _check_numbers(runs, concurrency, workers, timeout)
+    if math.isnan(pass_threshold):
+        raise ConfigError("--pass-threshold must be a number, the reward a trial needs to pass (e.g. 1.0)")
     chosen = Backend.parse(backend)
     environment, origin = _environment(env)
     task_list = as_tasks(tasks)
@@ -76,7 +84,9 @@ async def run_eval(
         raise ConfigError("--backend ray: each worker loads the environment from its file; pass its path")
     specs = plan(task_list, runs, seed, _session_prefix(environment, fresh=environment is not env))
     summary = EvalSummary(secrets.token_hex(4), environment.name, agents.label, chosen.value, seed,
-                          plan_size(task_list, runs), Path(out) if out else None)  # fmt: skip
+                          plan_size(task_list, runs), Path(out) if out else None,
+                          pass_threshold=pass_threshold)  # fmt: skip
+    summary.plan([(task.scenario, dumps(task.args), task.repeats or runs) for task in task_list])
     writer = ResultsWriter(out, _eval_row(summary, concurrency)) if out else None
 
     def accept(record: RunRecord) -> None:
@@ -108,7 +118,7 @@ async def run_eval(
         summary.elapsed_s = time.perf_counter() - clock
         summary.interrupted = status != "finished"
         if writer is not None:
-            writer.close(status, {**summary.totals(), "ended": _now()})
+            writer.close(status, {**summary.totals(), "ended": _now()}, summary.task_rows())
     return summary
 
 
@@ -125,7 +135,7 @@ def _generalising(env: Environment) -> dict[str, str]:
 
 
 def _check_numbers(runs: int, concurrency: int, workers: int | None, timeout: float | None) -> None:
-    for name, value in (("--runs", runs), ("--concurrency", concurrency), ("--workers", workers)):
+    for name, value in (("--repeats/--runs", runs), ("--concurrency", concurrency), ("--workers", workers)):
         if value is not None and value < 1:
             raise ConfigError(f"{name} must be at least 1, not {value}")
     if timeout is not None and timeout <= 0:
@@ -169,7 +179,7 @@ async def _started(env: Environment) -> AsyncIterator[None]:
 def _eval_row(summary: EvalSummary, concurrency: int) -> dict[str, Any]:
     return {"id": summary.eval_id, "env": summary.env, "agent": summary.agent, "backend": summary.backend,
             "seed": summary.seed, "concurrency": concurrency, "planned": summary.planned,
-            "started": _now()}  # fmt: skip
+            "pass_threshold": summary.pass_threshold, "started": _now()}  # fmt: skip
 
 
 def _now() -> str:

@@ -27,10 +27,10 @@ from hudproxy.errors import ConfigError
 from hudproxy.evaluation.execute import CALL_FIELDS, RunRecord, dumps
 
 SCHEMA_VERSION = 4  # 2: calls.parent; 3: calls.rule, calls.evidence (answers the --generalise model made);
-# 4: runs.task, evals.pass_threshold, the tasks table (repeated trials)
+# 4: runs.task, evals.pass_threshold, evals.judge, the tasks table (repeated trials)
 EVALS = {"id": str, "env": str, "agent": str, "backend": str, "seed": int, "concurrency": int, "planned": int,
          "finished": int, "errors": int, "mean_reward": float, "status": str, "started": str, "ended": str,
-         "pass_threshold": float}  # fmt: skip
+         "pass_threshold": float, "judge": str}  # fmt: skip
 RUNS = {"id": str, "eval_id": str, "idx": int, "scenario": str, "args": str, "repeat": int, "agent": str,
         "seed": int, "session": str, "prompt": str, "answer": str, "reward": float, "subscores": str, "notes": str,
         "error": str, "started": str, "duration_ms": float, "worker": str, "task": int}  # fmt: skip

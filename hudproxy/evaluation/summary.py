@@ -18,6 +18,7 @@ from hudproxy.evaluation.execute import RunRecord
 from hudproxy.evaluation.reliability import mean_interval, pass_at_k, pass_hat_k
 
 PASS_THRESHOLD = 1.0  # a trial passes with reward >= this (`--pass-threshold`): full marks, as τ-bench counts
+TASK_ROWS = 25  # tasks the reliability table lists; the rest are in the results database
 
 
 @dataclass
@@ -197,9 +198,10 @@ class EvalSummary:
         table.caption_justify = "left"
         return table
 
-    def reliability_table(self) -> Table | None:
+    def reliability_table(self, limit: int = TASK_ROWS) -> Table | None:
         """Per task over its trials: pass@1, pass@k (any passed), pass^k (all passed), mean reward ± 95%, and
-        whether the outcome flips between trials; None when no task has more than one trial."""
+        whether the outcome flips between trials; None when no task has more than one trial. Past `limit` tasks
+        the table shows the flipping ones first, then the least reliable; the caption covers every task."""
         if not self.repeated:
             return None
         figures = {n: f for n, t in sorted(self.tasks.items()) if (f := t.reliability(self.pass_threshold))}
@@ -208,17 +210,25 @@ class EvalSummary:
         table = Table(title=f"reliability over trials (pass: reward ≥ {self.pass_threshold:g})", title_justify="left")
         for column in ("task", "trials", "passed", "pass@1", f"pass@{k}", f"pass^{k}", "mean reward ± 95%", "flips"):
             table.add_column(column, justify="left" if column in ("task", "flips") else "right")
-        for number, found in figures.items():
+        shown = list(figures)
+        if len(shown) > limit:
+            shown = sorted(sorted(shown, key=lambda n: (not figures[n].flips, figures[n].pass_hat_k))[:limit])
+        for number in shown:
+            found = figures[number]
             interval = "" if math.isnan(found.interval) else f" ± {found.interval:.3f}"
             table.add_row(f"#{number + 1} {self.tasks[number].label}", str(found.k), str(found.passed),
                           f"{found.pass_at_1:.3f}", f"{found.pass_at_k:.3f}", f"{found.pass_hat_k:.3f}",
                           f"{found.mean_reward:.3f}{interval}", "flips" if found.flips else "")  # fmt: skip
         if figures:
             flipping = sum(f.flips for f in figures.values())
-            table.caption = (f"{len(figures)} tasks: mean pass@1 {_mean(f.pass_at_1 for f in figures.values()):.3f}, "
+            count = f"{len(figures)} task" + ("s" if len(figures) != 1 else "")
+            flips = f"{flipping} task flips" if flipping == 1 else f"{flipping} tasks flip"
+            more = (f" (shown: {len(shown)}, flipping first, then the least reliable; all in the results' tasks "
+                    "table)" if len(shown) < len(figures) else "")  # fmt: skip
+            table.caption = (f"{count}{more}: mean pass@1 {_mean(f.pass_at_1 for f in figures.values()):.3f}, "
                              f"pass@{k} {_mean(f.pass_at_k for f in figures.values()):.3f}, "
                              f"pass^{k} {_mean(f.pass_hat_k for f in figures.values()):.3f}; "
-                             f"{flipping} flip between trials")  # fmt: skip
+                             f"{flips} between trials")  # fmt: skip
             table.caption_justify = "left"
         return table
 

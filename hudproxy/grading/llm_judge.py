@@ -72,9 +72,16 @@ class LLMJudge:
         self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
         self._format = 0  # index into FORMATS: the most precise one this server has not refused
         self._lock = threading.Lock()
+        self._asking: dict[tuple[str, str, str, int], threading.Lock] = {}
 
     def __call__(self, request: JudgeRequest) -> JudgeVerdict:
         key = (request.criterion, self.content_key(request), self.model, self.samples)
+        with self._lock:
+            gate = self._asking.setdefault(key, threading.Lock())
+        with gate:  # the same question from concurrent runs: the first asks, the others read its answer
+            return self._judge(request, key)
+
+    def _judge(self, request: JudgeRequest, key: tuple[str, str, str, int]) -> JudgeVerdict:
         if self.cache is not None:
             cached = self.cache.get(*key)
             if cached is not None:

@@ -57,7 +57,12 @@ async def test_each_trial_gets_its_own_seed_and_each_task_its_reliability(tmp_pa
     assert flipping >= 1  # the premise: with these seeds the coin lands both ways somewhere
     table = summary.reliability_table()
     assert table is not None and "pass^6" in [c.header for c in table.columns]
-    assert table.caption is not None and f"{flipping} flip between trials" in str(table.caption)
+    flips = f"{flipping} task flips" if flipping == 1 else f"{flipping} tasks flip"
+    assert table.caption is not None and str(table.caption).startswith("4 tasks: mean pass@1 ")
+    assert str(table.caption).endswith(f"; {flips} between trials")
+    short = summary.reliability_table(limit=1)  # many tasks: the flipping ones first
+    assert short is not None and short.row_count == 1 and "(shown: 1, flipping first" in str(short.caption)
+    assert next(iter(short.columns[-1].cells)) == "flips"
 
 
 async def test_a_task_files_repeats_wins_over_the_evals_and_one_trial_shows_no_reliability(tmp_path: Path) -> None:

@@ -4,14 +4,12 @@ wrong shape, the response_format ladder, samples and their majority, the cache, 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from chat_stub import MET, UNMET, chat_server, format_kind
 
 from hudproxy.errors import ConfigError
 from hudproxy.grading.judge_answers import CORRECTION
@@ -22,36 +20,7 @@ from hudproxy.grading.llm_judge import LLMJudge, judge_from_environment
 REQUEST = JudgeRequest("States the refunded amount and the order id.",
                        "user: Refund 12.50 EUR on A2\nassistant: Refunded 12.50 EUR on order A2.",
                        ("POST /refunds → 201 (seq 2)",), run_id="e1-000001")  # fmt: skip
-MET = json.dumps({"verdict": "MET", "reason": "states 12.50 EUR and A2"})
-UNMET = json.dumps({"verdict": "UNMET", "reason": "no amount"})
 Reply = Callable[[dict[str, Any]], str]
-
-
-def chat_server(reply: Reply, seen: list[dict[str, Any]], refuse: tuple[str, ...] = ()) -> FastAPI:
-    """Answers each chat completion with `reply(body)`; refuses the response_format kinds in `refuse` like
-    OpenAI (400), a validator (422) or llama.cpp (500) do."""
-    app = FastAPI()
-
-    @app.post("/v1/chat/completions")
-    async def complete(request: Request) -> Any:
-        body = await request.json()
-        seen.append({**body, "authorization": request.headers.get("authorization")})
-        kind = format_kind(body)
-        if kind in refuse:
-            status = {"json_schema": 400, "json_object_schema": 422}.get(kind, 500)
-            return JSONResponse({"error": {"message": f"response_format {kind} is not supported"}}, status)
-        message = {"role": "assistant", "content": reply(body)}
-        return {"id": "c", "object": "chat.completion", "model": body["model"],
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}  # fmt: skip
-
-    return app
-
-
-def format_kind(body: dict[str, Any]) -> str:
-    found = body.get("response_format")
-    if found is None:
-        return "none"
-    return "json_object_schema" if found["type"] == "json_object" and "schema" in found else found["type"]
 
 
 def judge_on(upstream: Any, reply: Reply, tmp_path: Path, refuse: tuple[str, ...] = (), **options: Any) -> tuple[

@@ -55,6 +55,7 @@ class JudgeCache:
             conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
             self._db = sqlite_utils.Database(conn)
             self._db.enable_wal()
+            self._db.execute("PRAGMA synchronous = NORMAL")  # WAL keeps it consistent; a lost answer is asked again
             self._db["verdicts"].create(VERDICTS, pk=KEY, if_not_exists=True)
         except (OSError, sqlite3.DatabaseError) as exc:
             message = f"judge cache {self.path}: cannot use it ({exc}); set {CACHE_ENV} to another file"

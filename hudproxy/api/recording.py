@@ -59,6 +59,7 @@ class Recording:
     """Re-record a cassette: a recording proxy in front of `target`, record mode `all`, into a fresh file.
 
     The fresh file replaces the cassette only at a clean exit, so a crashed run leaves the old one intact.
+    `upstream_timeout` (seconds) waits longer for a slow upstream (a local LLM) than the proxy's default.
     """
 
     def __init__(
@@ -68,8 +69,10 @@ class Recording:
         *,
         match: MatchPolicy | None = None,
         scrub: ScrubPolicy | None = None,
+        upstream_timeout: float | None = None,
     ) -> None:
         self.cassette = Path(cassette)
+        self.upstream_timeout = upstream_timeout  # seconds for the upstream's answer (a slow LLM); None: default
         self.target = target
         self.fresh = self.cassette.with_name(f".{self.cassette.stem}.recording{self.cassette.suffix}")
         self._options: dict[str, Any] = {"match": match, "scrub": scrub}
@@ -83,7 +86,8 @@ class Recording:
         self.fresh.unlink(missing_ok=True)
         log_path(self.fresh).unlink(missing_ok=True)  # a crashed run's log must not join this fresh one
         self._recorder = Recorder(self.fresh, RecordMode.ALL, target=self.target, **self._options)
-        self.base_url = self._stack.enter_context(recording_proxy(self._recorder, self.target))
+        proxy = recording_proxy(self._recorder, self.target, upstream_timeout=self.upstream_timeout)
+        self.base_url = self._stack.enter_context(proxy)
         return self
 
     def stop(self, keep: bool = True) -> None:

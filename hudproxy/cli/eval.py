@@ -26,7 +26,13 @@ def eval_(
     agent: Annotated[str, Opt(help="scripted (env.agent) | openai:MODEL | module:factory | file.py:factory")] = (
         "scripted"
     ),
-    runs: Annotated[int, Opt(help="Runs of each task (a task's own `repeats` wins)")] = 1,
+    runs: Annotated[
+        int, Opt("--runs", "--repeats", help="Trials of each task, each with its own seed (a task's `repeats` wins)")
+    ] = 1,
+    pass_threshold: Annotated[float, Opt(help="A trial passes with reward ≥ this (pass@k, pass^k)")] = 1.0,
+    judge: Annotated[str | None, Opt(help="Model for rubric `judge:` criteria (OPENAI_BASE_URL/OPENAI_API_KEY, or "
+                                          "HUDPROXY_JUDGE_BASE_URL/HUDPROXY_JUDGE_API_KEY)")] = None,
+    judge_samples: Annotated[int, Opt(help="Ask the judge this many times per criterion; the majority decides")] = 1,
     concurrency: Annotated[int, Opt(help="Runs in flight at once, over all workers")] = 16,
     out: Annotated[Path | None, Opt(help="SQLite file for the results: tables runs, calls, transcripts")] = None,
     seed: Annotated[int, Opt(help="Fixes each run's seed (given to agents that take one)")] = 0,
@@ -48,6 +54,10 @@ def eval_(
     Example: hudproxy eval envs/shop --scenario update-order --arg order_id=A1 --runs 1000 --concurrency 64
              --agent scripted --out results.db
     Example: hudproxy eval envs/shop --tasks tasks.yaml --agent openai:gpt-4o-mini --backend ray
+    Example: hudproxy eval envs/shop --tasks tasks.yaml --agent openai:gpt-4o-mini --repeats 5
+             (each task 5 trials: pass@1, pass@5, pass^5, mean reward ± 95%, tasks whose outcome flips)
+    Example: hudproxy eval envs/shop --tasks tasks.yaml --judge gpt-4o-mini --judge-samples 3
+             (rubric criteria written `judge: "..."` asked of the model; answers cached, see HUDPROXY_JUDGE_CACHE)
     Example: hudproxy eval envs/todos --scenario add-todo --arg title=sow --generalise
              (env.replay answers what nobody recorded from each run's state; graded with env.state_diff())
 
@@ -81,12 +91,17 @@ def eval_(
                 return await run_eval(target, plan, agent, runs=runs, concurrency=concurrency, seed=seed, out=out,
                                       backend=backend, ray_address=ray_address, workers=workers, timeout=timeout,
                                       on_start=progress.on_start, on_result=progress.on_result, stop=stop,
-                                      worker_env=passed_on, generalise=generalise)  # fmt: skip
+                                      worker_env=passed_on, generalise=generalise,
+                                      pass_threshold=pass_threshold, judge=judge,
+                                      judge_samples=judge_samples)  # fmt: skip
         finally:
             loop.remove_signal_handler(signal.SIGINT)
 
     summary = asyncio.run(main())
     console.print(summary.table())
+    reliability = summary.reliability_table()
+    if reliability is not None:
+        console.print(reliability)
     if summary.interrupted:
         kept = f"; kept {summary.finished} finished runs in {out}" if out else ""
         err_console.print(f"hudproxy eval: interrupted{kept}", markup=False)

@@ -97,7 +97,8 @@ async def execute(env: Environment, spec: RunSpec, agents: AgentSource, timeout:
 
 def row(spec: RunSpec, agent: str, run: Run | None, error: str | None, started: float, ms: float) -> dict[str, Any]:
     return {
-        "idx": spec.index, "scenario": spec.scenario, "args": dumps(spec.args), "repeat": spec.repeat,
+        "idx": spec.index, "task": spec.task, "scenario": spec.scenario, "args": dumps(spec.args),
+        "repeat": spec.repeat,
         "agent": agent, "seed": spec.seed, "session": spec.session,
         "prompt": run.prompt if run else None, "answer": run.answer if run else None,
         "reward": 0.0 if error is not None or run is None else run.reward,

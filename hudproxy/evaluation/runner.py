@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import math
 import secrets
 import sys
 import time
@@ -26,11 +27,13 @@ from hudproxy.choices import Choice
 from hudproxy.env.environment import Environment
 from hudproxy.errors import ConfigError
 from hudproxy.evaluation.agents import AgentLike, AgentSource
-from hudproxy.evaluation.execute import RunRecord
+from hudproxy.evaluation.execute import RunRecord, dumps
 from hudproxy.evaluation.local import run_local
 from hudproxy.evaluation.store import ResultsWriter
-from hudproxy.evaluation.summary import EvalSummary
+from hudproxy.evaluation.summary import PASS_THRESHOLD, EvalSummary
 from hudproxy.evaluation.tasks import Task, as_tasks, check_tasks, plan, plan_size
+from hudproxy.grading.active_judge import judging_with
+from hudproxy.grading.judging import Judge
 
 TasksLike = Sequence[Task | Mapping[str, Any]] | Task | Mapping[str, Any] | str | Path
 OnResult = Callable[[RunRecord, EvalSummary], None]
@@ -54,8 +57,16 @@ async def run_eval(
     ray_address: str | None = None, workers: int | None = None, timeout: float | None = None,
     on_start: Callable[[EvalSummary], None] | None = None, on_result: OnResult | None = None,
     stop: asyncio.Event | None = None, worker_env: dict[str, str] | None = None, generalise: bool = False,
+    pass_threshold: float = PASS_THRESHOLD, judge: Judge | str | None = None, judge_samples: int = 1,
 ) -> EvalSummary:  # fmt: skip
     """Run every task `repeats` times (else `runs` times) with a fresh agent per run; see the module docstring.
+
+    Each run of a task is a trial with its own seed; `summary.reliability_table()` (and the results' `tasks`
+    table) gives each task's pass@1, pass@k, pass^k and mean reward ± 95%, a trial passing with reward ≥
+    `pass_threshold`.
+    `judge` answers rubric criteria written `judge:` (`hudproxy eval --judge MODEL`): a model name (an LLMJudge
+    from the environment, `judge_samples` samples each) or any `Judge`; scoring finds it with
+    `hudproxy.grading.active_judge.current_judge()`, in Ray workers too (they rebuild it from the model name).
 
     `env` is an Environment or the path of one (loaded here, and by each Ray worker). `agent` is a spec string
     (`scripted`, `openai:MODEL`, `module:factory`), a factory or an Agent. `out` keeps every run in SQLite.
@@ -65,6 +76,8 @@ async def run_eval(
     `on_start(summary)` is called once everything is checked, before the first run; `on_result` after each run.
     """
     _check_numbers(runs, concurrency, workers, timeout)
+    if math.isnan(pass_threshold):
+        raise ConfigError("--pass-threshold must be a number, the reward a trial needs to pass (e.g. 1.0)")
     chosen = Backend.parse(backend)
     environment, origin = _environment(env)
     task_list = as_tasks(tasks)
@@ -74,10 +87,20 @@ async def run_eval(
     agents = AgentSource(agent, environment)  # checked here, before any run, even when Ray workers run them
     if chosen is Backend.RAY and origin is None:
         raise ConfigError("--backend ray: each worker loads the environment from its file; pass its path")
+    judging, owned = _judge(judge, judge_samples)
+    if judging is not None and chosen is Backend.RAY:
+        worker_env = {**(worker_env or {}), **_judge_environment(judging)}
     specs = plan(task_list, runs, seed, _session_prefix(environment, fresh=environment is not env))
     summary = EvalSummary(secrets.token_hex(4), environment.name, agents.label, chosen.value, seed,
-                          plan_size(task_list, runs), Path(out) if out else None)  # fmt: skip
-    writer = ResultsWriter(out, _eval_row(summary, concurrency)) if out else None
+                          plan_size(task_list, runs), Path(out) if out else None,
+                          pass_threshold=pass_threshold)  # fmt: skip
+    summary.plan([(task.scenario, dumps(task.args), task.repeats or runs) for task in task_list])
+    eval_row = {**_eval_row(summary, concurrency), "judge": _judge_label(judging)}
+    try:
+        writer = ResultsWriter(out, eval_row) if out else None
+    except BaseException:
+        _close(judging, owned)
+        raise
 
     def accept(record: RunRecord) -> None:
         summary.add(record)
@@ -91,9 +114,10 @@ async def run_eval(
     clock, status = time.perf_counter(), "interrupted"
     try:
         if chosen is Backend.LOCAL:
-            async with _started(environment):
-                complete = await run_local(environment, specs, agents, accept, concurrency=concurrency,
-                                           timeout=timeout, stop=stop)  # fmt: skip
+            with judging_with(judging):  # the runs' tasks start inside, so scoring finds the judge
+                async with _started(environment):
+                    complete = await run_local(environment, specs, agents, accept, concurrency=concurrency,
+                                               timeout=timeout, stop=stop)  # fmt: skip
         else:
             from hudproxy.evaluation.ray_backend import run_ray
 
@@ -108,7 +132,8 @@ async def run_eval(
         summary.elapsed_s = time.perf_counter() - clock
         summary.interrupted = status != "finished"
         if writer is not None:
-            writer.close(status, {**summary.totals(), "ended": _now()})
+            writer.close(status, {**summary.totals(), "ended": _now()}, summary.task_rows())
+        _close(judging, owned)
     return summary
 
 
@@ -124,8 +149,41 @@ def _generalising(env: Environment) -> dict[str, str]:
     return {GENERALISE_ENV: "1"}
 
 
+def _judge(judge: Judge | str | None, samples: int) -> tuple[Judge | None, bool]:
+    """(the eval's judge, whether run_eval made it and so closes it)."""
+    if isinstance(judge, str):
+        from hudproxy.grading.llm_judge import judge_from_environment
+
+        return judge_from_environment(judge, samples=samples), True
+    return judge, False
+
+
+def _close(judge: Judge | None, owned: bool) -> None:
+    if owned and judge is not None and hasattr(judge, "close"):
+        judge.close()
+
+
+def _judge_environment(judge: Judge) -> dict[str, str]:
+    """What a Ray worker needs to build the same judge: only an LLMJudge can be named by its model."""
+    from hudproxy.grading.active_judge import environment_for
+
+    model, samples = getattr(judge, "model", None), getattr(judge, "samples", 1)
+    if not isinstance(model, str):
+        raise ConfigError("--backend ray: give the judge as a model name (--judge MODEL); a Python judge object "
+                          "cannot reach the workers")  # fmt: skip
+    return environment_for(model, samples)
+
+
+def _judge_label(judge: Judge | None) -> str | None:
+    if judge is None:
+        return None
+    model, samples = getattr(judge, "model", None), getattr(judge, "samples", 1)
+    name = model if isinstance(model, str) else getattr(judge, "__name__", type(judge).__name__)
+    return f"{name} x{samples}" if samples != 1 else name
+
+
 def _check_numbers(runs: int, concurrency: int, workers: int | None, timeout: float | None) -> None:
-    for name, value in (("--runs", runs), ("--concurrency", concurrency), ("--workers", workers)):
+    for name, value in (("--repeats/--runs", runs), ("--concurrency", concurrency), ("--workers", workers)):
         if value is not None and value < 1:
             raise ConfigError(f"{name} must be at least 1, not {value}")
     if timeout is not None and timeout <= 0:
@@ -169,7 +227,7 @@ async def _started(env: Environment) -> AsyncIterator[None]:
 def _eval_row(summary: EvalSummary, concurrency: int) -> dict[str, Any]:
     return {"id": summary.eval_id, "env": summary.env, "agent": summary.agent, "backend": summary.backend,
             "seed": summary.seed, "concurrency": concurrency, "planned": summary.planned,
-            "started": _now()}  # fmt: skip
+            "pass_threshold": summary.pass_threshold, "started": _now()}  # fmt: skip
 
 
 def _now() -> str:

@@ -2,7 +2,10 @@
 
     evals        one row per eval: environment, agent, backend, seed, runs planned and finished, status
     runs         one row per run (`id` "<eval>-<index>"): scenario, args, agent, seed, reward, subscores, notes,
-                 error (the traceback), started, duration_ms, and the replay `session` it used
+                 error (the traceback), started, duration_ms, and the replay `session` it used; `task` (the
+                 task's place in the task list) and `repeat` (the trial, 0-based) group a task's trials
+    tasks        one row per (eval, task) at the end: trials, passed, pass_at_1, pass_at_k, pass_hat_k (k = the
+                 trials run), mean_reward, interval_95 (half-width), flips (1: the outcome changed between trials)
     calls        the run's journal rows (`run_id` → runs.id), the fields of `hudproxy.journal.Call`
     transcripts  the run's messages (`run_id` → runs.id), OpenAI-style JSON
 
@@ -23,12 +26,17 @@ import sqlite_utils
 from hudproxy.errors import ConfigError
 from hudproxy.evaluation.execute import CALL_FIELDS, RunRecord, dumps
 
-SCHEMA_VERSION = 3  # 2: calls.parent; 3: calls.rule, calls.evidence (answers the --generalise model made)
+SCHEMA_VERSION = 4  # 2: calls.parent; 3: calls.rule, calls.evidence (answers the --generalise model made);
+# 4: runs.task, evals.pass_threshold, evals.judge, the tasks table (repeated trials)
 EVALS = {"id": str, "env": str, "agent": str, "backend": str, "seed": int, "concurrency": int, "planned": int,
-         "finished": int, "errors": int, "mean_reward": float, "status": str, "started": str, "ended": str}  # fmt: skip
+         "finished": int, "errors": int, "mean_reward": float, "status": str, "started": str, "ended": str,
+         "pass_threshold": float, "judge": str}  # fmt: skip
 RUNS = {"id": str, "eval_id": str, "idx": int, "scenario": str, "args": str, "repeat": int, "agent": str,
         "seed": int, "session": str, "prompt": str, "answer": str, "reward": float, "subscores": str, "notes": str,
-        "error": str, "started": str, "duration_ms": float, "worker": str}  # fmt: skip
+        "error": str, "started": str, "duration_ms": float, "worker": str, "task": int}  # fmt: skip
+TASKS = {"eval_id": str, "task": int, "scenario": str, "args": str, "planned": int, "trials": int, "passed": int,
+         "pass_threshold": float, "pass_at_1": float, "pass_at_k": float, "pass_hat_k": float,
+         "mean_reward": float, "interval_95": float, "flips": int}  # fmt: skip
 CALLS = {"id": int, "run_id": str, "session": str, "seq": int, "time": str, "kind": str, "method": str, "url": str,
          "path": str, "query": str, "status": int, "matched": int, "interaction": int, "duration_ms": float,
          "request_headers": str, "request_body": str, "response_body": str, "diagnosis": str,
@@ -61,7 +69,11 @@ def create_schema(db: sqlite_utils.Database) -> None:
     for column in ("parent", "rule", "evidence"):  # a results database of an older version
         if column not in db["calls"].columns_dict:
             db["calls"].add_column(column, CALLS[column])  # type: ignore[union-attr]
+    for table, columns in (("evals", EVALS), ("runs", RUNS)):  # older databases: the columns added since
+        for column in [name for name in columns if name not in db[table].columns_dict]:
+            db[table].add_column(column, columns[column])  # type: ignore[union-attr]
     db["transcripts"].create(TRANSCRIPTS, pk="run_id", foreign_keys=[("run_id", "runs", "id")], if_not_exists=True)
+    db["tasks"].create(TASKS, pk=("eval_id", "task"), foreign_keys=[("eval_id", "evals", "id")], if_not_exists=True)
     db["runs"].create_index(["eval_id", "idx"], if_not_exists=True)
     db["calls"].create_index(["run_id", "seq"], if_not_exists=True)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -97,13 +109,15 @@ class ResultsWriter:
             raise ConfigError(f"cannot write results to {self.path}: {self._failure}")
         self._queue.put(record)
 
-    def close(self, status: str, totals: dict[str, Any]) -> None:
-        """Write what is queued, then the eval's final row; raises if the writer failed meanwhile."""
+    def close(self, status: str, totals: dict[str, Any], tasks: list[dict[str, Any]] | None = None) -> None:
+        """Write what is queued, then the eval's final row and its tasks' reliability rows; raises if the writer
+        failed meanwhile."""
         self._queue.put(None)
         self._thread.join()
         db = sqlite_utils.Database(self.path)
         try:
             db["evals"].update(self.eval_id, {**totals, "status": status})
+            db["tasks"].insert_all([{**row, "eval_id": self.eval_id} for row in tasks or []], replace=True)
         finally:
             db.close()
         if self._failure is not None:

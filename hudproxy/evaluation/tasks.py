@@ -1,6 +1,7 @@
 """What an eval runs: tasks (a scenario and its arguments, repeated) expanded into numbered run specs.
 
-A task file is YAML (a list) or JSONL (one object a line), each entry `{scenario: name, args: {...}, repeats: n}`:
+A task file is YAML (a list) or JSONL (one object a line), each entry `{scenario: name, args: {...}, repeats: n}`
+(`repeats`: the task's trials, each with its own seed; the eval's `--repeats` when absent):
 
     - {scenario: update-order, args: {order_id: A1}, repeats: 100}
     - scenario: refund-order
@@ -31,7 +32,7 @@ KEYS = {"scenario", "args", "repeats"}
 
 @dataclass(frozen=True)
 class Task:
-    """A scenario with its arguments; `repeats` None means "the eval's --runs"."""
+    """A scenario with its arguments; `repeats` (its trials) None means "the eval's --repeats/--runs"."""
 
     scenario: str
     args: dict[str, Any] = field(default_factory=dict)
@@ -61,7 +62,9 @@ class Task:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run of the plan: picklable, so a Ray worker gets exactly what the local runner would."""
+    """One run of the plan: picklable, so a Ray worker gets exactly what the local runner would. `task` is the
+    task's place in the task list and `repeat` the trial (0-based): together they say which runs are trials of
+    one task, for pass@k and pass^k."""
 
     index: int
     scenario: str
@@ -69,6 +72,7 @@ class RunSpec:
     repeat: int
     seed: int
     session: str
+    task: int = 0
 
 
 def load_tasks(path: str | Path) -> list[Task]:
@@ -141,11 +145,14 @@ def plan_size(tasks: list[Task], runs: int) -> int:
 
 
 def plan(tasks: list[Task], runs: int, seed: int, prefix: str = "run") -> Iterator[RunSpec]:
-    """Runs in task order, repeats together; lazy, so 10,000 runs never sit in memory at once."""
+    """Runs in task order, a task's trials together; lazy, so 10,000 runs never sit in memory at once. Each run's
+    seed comes from the eval's seed and the run's place, so every trial of a task gets a different seed and the
+    same eval gets the same seeds again."""
     index = 0
-    for task in tasks:
+    for number, task in enumerate(tasks):
         for repeat in range(task.repeats or runs):
-            yield RunSpec(index, task.scenario, task.args, repeat, run_seed(seed, index), f"{prefix}-{index:06d}")
+            session = f"{prefix}-{index:06d}"
+            yield RunSpec(index, task.scenario, task.args, repeat, run_seed(seed, index), session, number)
             index += 1
 
 

@@ -64,7 +64,7 @@ class Expression:
                 raise ExpressionError(f"`{source}`: {type(node).__name__} is not allowed in a rubric expression")
             if isinstance(node, ast.Call):
                 _check_call(source, node)
-            if isinstance(node, ast.comprehension) and (node.ifs and len(node.ifs) > 1 or node.is_async):
+            if isinstance(node, ast.comprehension) and ((node.ifs and len(node.ifs) > 1) or node.is_async):
                 raise ExpressionError(f"`{source}`: one `if` per comprehension at most")
             if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
                 raise ExpressionError(f"`{source}`: `.{node.attr}` (a private name) is not allowed")
@@ -107,7 +107,7 @@ class _Walker:
             return FUNCTIONS[name]
         return {"true": True, "false": False, "null": None, "none": None}.get(name.lower(), MISSING)
 
-    def eval(self, node: ast.expr) -> Any:  # noqa: C901 - one branch per node kind reads best here
+    def eval(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Constant):
             return node.value
         if isinstance(node, ast.Name):

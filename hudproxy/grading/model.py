@@ -60,9 +60,11 @@ class CallMatch(Strict):
 
     def describe(self) -> str:
         shown = self.model_dump(exclude_none=True, by_alias=True)
-        head = f"tool {shown.pop('tool')}" if "tool" in shown else " ".join(
-            str(shown.pop(k)) for k in ("method", "path") if k in shown
-        ) or "any call"
+        head = (
+            f"tool {shown.pop('tool')}"
+            if "tool" in shown
+            else " ".join(str(shown.pop(k)) for k in ("method", "path") if k in shown) or "any call"
+        )
         rest = " ".join(f"{k}={v!r}" if not isinstance(v, str) else f"{k}={v}" for k, v in shown.items())
         return f"{head} {rest}".strip()
 

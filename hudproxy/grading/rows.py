@@ -109,7 +109,7 @@ def status_matches(expected: int | str | list[int | str], status: int) -> bool:
     return text.isdigit() and status == int(text)
 
 
-def matches(spec: CallMatch, row: Row, args: dict[str, Any]) -> bool:  # noqa: C901 - one test per field
+def matches(spec: CallMatch, row: Row, args: dict[str, Any]) -> bool:
     """Every given part of `spec` holds for `row`."""
     call = row.call
     if spec.kind is not None and call.kind != spec.kind:

@@ -176,7 +176,7 @@ class _Scorer:
         value = stored.get("value")
         ok = (c.read.expect is None or contains(value, c.read.expect)) and _where(c.read.where, {"value": value},
                                                                                   self.run.args)  # fmt: skip
-        return float(ok), f"{what} answered {_short(value)}", {"read": what}
+        return float(ok), f"{what} answered {_short(_focus(value, c.read.expect))}", {"read": what}
 
     def _db(self, c: Criterion) -> tuple[float | None, str, dict[str, Any]]:
         assert c.db is not None
@@ -235,6 +235,13 @@ def _named(path: str, patterns: list[str]) -> bool:
     from fnmatch import fnmatchcase
 
     return any(path == p or fnmatchcase(path, p) for p in patterns)
+
+
+def _focus(value: Any, expected: Any) -> Any:
+    """The part of `value` an expectation looks at (the expected keys of a dict), for a reason worth reading."""
+    if isinstance(value, dict) and isinstance(expected, dict):
+        return {k: value.get(k) for k in expected}
+    return value
 
 
 def _short(value: Any, limit: int = 160) -> str:

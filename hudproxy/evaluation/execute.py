@@ -42,6 +42,7 @@ class RunRecord:
     scores: list[dict[str, Any]] = field(default_factory=list)
     end_state: dict[str, Any] | None = None
     rubric: str | None = None  # where the rubric came from (its file)
+    graded_args: dict[str, Any] = field(default_factory=dict)  # the arguments with the scenario's defaults
 
     @property
     def scenario(self) -> str:
@@ -100,7 +101,13 @@ async def execute(env: Environment, spec: RunSpec, agents: AgentSource, timeout:
     grade = run.grade if run is not None else None
     return RunRecord(row(spec, agents.label, run, error, started, duration), journal_rows(context.journal.entries),
                      run.transcript if run is not None else [], grade.rows() if grade else [],
-                     run.end_state if run is not None else None, _rubric_source(env, spec))  # fmt: skip
+                     run.end_state if run is not None else None, _rubric_source(env, spec),
+                     _full_args(env, spec))  # fmt: skip
+
+
+def _full_args(env: Environment, spec: RunSpec) -> dict[str, Any]:
+    scenario = env.scenarios.get(spec.scenario)
+    return scenario.arguments(spec.args) if scenario is not None else dict(spec.args)
 
 
 def _rubric_source(env: Environment, spec: RunSpec) -> str | None:

@@ -38,7 +38,7 @@ CALLS = {"id": int, "run_id": str, "session": str, "seq": int, "time": str, "kin
 TRANSCRIPTS = {"run_id": str, "messages": str}
 SCORES = {"id": int, "run_id": str, "criterion": str, "kind": str, "status": str, "value": float, "weight": float,
           "evidence": str}  # fmt: skip
-END_STATES = {"run_id": str, "rubric": str, "state": str}
+END_STATES = {"run_id": str, "rubric": str, "args": str, "state": str}  # args: with the scenario's defaults
 BATCH = 500
 
 
@@ -158,7 +158,7 @@ class ResultsWriter:
             transcripts.append((run_id, dumps(record.transcript)))
             scores.extend(score_row(run_id, score) for score in record.scores)
             if record.end_state is not None or record.rubric is not None:
-                end_states.append((run_id, record.rubric, dumps(record.end_state or {})))
+                end_states.append((run_id, record.rubric, dumps(record.graded_args), dumps(record.end_state or {})))
         conn.execute("BEGIN")
         try:
             conn.executemany(INSERT_RUN, runs)
@@ -177,3 +177,22 @@ class ResultsWriter:
 def score_row(run_id: str, score: dict[str, Any]) -> list[Any]:
     """A `scores` row from one of `Grade.rows()`."""
     return [run_id if c == "run_id" else dumps(score[c]) if c == "evidence" else score[c] for c in SCORE_COLUMNS]
+
+
+def replace_scores(path: str | Path, graded: list[tuple[str, Any]]) -> None:
+    """Store a re-grade (`hudproxy grade --save`): each run's `scores` rows, reward and sub-scores replaced by its
+    new Grade, and every touched eval's mean reward recomputed; one transaction."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        create_schema(sqlite_utils.Database(conn))  # an older results database gains the scores table
+        conn.execute("BEGIN")
+        for run_id, grade in graded:
+            conn.execute("DELETE FROM scores WHERE run_id = ?", (run_id,))
+            conn.executemany(INSERT_SCORE, [score_row(run_id, row) for row in grade.rows()])
+            conn.execute("UPDATE runs SET reward = ?, subscores = ? WHERE id = ? AND error IS NULL",
+                         (grade.reward, dumps(grade.subscores()), run_id))  # fmt: skip
+        conn.execute("UPDATE evals SET mean_reward = (SELECT avg(reward) FROM runs WHERE runs.eval_id = evals.id) "
+                     "WHERE id IN (SELECT DISTINCT eval_id FROM runs)")  # fmt: skip
+        conn.execute("COMMIT")
+    finally:
+        conn.close()

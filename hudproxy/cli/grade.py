@@ -17,8 +17,8 @@ Opt = typer.Option
 
 def report(
     results: Annotated[Path, Arg(help="A results database (`hudproxy eval ... --out results.db`)")],
-    run: Annotated[str | None, Opt("--run", help="One run's verdicts and evidence (its id, e.g. 3f9a1c2e-000042)")] = None,
-    eval_id: Annotated[str | None, Opt("--eval", help="Only this eval (its id; default: every eval in the file)")] = None,
+    run: Annotated[str | None, Opt("--run", help="One run's verdicts and evidence (e.g. 3f9a1c2e-000042)")] = None,
+    eval_id: Annotated[str | None, Opt("--eval", help="Only this eval (default: every eval in the file)")] = None,
     as_json: Annotated[bool, Opt("--json", help="Print JSON instead of tables")] = False,
 ) -> None:
     """Rubric scores in a results database: per scenario the mean of each criterion and gate, or one run's.

@@ -91,8 +91,8 @@ def _grade_all(
         f"from runs r {join} {where} order by r.id", params
     ).fetchall()  # fmt: skip
     if not runs and (eval_id or scenario):
-        raise ConfigError(f"no stored runs{' of eval ' + eval_id if eval_id else ''}"
-                          f"{' of scenario ' + repr(scenario) if scenario else ''} in this results database")  # fmt: skip
+        which = (f" of eval {eval_id}" if eval_id else "") + (f" of scenario {scenario!r}" if scenario else "")
+        raise ConfigError(f"no stored runs{which} in this results database")
     wants_transcript = any(c.judge is not None for c in rubric.criteria)
     for start in range(0, len(runs), CHUNK):
         chunk = runs[start : start + CHUNK]

@@ -4,7 +4,6 @@ print), and one run's verdicts with their evidence (`hudproxy report --run ID`).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,7 +111,7 @@ def run_report(db: str | Path, run_id: str) -> dict[str, Any]:
             "scores": [{**dict(s), "evidence": json.loads(s["evidence"] or "{}")} for s in scores]}  # fmt: skip
 
 
-def scores_table(title: str, scenarios: dict[str, ScenarioScores], stored: dict[str, float | None] | None = None) -> Table:
+def scores_table(title: str, scenarios: dict[str, ScenarioScores], stored: dict[str, float] | None = None) -> Table:
     """Per scenario and criterion: kind, weight, mean over the runs it applied to, met / unmet / n/a counts."""
     table = Table(title=title, title_justify="left")
     for column in ("scenario", "criterion", "kind", "weight", "mean", "met", "unmet", "n/a"):

@@ -46,6 +46,9 @@ class Missing:
     def __repr__(self) -> str:
         return "missing"
 
+    def __bool__(self) -> bool:
+        return False
+
 
 MISSING = Missing()
 
@@ -62,6 +65,7 @@ class Expression:
         for node in ast.walk(self.tree):
             if not isinstance(node, ALLOWED):
                 raise ExpressionError(f"`{source}`: {type(node).__name__} is not allowed in a rubric expression")
+        for node in ast.walk(self.tree):
             if isinstance(node, ast.Call):
                 _check_call(source, node)
             if isinstance(node, ast.comprehension) and ((node.ifs and len(node.ifs) > 1) or node.is_async):

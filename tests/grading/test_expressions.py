@@ -41,13 +41,13 @@ def test_allowed_expressions_evaluate(source: str, expected: bool) -> None:
     ("(lambda: 1)()", "Lambda is not allowed"),
     ("[x for x in json.items for y in x]", "Expression"),  # two `for`s: refused when evaluated, below
     ("x := 1", "is not an expression"),
-    ("json.get('amount', **{})", "keyword arguments are not allowed"),
+    ("json.get('amount', **{})", "keyword is not allowed"),
     ("f'{json}'", "JoinedStr is not allowed"),
 ])  # fmt: skip
 def test_anything_else_is_refused_when_the_rubric_loads(source: str, refused: str) -> None:
     if refused == "Expression":
-        with pytest.raises(ExpressionError, match="one `for name in ...`"):
+        with pytest.raises(ExpressionError, match=re.escape("one `for name in ...`")):
             Expression(source).value(NAMES)
         return
-    with pytest.raises(ExpressionError, match=refused):
+    with pytest.raises(ExpressionError, match=re.escape(refused)):
         Expression(source)

@@ -24,6 +24,9 @@ from hudproxy.evaluation.store import replace_scores
 from hudproxy.grading import Grade, Judge, Rubric, RunData, load_rubric, score
 from hudproxy.journal.query import Call
 
+MATCHED, QUERY, DURATION, HEADERS, DIAGNOSIS, EVIDENCE = (
+    CALL_FIELDS.index(name) for name in ("matched", "query", "duration_ms", "request_headers", "diagnosis", "evidence")
+)
 CHUNK = 2000  # runs read at a time: 10,000 stored runs never sit in memory at once with all their calls
 
 
@@ -123,16 +126,17 @@ def _calls(conn: sqlite3.Connection, run_ids: list[str]) -> dict[str, list[Call]
 
 
 def _call(values: tuple[Any, ...]) -> Call:
-    row = dict(zip(CALL_FIELDS, values, strict=True))
-    headers = row["request_headers"]
-    return Call(
-        session=row["session"], seq=row["seq"], time=row["time"], kind=row["kind"], method=row["method"],
-        url=row["url"], path=row["path"], query=row["query"] or "", status=row["status"],
-        matched=bool(row["matched"]), interaction=row["interaction"], duration_ms=row["duration_ms"] or 0.0,
-        request_headers=[tuple(h) for h in json.loads(headers)] if headers and headers != "[]" else [],
-        request_body=row["request_body"], response_body=row["response_body"], parent=row["parent"],
-        rule=row["rule"],
-    )  # fmt: skip
+    """A stored row as a journal Call (the columns are Call's fields, in order); what grading never reads stays
+    unparsed (a diagnosis, a rule's evidence)."""
+    row = list(values)
+    row[MATCHED] = bool(row[MATCHED])
+    row[QUERY] = row[QUERY] or ""
+    row[DURATION] = row[DURATION] or 0.0
+    headers = row[HEADERS]
+    row[HEADERS] = [tuple(h) for h in json.loads(headers)] if headers and headers != "[]" else []
+    row[DIAGNOSIS] = []
+    row[EVIDENCE] = []
+    return Call(*row)
 
 
 def _transcripts(conn: sqlite3.Connection, run_ids: list[str]) -> dict[str, list[dict[str, Any]]]:

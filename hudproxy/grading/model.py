@@ -16,6 +16,21 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from hudproxy.grading.expressions import Expression
 
+_memo: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+def memo(kind: str, owner: Any, make: Any) -> Any:
+    """`make()` once per (kind, object): models are frozen, so what is derived from one never changes. The owner
+    is kept with the value, so its id cannot be reused while the entry lives."""
+    key = (kind, id(owner))
+    found = _memo.get(key)
+    if found is None or found[0] is not owner:
+        if len(_memo) > 50_000:
+            _memo.clear()
+        found = _memo[key] = (owner, make())
+    return found[1]
+
+
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 KINDS = ("call", "order", "state", "read", "db", "service", "answer", "judge")
 
@@ -59,6 +74,9 @@ class CallMatch(Strict):
         return self
 
     def describe(self) -> str:
+        return memo("describe", self, self._describe)  # type: ignore[no-any-return]
+
+    def _describe(self) -> str:
         shown = self.model_dump(exclude_none=True, by_alias=True)
         head = (
             f"tool {shown.pop('tool')}"
@@ -111,6 +129,9 @@ class Gate(Strict):
         return next(k for k in ("never", "called", "acted", "max_calls") if getattr(self, k) is not None)
 
     def describe(self) -> str:
+        return memo("describe", self, self._describe)  # type: ignore[no-any-return]
+
+    def _describe(self) -> str:
         value = getattr(self, self.kind)
         shown = value.describe() if isinstance(value, CallMatch) else str(value).lower()
         return f"{self.kind}: {shown}"
@@ -218,7 +239,7 @@ class Rubric(Strict):
 
     def placeholders(self) -> set[str]:
         """Every `{{name}}` the rubric uses: the arguments a task must give."""
-        return set(PLACEHOLDER.findall(self.model_dump_json(by_alias=True)))
+        return memo("placeholders", self, lambda: set(PLACEHOLDER.findall(self.model_dump_json(by_alias=True))))  # type: ignore[no-any-return]
 
     def render(self, args: dict[str, Any]) -> Rubric:
         """The rubric with `{{name}}` filled from `args`: a string that is only a placeholder takes the argument's

@@ -26,8 +26,8 @@ async def test_update_order_succeeds_and_fails(shop: Environment) -> None:
         idle = await shop.run("update-order", ScriptedAgent([Final("done")]), order_id="A1")
     assert (good.reward, good.subscores) == (1.0, {"status": 1.0, "used_update_tool": 1.0})
     assert (idle.reward, idle.subscores["used_update_tool"]) == (0.0, 0.0)
-    assert idle.notes[:2] == ["gate violated (acted: true): the agent changed nothing (0 call(s), none a write)",
-                              'status: unmet: get_order({"order_id": "A1"}) answered {"status": "pending"}']
+    assert idle.notes[0] == "gate violated (acted: true): the agent changed nothing (0 call(s), none a write)"
+    assert idle.notes[1].startswith("status: unmet: 0 matching call(s), wanted at least 1: PATCH /orders/A1")
     assert good.prompt == "Update order A1 to shipped. Answer 'done' when it is." and good.answer == "done"
     assert [m["role"] for m in good.transcript] == ["user", "assistant", "tool", "assistant"]
     good.assert_called("PATCH", "/orders/A1", json={"status": "shipped"}, times=1)
@@ -120,10 +120,7 @@ async def test_fifty_concurrent_runs_each_see_exactly_their_own_calls(shop: Envi
         assert {c.session for c in run.calls()} == {run.id}
         assert [c.seq for c in run.calls()] == list(range(1, len(run.calls()) + 1))
         assert all(c.path.endswith(order) for c in run.calls(kind="http"))
-        started_shipped = order == "A3" or (order in ("A6", "A9", "A12"))  # seed: every third order is shipped
-        # `pause` is a write as far as the `acted` gate knows (not named like a read), so a run that only paused
-        # on an order that started shipped still scores: its own shop, where no one else's writes show
-        assert run.reward == (1.0 if n % 2 == 0 or started_shipped else 0.0)  # its own shop: no one else's writes
+        assert run.reward == (1.0 if n % 2 == 0 else 0.0)  # graded from its own journal: no one else's calls
 
 
 async def test_shop_in_replay_mode_keeps_one_replay_session_per_run(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -66,7 +66,7 @@ async def test_scores_are_stored_per_run_with_evidence_from_the_journal(shop_res
                                 "order by s.id")  # fmt: skip
     a1 = [r[2:7] for r in rows if r[1] == "A1"][:4]
     assert a1 == [("acted: true", "gate", "passed", 1.0, 0.0), ("never: DELETE", "gate", "passed", 1.0, 0.0),
-                  ("status", "read", "met", 1.0, 1.0), ("used_update_tool", "call", "met", 1.0, 0.0)]  # fmt: skip
+                  ("status", "call", "met", 1.0, 1.0), ("used_update_tool", "call", "met", 1.0, 0.0)]  # fmt: skip
     a3_gate = next(r for r in rows if r[1] == "A3" and r[2] == "acted: true")
     assert a3_gate[4:6] == ("violated", 0.0)
     assert json.loads(a3_gate[7])["reason"] == "the agent changed nothing (0 call(s), none a write)"
@@ -106,7 +106,7 @@ gates:
 criteria:
   - name: status
     weight: 2
-    read: {tool: get_order, arguments: {order_id: "{{order_id}}"}, expect: {status: "{{status}}"}}
+    call: {method: PATCH, path: "/orders/{{order_id}}", where: "response.status == '{{status}}'"}
   - name: answered done
     answer: {regex: "^done$"}
   - name: listed first
@@ -159,15 +159,14 @@ def test_report_and_grade_on_the_command_line(shop_results: Path, tmp_path: Path
     assert "the agent changed nothing" in shown.stdout and f"run {run_id}" in shown.stdout
 
     lenient = tmp_path / "lenient.yaml"
-    lenient.write_text("criteria:\n  - name: status\n    read: {tool: get_order, arguments: {order_id: "
-                       "\"{{order_id}}\"}, expect: {status: \"{{status}}\"}}\n")  # fmt: skip
+    lenient.write_text("criteria:\n  - name: said done\n    answer: {regex: done}\n")
     regraded = cli("grade", str(shop_results), "--rubric", str(lenient), "-s", "update-order", "--json")
     assert regraded.returncode == 0, regraded.stderr
     assert sorted(r["reward"] for r in json.loads(regraded.stdout)) == [1.0, 1.0, 1.0, 1.0]  # no gate: A3 passes
     saved = cli("grade", str(shop_results), "--rubric", str(lenient), "-s", "update-order", "--save")
     assert saved.returncode == 0 and "saved to" in saved.stdout
     after = json.loads(cli("report", str(shop_results), "--json").stdout)["evals"][0]["scenarios"]["update-order"]
-    assert after["mean_reward"] == 1.0 and list(after["criteria"]) == ["status"]
+    assert after["mean_reward"] == 1.0 and list(after["criteria"]) == ["said done"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

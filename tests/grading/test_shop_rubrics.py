@@ -1,6 +1,6 @@
 """The bundled shop is graded by rubric files (envs/shop/rubrics). Before them, update-order graded the order's
 final status alone, so an agent that did nothing scored 1.0 on an order that already had that status; the
-rubric's `acted` gate gives it 0, with the reason."""
+rubric's `acted` gate gives it 0, with the reason, and a rubric's `read:` can still check that final status."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pytest
 
 from hudproxy.env import Environment, Final, ScenarioResult, ScriptedAgent, ToolCall, ToolError
 from hudproxy.env.loader import load_env
+from hudproxy.env.run import RunContext
+from hudproxy.grading import parse_rubric
 
 pytestmark = pytest.mark.anyio
 DO_NOTHING = [Final("done")]
@@ -41,10 +43,30 @@ async def test_a_do_nothing_agent_scored_1_before_and_scores_0_through_the_gate_
     assert before.reward == 1.0  # A3 starts shipped: the end state alone cannot tell doing from not doing
     assert now.reward == 0.0
     assert now.grade is not None and [g.rule for g in now.grade.violated] == ["acted: true"]
-    assert now.subscores["status"] == 1.0  # the order is shipped: it is the gate that gives 0
     assert now.notes[0] == "gate violated (acted: true): the agent changed nothing (0 call(s), none a write)"
     assert (competent_before.reward, competent_now.reward) == (1.0, 1.0)
-    assert now.calls() == []  # the rubric's read of the order at the end is not the agent's: not journaled
+    assert now.calls() == []
+
+
+async def test_a_read_criterion_checks_the_final_state_without_touching_the_agents_journal() -> None:
+    shop = load_env("envs/shop")
+    final = parse_rubric("""\
+gates: [{acted: true}]
+criteria:
+  - name: final status
+    read: {tool: get_order, arguments: {order_id: "{{order_id}}"}, expect: {status: "{{status}}"}}
+""")
+    ship = [ToolCall("update_order", {"order_id": "A1", "status": "shipped"}), Final("done")]
+    pay = [ToolCall("update_order", {"order_id": "A1", "status": "paid"}), Final("done")]
+    async with shop:
+        shipped = await shop.execute(RunContext("shop"), "update-order", ScriptedAgent(ship), {"order_id": "A1"}, final)
+        paid = await shop.execute(RunContext("shop"), "update-order", ScriptedAgent(pay), {"order_id": "A1"}, final)
+        idle = await shop.execute(RunContext("shop"), "update-order", ScriptedAgent(DO_NOTHING), {"order_id": "A3"},
+                                  final)  # fmt: skip
+    assert (shipped.reward, paid.reward) == (1.0, 0.0)
+    assert paid.notes == ['final status: unmet: get_order({"order_id": "A1"}) answered {"status": "paid"}']
+    assert idle.reward == 0.0 and idle.subscores == {"final status": 1.0}  # shipped from the start; the gate says 0
+    assert [c.method for c in shipped.calls()] == ["PATCH", "MCP"]  # the read at the end is not journaled
 
 
 async def test_the_shops_refund_rubric_gives_partial_credit_and_forbids_touching_the_order() -> None:

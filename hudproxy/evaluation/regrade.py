@@ -11,19 +11,19 @@ run cannot answer (a query nobody ran then) is not applicable, with that reason.
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from hudproxy.errors import ConfigError
-from hudproxy.evaluation.execute import CALL_FIELDS
-from hudproxy.evaluation.store import replace_scores
 from hudproxy.grading import Grade, Judge, Rubric, RunData, load_rubric, score
 from hudproxy.journal.query import Call
 
+CALL_FIELDS = [f.name for f in fields(Call)]  # the `calls` table's columns (as hudproxy.evaluation.execute)
 MATCHED, QUERY, DURATION, HEADERS, DIAGNOSIS, EVIDENCE = (
     CALL_FIELDS.index(name) for name in ("matched", "query", "duration_ms", "request_headers", "diagnosis", "evidence")
 )
@@ -68,11 +68,17 @@ def grade_runs(
     into the database (the `scores` rows, `runs.reward` and `runs.subscores`)."""
     chosen = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     conn = open_stored(db)
+    collecting = gc.isenabled()
+    gc.disable()  # thousands of small objects, no cycles: generational collections would only re-walk them
     try:
         regraded = list(_grade_all(conn, chosen, judge, eval_id, scenario))
     finally:
+        if collecting:
+            gc.enable()
         conn.close()
     if save:
+        from hudproxy.evaluation.store import replace_scores
+
         replace_scores(db, [(r.run_id, r.grade) for r in regraded])
     return regraded
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from hudproxy.env import Final, ToolCall
+from hudproxy.errors import ConfigError
 from hudproxy.evaluation import run_eval
 from hudproxy.evaluation.regrade import grade_runs
 from hudproxy.grading import JudgeRequest, JudgeVerdict, load_rubric
@@ -250,3 +251,21 @@ criteria:
     assert found["collateral"] == ["deleted /users/2/todos/4"] and found["paths"] == ["/users/1/todos/7"]
     offline = {r.run_id: r.grade.reward for r in grade_runs(out, load_rubric(rubric))}
     assert sorted(offline.values()) == [0.75, 1.0]  # the stored end state answers the state criterion again
+
+
+@pytest.mark.parametrize(("rubric", "message"), [
+    ("criteria:\n  - name: x\n    call: {json_contains: {amount: '{{amount}}'}}\n",
+     "tasks.yaml:1: {rubric}: the rubric uses {{{{amount}}}} but the arguments are: order_id, status"),
+    ("criteria:\n  - name: x\n    call: {method: POST, times: many}\n",
+     "{rubric}:3: criterion 'x': call.times: Input should be a valid integer"),
+])  # fmt: skip
+async def test_a_tasks_rubric_is_checked_before_any_run(tmp_path: Path, rubric: str, message: str) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(rubric)
+    tasks = tmp_path / "tasks.yaml"
+    tasks.write_text("- {scenario: update-order, args: {order_id: A1}, rubric: r.yaml}\n")
+    out = tmp_path / "results.db"
+    with pytest.raises(ConfigError) as caught:
+        await run_eval(SHOP, tasks, "scripted", out=out)
+    assert message.format(rubric=path) in str(caught.value) and "\n" not in str(caught.value)
+    assert not out.exists()  # nothing ran, nothing was written

@@ -61,7 +61,9 @@ def stored_scores(db: str | Path, eval_id: str | None = None) -> dict[str, dict[
             return {}
         where, params = ("where r.eval_id = ?", [eval_id]) if eval_id else ("", [])
         out: dict[str, dict[str, ScenarioScores]] = {}
-        for r in conn.execute(f"select r.eval_id, r.scenario, r.reward from runs r {where} order by r.id", params):
+        runs = conn.execute("select r.eval_id, r.scenario, r.reward from runs r left join evals e on e.id = r.eval_id "
+                            f"{where} order by e.started, r.id", params)  # fmt: skip
+        for r in runs:
             if r[0] is not None:
                 scenario = out.setdefault(r[0], {}).setdefault(r[1], ScenarioScores())
                 scenario.runs += 1

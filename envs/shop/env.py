@@ -4,13 +4,13 @@
     agents.py     scripted plans per scenario (`--agent scripted`): what `hudproxy demo` and the eval bench run
     setup/        what runs before tools are used (a replay of the recorded shop) and mock services (a mailer)
     scenarios/    the tasks, one module per theme, each `register(env)`
-    evaluate/     graders shared by the scenarios
+    rubrics/      how each scenario is graded, as data (gates and weighted criteria; `hudproxy grade` re-scores)
 
 By default the shop runs in-process (`connect_fastapi(create_app)`: a fresh shop per run, so runs never see each
 other's writes). With HUDPROXY_SHOP_MODE=replay the tools call a hudproxy replay of cassettes/shop.yaml instead,
 each run in its own replay session.
 
-Serve it: `hudproxy serve envs/shop --port 8765`; develop it: `hudproxy dev envs/shop -w scenarios -w evaluate`.
+Serve it: `hudproxy serve envs/shop --port 8765`; develop it: `hudproxy dev envs/shop -w scenarios -w rubrics`.
 """
 
 from __future__ import annotations

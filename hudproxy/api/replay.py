@@ -45,6 +45,12 @@ class ReplaySession(BaseSession):
         """What this session changed against its start: created, deleted, and updated items field by field."""
         return self.server.call(lambda: self._resources().state_diff())
 
+    def end_state(self, paths: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+        """What a rubric's `state` criteria read: the diff, and the items at the changed paths and at `paths`."""
+        from hudproxy.grading.endstate import resource_end_state
+
+        return self.server.call(lambda: resource_end_state(self._resources(), list(paths)))
+
     def _resources(self) -> Any:
         from hudproxy.resources.generalise import session_state
 

@@ -16,6 +16,7 @@ from typing import Any, Self, TypeVar
 
 from hudproxy.env.agents import Agent, AgentTools
 from hudproxy.env.connector import Connector, Mount, merge
+from hudproxy.env.grading import finish_graded
 from hudproxy.env.http import fastapi_connector, openapi_connector
 from hudproxy.env.local import FunctionTools, ServiceTools
 from hudproxy.env.mocks import UNSET, Mocks
@@ -25,6 +26,7 @@ from hudproxy.env.run import Run, RunContext, current_run
 from hudproxy.env.scenario import ActiveScenario, Scenario, ScenarioError
 from hudproxy.env.tools import ToolError, ToolSpec
 from hudproxy.errors import ConfigError
+from hudproxy.grading import Judge, Rubric
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -50,6 +52,7 @@ class Environment:
         self.default_run = RunContext(name, "default")
         self.replays: list[EnvReplay] = []
         self.generalise = False  # every env.replay answers from its resource model (`hudproxy eval --generalise`)
+        self.judge: Judge | None = None  # asked by rubrics' `judge:` criteria (else they are not applicable)
 
     def __repr__(self) -> str:
         return f"<Environment {self.name!r} tools={len(self._table)} scenarios={sorted(self.scenarios)}>"
@@ -166,10 +169,15 @@ class Environment:
         return self.current().service(cls)
 
     # -- scenarios -------------------------------------------------------------------------------------------
-    def scenario(self, name: str | None = None, *, description: str | None = None) -> Callable[[F], F]:
+    def scenario(
+        self, name: str | None = None, *, description: str | None = None, rubric: str | Path | Rubric | None = None
+    ) -> Callable[[F], F]:
+        """`@env.scenario("name")` on an async generator; `rubric=` (a YAML file relative to the scenario's file,
+        or a Rubric) grades it as data: gates and weighted criteria over its journal and end state."""
+
         def register(fn: F) -> F:
             key = name or fn.__name__.replace("_", "-")
-            self.scenarios[key] = Scenario(key, fn, description)
+            self.scenarios[key] = Scenario(key, fn, description, rubric)
             return fn
 
         return register
@@ -295,9 +303,12 @@ class Environment:
         """One isolated run: setup and prompt, the agent's tool calls, the reward; `run.calls()` is its journal."""
         return await self.execute(RunContext(self.name), scenario, agent, args)
 
-    async def execute(self, context: RunContext, scenario: str, agent: Agent, args: dict[str, Any]) -> Run:
+    async def execute(
+        self, context: RunContext, scenario: str, agent: Agent, args: dict[str, Any], rubric: Rubric | None = None
+    ) -> Run:
         """`run` in a context the caller made: the eval runner names its runs (their replay sessions) and keeps
-        the journal of a run that crashed. The context is closed (databases released) however the run ends."""
+        the journal of a run that crashed. The context is closed (databases released) however the run ends.
+        `rubric` (a task's) grades the run instead of the scenario's own rubric or reward."""
         found = self.scenarios.get(scenario)
         if found is None:
             defined = ", ".join(sorted(self.scenarios)) or "none"
@@ -313,9 +324,10 @@ class Environment:
             except Exception as exc:
                 await active.abandon()
                 return Run(scenario, args, active.prompt, None, 0.0, context=context, error=f"agent failed: {exc!r}")
-            result = await active.finish(outcome.answer)
+            graded = await finish_graded(self, context, active, outcome, rubric or found.rubric)
+            result = graded.result
             return Run(scenario, args, active.prompt, outcome.answer, result.reward, result.subscores, result.notes,
-                       outcome.transcript, context)  # fmt: skip
+                       outcome.transcript, context, grade=graded.grade, end_state=graded.end_state)  # fmt: skip
         finally:
             current_run.reset(token)
             await context.aclose()

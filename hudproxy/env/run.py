@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from hudproxy.env.journal import CallsView, RunJournal
 from hudproxy.errors import ConfigError
+from hudproxy.grading.report import Grade
 from hudproxy.journal.query import Call
 
 T = TypeVar("T")
@@ -81,6 +82,8 @@ class Run(CallsView):
     transcript: list[dict[str, Any]] = field(default_factory=list)
     context: RunContext | None = field(default=None, repr=False)
     error: str | None = None
+    grade: Grade | None = None  # the rubric's verdicts, when a rubric graded the run
+    end_state: dict[str, Any] | None = field(default=None, repr=False)  # what the rubric read at the end
 
     @property
     def id(self) -> str:

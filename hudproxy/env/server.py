@@ -17,6 +17,8 @@ import mcp.types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
+from hudproxy.env.agents import AgentResult
+from hudproxy.env.grading import finish_graded
 from hudproxy.env.run import RunContext, current_run
 from hudproxy.env.scenario import ActiveScenario, ScenarioError
 from hudproxy.env.tools import ToolError, as_text, to_call_result
@@ -73,7 +75,7 @@ def build_server(env: Environment) -> Server[Any]:
         token = current_run.set(run)
         try:
             if params.name == SUBMIT and env.scenarios:
-                return await submit(run, (params.arguments or {}).get("answer"))
+                return await submit(env, run, (params.arguments or {}).get("answer"))
             value = await env.call(run, params.name, dict(params.arguments or {}))
             return to_call_result(env.spec(params.name), value)
         except (ToolError, ScenarioError) as exc:
@@ -114,11 +116,12 @@ def build_server(env: Environment) -> Server[Any]:
     )
 
 
-async def submit(run: RunContext, answer: Any) -> types.CallToolResult:
-    """Grade the session's started scenario with the answer (the scenario reads this run's journal)."""
+async def submit(env: Environment, run: RunContext, answer: Any) -> types.CallToolResult:
+    """Grade the session's started scenario with the answer (the scenario or its rubric reads this run's journal)."""
     active, run.scenario = run.scenario, None
     if active is None:
         raise ToolError("no scenario is running in this session: get one of the prompts first")
-    result = await active.finish(None if answer is None else str(answer))
+    outcome = AgentResult("" if answer is None else str(answer))
+    result = (await finish_graded(env, run, active, outcome, active.scenario.rubric)).result
     data = {"scenario": active.scenario.name, **result.as_dict()}
     return types.CallToolResult(content=[types.TextContent(type="text", text=as_text(data))], structured_content=data)

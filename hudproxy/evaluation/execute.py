@@ -13,11 +13,12 @@ import os
 import socket
 import time
 import traceback
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from hudproxy.env.agents import Agent, AgentResult, AgentTools
 from hudproxy.env.run import Run, RunContext
+from hudproxy.grading import load_rubric
 from hudproxy.journal.query import Call
 from hudproxy.journal.rows import iso_time
 
@@ -32,11 +33,16 @@ WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 @dataclass
 class RunRecord:
-    """A finished run: its `runs` row (ids are the store's), its journal rows, its transcript."""
+    """A finished run: its `runs` row (ids are the store's), its journal rows, its transcript; graded by a rubric,
+    its `scores` rows (hudproxy.grading.Grade.rows) and the `end_state` the rubric read (for `hudproxy grade`)."""
 
     run: dict[str, Any]
     calls: list[dict[str, Any]]
     transcript: list[dict[str, Any]]
+    scores: list[dict[str, Any]] = field(default_factory=list)
+    end_state: dict[str, Any] | None = None
+    rubric: str | None = None  # where the rubric came from (its file)
+    graded_args: dict[str, Any] = field(default_factory=dict)  # the arguments with the scenario's defaults
 
     @property
     def scenario(self) -> str:
@@ -82,7 +88,8 @@ async def execute(env: Environment, spec: RunSpec, agents: AgentSource, timeout:
     error: str | None = None
     try:
         agent = _Traced(agents.make(spec.scenario, spec.args, spec.seed))
-        work = env.execute(context, spec.scenario, agent, dict(spec.args))
+        rubric = load_rubric(spec.rubric) if spec.rubric else None
+        work = env.execute(context, spec.scenario, agent, dict(spec.args), rubric)
         run = await (asyncio.wait_for(work, timeout) if timeout else work)
         if run.error is not None:
             error = f"{run.error}\n{agent.traceback}" if agent.traceback else run.error
@@ -91,8 +98,24 @@ async def execute(env: Environment, spec: RunSpec, agents: AgentSource, timeout:
     except Exception:
         error = traceback.format_exc()
     duration = round((time.perf_counter() - clock) * 1000, 3)
+    grade = run.grade if run is not None else None
     return RunRecord(row(spec, agents.label, run, error, started, duration), journal_rows(context.journal.entries),
-                     run.transcript if run is not None else [])  # fmt: skip
+                     run.transcript if run is not None else [], grade.rows() if grade else [],
+                     run.end_state if run is not None else None, _rubric_source(env, spec),
+                     _full_args(env, spec))  # fmt: skip
+
+
+def _full_args(env: Environment, spec: RunSpec) -> dict[str, Any]:
+    scenario = env.scenarios.get(spec.scenario)
+    return scenario.arguments(spec.args) if scenario is not None else dict(spec.args)
+
+
+def _rubric_source(env: Environment, spec: RunSpec) -> str | None:
+    if spec.rubric:
+        return spec.rubric
+    scenario = env.scenarios.get(spec.scenario)
+    rubric = scenario.rubric if scenario is not None else None
+    return rubric.source if rubric is not None else None
 
 
 def row(spec: RunSpec, agent: str, run: Run | None, error: str | None, started: float, ms: float) -> dict[str, Any]:

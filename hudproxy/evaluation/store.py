@@ -8,6 +8,8 @@
                  trials run), mean_reward, interval_95 (half-width), flips (1: the outcome changed between trials)
     calls        the run's journal rows (`run_id` → runs.id), the fields of `hudproxy.journal.Call`
     transcripts  the run's messages (`run_id` → runs.id), OpenAI-style JSON
+    scores       a rubric's verdicts per run: one row per gate and criterion (kind, status, value, weight, evidence)
+    end_states   per graded run: the rubric file and the end state it read (JSON), what `hudproxy grade` re-reads
 
 One thread writes, in batches, each batch one transaction: the event loop running the eval never waits for the
 disk, and a stopped eval (Ctrl-C) keeps exactly the runs that finished, each with its calls and transcript.
@@ -27,7 +29,7 @@ from hudproxy.errors import ConfigError
 from hudproxy.evaluation.execute import CALL_FIELDS, RunRecord, dumps
 
 SCHEMA_VERSION = 4  # 2: calls.parent; 3: calls.rule, calls.evidence (answers the --generalise model made);
-# 4: runs.task, evals.pass_threshold, evals.judge, the tasks table (repeated trials)
+# 4: runs.task, evals.pass_threshold, evals.judge, the tasks table (repeated trials), scores and end_states (rubrics)
 EVALS = {"id": str, "env": str, "agent": str, "backend": str, "seed": int, "concurrency": int, "planned": int,
          "finished": int, "errors": int, "mean_reward": float, "status": str, "started": str, "ended": str,
          "pass_threshold": float, "judge": str}  # fmt: skip
@@ -42,6 +44,9 @@ CALLS = {"id": int, "run_id": str, "session": str, "seq": int, "time": str, "kin
          "request_headers": str, "request_body": str, "response_body": str, "diagnosis": str,
          "parent": int, "rule": str, "evidence": str}  # fmt: skip
 TRANSCRIPTS = {"run_id": str, "messages": str}
+SCORES = {"id": int, "run_id": str, "criterion": str, "kind": str, "status": str, "value": float, "weight": float,
+          "evidence": str}  # fmt: skip
+END_STATES = {"run_id": str, "rubric": str, "args": str, "state": str}  # args: with the scenario's defaults
 BATCH = 500
 
 
@@ -74,6 +79,9 @@ def create_schema(db: sqlite_utils.Database) -> None:
             db[table].add_column(column, columns[column])  # type: ignore[union-attr]
     db["transcripts"].create(TRANSCRIPTS, pk="run_id", foreign_keys=[("run_id", "runs", "id")], if_not_exists=True)
     db["tasks"].create(TASKS, pk=("eval_id", "task"), foreign_keys=[("eval_id", "evals", "id")], if_not_exists=True)
+    db["scores"].create(SCORES, pk="id", foreign_keys=[("run_id", "runs", "id")], if_not_exists=True)
+    db["end_states"].create(END_STATES, pk="run_id", foreign_keys=[("run_id", "runs", "id")], if_not_exists=True)
+    db["scores"].create_index(["run_id"], if_not_exists=True)
     db["runs"].create_index(["eval_id", "idx"], if_not_exists=True)
     db["calls"].create_index(["run_id", "seq"], if_not_exists=True)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -87,6 +95,8 @@ RUN_COLUMNS = list(RUNS)
 CALL_COLUMNS = ["run_id", *CALL_FIELDS]
 INSERT_RUN, INSERT_CALL = _insert("runs", RUN_COLUMNS), _insert("calls", CALL_COLUMNS)
 INSERT_TRANSCRIPT = _insert("transcripts", ["run_id", "messages"])
+SCORE_COLUMNS = [c for c in SCORES if c != "id"]
+INSERT_SCORE, INSERT_END_STATE = _insert("scores", SCORE_COLUMNS), _insert("end_states", list(END_STATES))
 
 
 class ResultsWriter:
@@ -154,20 +164,49 @@ class ResultsWriter:
         return batch, False
 
     def _write(self, conn: sqlite3.Connection, batch: list[RunRecord]) -> None:
-        runs, calls, transcripts = [], [], []
+        runs, calls, transcripts, scores, end_states = [], [], [], [], []
         for record in batch:
             run_id = f"{self.eval_id}-{record.run['idx']:06d}"
             runs.append([run_id if c == "id" else self.eval_id if c == "eval_id" else record.run[c] for c in RUNS])
             calls.extend([run_id, *(call[c] for c in CALL_FIELDS)] for call in record.calls)
             transcripts.append((run_id, dumps(record.transcript)))
+            scores.extend(score_row(run_id, score) for score in record.scores)
+            if record.end_state is not None or record.rubric is not None:
+                end_states.append((run_id, record.rubric, dumps(record.graded_args), dumps(record.end_state or {})))
         conn.execute("BEGIN")
         try:
             conn.executemany(INSERT_RUN, runs)
             conn.executemany(INSERT_CALL, calls)
             conn.executemany(INSERT_TRANSCRIPT, transcripts)
+            conn.executemany(INSERT_SCORE, scores)
+            conn.executemany(INSERT_END_STATE, end_states)
             conn.execute("UPDATE evals SET finished = finished + ? WHERE id = ?", (len(batch), self.eval_id))
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
         self.written += len(batch)
+
+
+def score_row(run_id: str, score: dict[str, Any]) -> list[Any]:
+    """A `scores` row from one of `Grade.rows()`."""
+    return [run_id if c == "run_id" else dumps(score[c]) if c == "evidence" else score[c] for c in SCORE_COLUMNS]
+
+
+def replace_scores(path: str | Path, graded: list[tuple[str, Any]]) -> None:
+    """Store a re-grade (`hudproxy grade --save`): each run's `scores` rows, reward and sub-scores replaced by its
+    new Grade, and every touched eval's mean reward recomputed; one transaction."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        create_schema(sqlite_utils.Database(conn))  # an older results database gains the scores table
+        conn.execute("BEGIN")
+        for run_id, grade in graded:
+            conn.execute("DELETE FROM scores WHERE run_id = ?", (run_id,))
+            conn.executemany(INSERT_SCORE, [score_row(run_id, row) for row in grade.rows()])
+            conn.execute("UPDATE runs SET reward = ?, subscores = ? WHERE id = ? AND error IS NULL",
+                         (grade.reward, dumps(grade.subscores()), run_id))  # fmt: skip
+        conn.execute("UPDATE evals SET mean_reward = (SELECT avg(reward) FROM runs WHERE runs.eval_id = evals.id) "
+                     "WHERE id IN (SELECT DISTINCT eval_id FROM runs)")  # fmt: skip
+        conn.execute("COMMIT")
+    finally:
+        conn.close()

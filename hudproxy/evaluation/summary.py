@@ -28,13 +28,16 @@ class ScenarioStats:
     reward_sum: float = 0.0
     durations: array = field(default_factory=lambda: array("d"))
     subscore_sums: Counter[str] = field(default_factory=Counter)
+    subscore_runs: Counter[str] = field(default_factory=Counter)  # runs that scored it (a rubric's n/a is left out)
 
     def add(self, record: RunRecord) -> None:
         self.runs += 1
         self.errors += record.error is not None
         self.reward_sum += record.reward
         self.durations.append(record.duration_ms)
-        self.subscore_sums.update(record.subscores)
+        subscores = record.subscores
+        self.subscore_sums.update(subscores)
+        self.subscore_runs.update(subscores.keys())
 
     @property
     def mean_reward(self) -> float:
@@ -48,7 +51,8 @@ class ScenarioStats:
         return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
     def subscores(self) -> dict[str, float]:
-        return {name: total / self.runs for name, total in sorted(self.subscore_sums.items())}
+        """Mean of each sub-score (a rubric's criteria) over the runs that scored it."""
+        return {name: total / self.subscore_runs[name] for name, total in sorted(self.subscore_sums.items())}
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,14 @@
 """What an eval runs: tasks (a scenario and its arguments, repeated) expanded into numbered run specs.
 
 A task file is YAML (a list) or JSONL (one object a line), each entry `{scenario: name, args: {...}, repeats: n}`
-(`repeats`: the task's trials, each with its own seed; the eval's `--repeats` when absent):
+(`repeats`: the task's trials, each with its own seed; the eval's `--repeats` when absent), and optionally
+`rubric: file.yaml` (relative to the task file), which grades that task instead of the scenario's own rubric or
+reward:
 
     - {scenario: update-order, args: {order_id: A1}, repeats: 100}
     - scenario: refund-order
       args: {order_id: A2, amount: 12.5}
+      rubric: rubrics/strict-refund.yaml
 
 Every entry is checked before any run starts (shape, scenario name, arguments against the scenario's signature);
 a bad one is a ConfigError naming the file and line.
@@ -27,7 +30,7 @@ from hudproxy.errors import ConfigError
 if TYPE_CHECKING:
     from hudproxy.env.environment import Environment
 
-KEYS = {"scenario", "args", "repeats"}
+KEYS = {"scenario", "args", "repeats", "rubric"}
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,10 @@ class Task:
     args: dict[str, Any] = field(default_factory=dict)
     repeats: int | None = None
     where: str = ""  # "tasks.yaml:3" for messages
+    rubric: str | None = None  # a rubric file grading this task (resolved against the task file's folder)
 
     @classmethod
-    def parse(cls, entry: Any, where: str) -> Task:
+    def parse(cls, entry: Any, where: str, base: Path | None = None) -> Task:
         if isinstance(entry, Task):
             return entry
         if not isinstance(entry, Mapping):
@@ -49,7 +53,7 @@ class Task:
         unknown = sorted(set(entry) - KEYS)
         if unknown:
             names = ", ".join(map(str, unknown))
-            raise ConfigError(f"{where}: unknown key(s) {names}; a task has scenario, args and repeats")
+            raise ConfigError(f"{where}: unknown key(s) {names}; a task has scenario, args, repeats and rubric")
         scenario, args, repeats = entry.get("scenario"), entry.get("args") or {}, entry.get("repeats")
         if not isinstance(scenario, str) or not scenario:
             raise ConfigError(f"{where}: `scenario` must be a scenario name (a string)")
@@ -57,7 +61,12 @@ class Task:
             raise ConfigError(f"{where}: `args` must be a mapping of argument names to values")
         if repeats is not None and (isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1):
             raise ConfigError(f"{where}: `repeats` must be a whole number ≥ 1, not {repeats!r}")
-        return cls(scenario, dict(args), repeats, where)
+        rubric = entry.get("rubric")
+        if rubric is not None and (not isinstance(rubric, str) or not rubric):
+            raise ConfigError(f"{where}: `rubric` must be the path of a rubric file (YAML)")
+        if rubric is not None and base is not None and not Path(rubric).is_absolute():
+            rubric = str(base / rubric)
+        return cls(scenario, dict(args), repeats, where, rubric)
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,7 @@ class RunSpec:
     seed: int
     session: str
     task: int = 0
+    rubric: str | None = None  # the task's rubric file, if it has its own
 
 
 def load_tasks(path: str | Path) -> list[Task]:
@@ -95,7 +105,7 @@ def _jsonl(path: Path, text: str) -> Iterator[Task]:
             entry = json.loads(line)
         except ValueError as exc:
             raise ConfigError(f"{path}:{number}: not valid JSON ({exc})") from None
-        yield Task.parse(entry, f"{path}:{number}")
+        yield Task.parse(entry, f"{path}:{number}", path.parent)
 
 
 def _yaml(path: Path, text: str) -> Iterator[Task]:
@@ -112,7 +122,7 @@ def _yaml(path: Path, text: str) -> Iterator[Task]:
     loader = yaml.SafeLoader("")
     for node in root.value:
         entry = loader.construct_document(node)  # one entry at a time, so its line is known for messages
-        yield Task.parse(entry, f"{path}:{node.start_mark.line + 1}")
+        yield Task.parse(entry, f"{path}:{node.start_mark.line + 1}", path.parent)
 
 
 def as_tasks(tasks: Sequence[Task | Mapping[str, Any]] | str | Path) -> list[Task]:
@@ -138,6 +148,20 @@ def check_tasks(env: Environment, tasks: list[Task]) -> None:
             scenario.start_generator(task.args)  # validates; the generator never starts, so nothing runs
         except ConfigError as exc:
             raise ConfigError(f"{where}{exc}") from None
+        _check_rubric(task, scenario, where)
+
+
+def _check_rubric(task: Task, scenario: Any, where: str) -> None:
+    """The task's rubric (or the scenario's) loads and has every `{{argument}}` it uses."""
+    from hudproxy.grading import load_rubric
+
+    rubric = load_rubric(task.rubric) if task.rubric else scenario.rubric
+    if rubric is None:
+        return
+    try:
+        rubric.render(scenario.arguments(task.args))
+    except ValueError as exc:
+        raise ConfigError(f"{where}{rubric.source or 'rubric'}: {exc}") from None
 
 
 def plan_size(tasks: list[Task], runs: int) -> int:
@@ -152,7 +176,7 @@ def plan(tasks: list[Task], runs: int, seed: int, prefix: str = "run") -> Iterat
     for number, task in enumerate(tasks):
         for repeat in range(task.repeats or runs):
             session = f"{prefix}-{index:06d}"
-            yield RunSpec(index, task.scenario, task.args, repeat, run_seed(seed, index), session, number)
+            yield RunSpec(index, task.scenario, task.args, repeat, run_seed(seed, index), session, number, task.rubric)
             index += 1
 
 

@@ -25,7 +25,9 @@ async def test_update_order_succeeds_and_fails(shop: Environment) -> None:
         good = await shop.run("update-order", ScriptedAgent([SHIP_A1, Final("done")]), order_id="A1")
         idle = await shop.run("update-order", ScriptedAgent([Final("done")]), order_id="A1")
     assert (good.reward, good.subscores) == (1.0, {"status": 1.0, "used_update_tool": 1.0})
-    assert (idle.reward, idle.subscores["used_update_tool"], idle.notes) == (0.0, 0.0, ["order A1 is not shipped"])
+    assert (idle.reward, idle.subscores["used_update_tool"]) == (0.0, 0.0)
+    assert idle.notes[0] == "gate violated (acted: true): the agent changed nothing (0 call(s), none a write)"
+    assert idle.notes[1].startswith("status: unmet: 0 matching call(s), wanted at least 1: PATCH /orders/A1")
     assert good.prompt == "Update order A1 to shipped. Answer 'done' when it is." and good.answer == "done"
     assert [m["role"] for m in good.transcript] == ["user", "assistant", "tool", "assistant"]
     good.assert_called("PATCH", "/orders/A1", json={"status": "shipped"}, times=1)
@@ -44,7 +46,8 @@ async def test_refund_order_grades_the_journal_and_the_runs_own_mailer(shop: Env
         half = await shop.run("refund-order", ScriptedAgent([login, refund, Final("ok")]), **args)
         wrong = await shop.run("refund-order", ScriptedAgent([mail, Final("ok")]), **args)
     assert (full.reward, half.reward, wrong.reward) == (1.0, 0.5, 0.5)
-    assert half.subscores == {"refund": 1.0, "email": 0.0} and wrong.subscores == {"refund": 0.0, "email": 1.0}
+    assert half.subscores == {"refund": 1.0, "email": 0.0, "logged_in_first": 1.0}
+    assert wrong.subscores == {"refund": 0.0, "email": 1.0, "logged_in_first": 0.0}
     from_mailer = full.context.services  # type: ignore[union-attr]
     assert [m["to"] for m in next(iter(from_mailer.values())).sent] == ["carol"]
     assert "shop-secret-token-123" not in str([c.response_body for c in full.calls()])
@@ -112,13 +115,12 @@ async def test_fifty_concurrent_runs_each_see_exactly_their_own_calls(shop: Envi
     assert len({r.id for r in runs}) == 50
     for n, (run, (order, steps)) in enumerate(zip(runs, plans, strict=True)):
         tool_calls = run.calls(kind="mcp")
-        expected = [(s.name, s.arguments) for s in steps] + [("get_order", {"order_id": order})]  # + the grader's
+        expected = [(s.name, s.arguments) for s in steps]  # the rubric's own read at the end is not journaled
         assert [(c.path.rsplit("/", 1)[1], c.json) for c in tool_calls] == expected
         assert {c.session for c in run.calls()} == {run.id}
         assert [c.seq for c in run.calls()] == list(range(1, len(run.calls()) + 1))
         assert all(c.path.endswith(order) for c in run.calls(kind="http"))
-        started_shipped = order == "A3" or (order in ("A6", "A9", "A12"))  # seed: every third order is shipped
-        assert run.reward == (1.0 if n % 2 == 0 or started_shipped else 0.0)  # its own shop: no one else's writes
+        assert run.reward == (1.0 if n % 2 == 0 else 0.0)  # graded from its own journal: no one else's calls
 
 
 async def test_shop_in_replay_mode_keeps_one_replay_session_per_run(monkeypatch: pytest.MonkeyPatch) -> None:

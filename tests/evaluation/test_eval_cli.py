@@ -93,10 +93,12 @@ def test_a_real_eval_prints_the_table_and_fills_the_results_database(tmp_path: P
     assert result.returncode == 0, result.stderr
     assert "update-order" in result.stdout and "done: 20/20 runs" in result.stdout
     assert "mean reward 1.000" in result.stdout
+    assert "status 1.00, used_update_tool 1.00" in result.stdout  # the rubric's criteria, mean per scenario
     assert "20/20" in result.stderr and "rewards 1.0 x20" in result.stderr  # the live progress line
     db = sqlite_utils.Database(out)
     assert db["runs"].count == 20 and db["transcripts"].count == 20
-    assert db["calls"].count == 20 * 4  # two tool calls (the agent's, the grader's), each with its HTTP call
+    assert db["calls"].count == 20 * 2  # the agent's tool call and its HTTP call (the rubric's read is not journaled)
+    assert db["scores"].count == 20 * 4 and db["end_states"].count == 20  # two gates, two criteria per run
     assert {r["seed"] for r in db["runs"].rows} != {4}  # each run its own seed, derived from --seed
 
 

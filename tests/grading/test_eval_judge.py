@@ -86,3 +86,26 @@ def test_a_judge_without_a_key_is_one_line(capsys: pytest.CaptureFixture[str], m
     err = capsys.readouterr().err.strip()
     assert exited.value.code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
     assert "--judge gpt-4o-mini needs an API key: set OPENAI_API_KEY" in err
+
+
+def test_a_rubric_judge_criterion_is_asked_of_the_eval_judge_and_regrading_reads_the_cache(
+    judge_server: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`judge:` in a rubric file reaches `--judge MODEL` during the eval; `hudproxy grade --judge` re-scores the
+    stored runs from the cache (the same question, the same run content), asking the model nothing more."""
+    out = tmp_path / "results.db"
+    cli("eval", str(JUDGED), "-s", "tell-refund-rubric", "--arg", "amount=12.5", "--judge", "judge-model",
+        "--out", str(out))  # fmt: skip
+    db = sqlite_utils.Database(out)
+    (run,) = list(db["runs"].rows)
+    scores = [s for s in db["scores"].rows if s["run_id"] == run["id"] and s["criterion"] == "states the amount"]
+    assert run["reward"] == 1.0 and len(scores) == 1
+    assert "the amount is stated" in scores[0]["evidence"]
+    asked = len(judge_server)
+    assert asked == 1
+
+    capsys.readouterr()
+    cli("grade", str(out), "--rubric", str(JUDGED / "told.yaml"), "--judge", "judge-model", "--json")
+    (regraded,) = json.loads(capsys.readouterr().out)
+    assert regraded["reward"] == 1.0, regraded
+    assert len(judge_server) == asked

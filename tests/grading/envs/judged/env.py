@@ -32,6 +32,12 @@ async def tell_refund(amount: float):
     yield ScenarioResult(1.0 if verdict.met else 0.0, {"judged": 1.0}, [verdict.reason])
 
 
+@env.scenario("tell-refund-rubric", rubric="told.yaml")
+async def tell_refund_rubric(amount: float):
+    """The same task, graded by a rubric's `judge:` criterion."""
+    yield f"Tell the customer that {amount:.2f} EUR were refunded."
+
+
 def scripted(scenario: str, args: dict[str, Any]) -> list[Final]:
     return [Final(f"Your refund of {args['amount']:.2f} EUR is on its way.")]
 

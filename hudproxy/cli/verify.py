@@ -63,6 +63,9 @@ def verify_command(
     mcp_header: Annotated[list[str] | None, Opt(help="MCP: header for --mcp-url, 'Name: value'")] = None,
     mcp_name: Annotated[str | None, Opt(help="MCP: which recorded server, when the cassette holds several")] = None,
     timeout: Annotated[float, Opt(help="Seconds to wait for each live answer")] = 30.0,
+    concurrency: Annotated[
+        int, Opt(help="Reads in flight at once (with --include-writes everything is sent one by one, in order)")
+    ] = 8,
     insecure: Annotated[bool, Opt(help="Do not verify the live system's TLS certificate")] = False,
     as_json: Annotated[bool, Opt("--json", help="Machine-readable report on stdout")] = False,
 ) -> None:
@@ -83,6 +86,8 @@ def verify_command(
 
     if timeout <= 0:
         raise ConfigError(f"--timeout {timeout:g}: give seconds greater than 0.")
+    if concurrency < 1:
+        raise ConfigError(f"--concurrency {concurrency}: give 1 or more.")
     options = VerifyOptions(
         against=against,
         include_writes=include_writes,
@@ -92,6 +97,7 @@ def verify_command(
         learn=learn_volatile,
         update=update,
         timeout=timeout,
+        concurrency=concurrency,
         insecure=insecure,
         mcp=upstream_from_options(mcp_command, mcp_url, mcp_header),
         mcp_name=mcp_name,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +26,7 @@ from hudproxy.drift.tools import compare_tools, tools_of
 from hudproxy.drift.volatile import Volatile, default_file, dump_volatile, learned_between, load_volatile
 from hudproxy.errors import ConfigError, HudproxyError
 from hudproxy.interaction.mcp import Exchange, from_interaction, is_mcp, to_interaction
-from hudproxy.interaction.model import Interaction
+from hudproxy.interaction.model import Interaction, Request
 from hudproxy.scrub.mcp import scrub_exchange
 from hudproxy.scrub.policy import ScrubPolicy
 from hudproxy.scrub.scrubber import scrub_interaction
@@ -47,6 +48,7 @@ class VerifyOptions:
     learn: bool = False
     update: bool = False
     timeout: float = 30.0
+    concurrency: int = 8  # reads in flight at once (writes are always sent one by one, in order)
     insecure: bool = False
     mcp: Upstream | None = None
     mcp_name: str | None = None
@@ -107,45 +109,41 @@ def _verify_http(
 ) -> Volatile:
     """Send, learn (each read twice when asked), then compare with everything learned; returns what was learned."""
     target = cassette.meta.get("target")
+    to_send: list[tuple[Interaction, InteractionResult, Request]] = []
+    for interaction in interactions:
+        result = InteractionResult(interaction.index, interaction.request.describe())
+        report.results.append(result)
+        if interaction.request.is_write and not options.include_writes:
+            result.skipped = WRITES_HINT
+            continue
+        request = prepared(
+            interaction.request, rebased(interaction.request.url, options.against, target), options.headers
+        )
+        if isinstance(request, str):
+            result.skipped = f"not sent: {request}"
+        else:
+            to_send.append((interaction, result, request))
     live = LiveHttp(options.timeout, options.insecure)
-    answered: list[tuple[Interaction, InteractionResult, Interaction | None]] = []
-    learned = Volatile()
-    sent = unreachable = 0
     try:
-        for interaction in interactions:
-            result = InteractionResult(interaction.index, interaction.request.describe())
-            report.results.append(result)
-            if interaction.request.is_write and not options.include_writes:
-                result.skipped = WRITES_HINT
-                continue
-            url = rebased(interaction.request.url, options.against, target)
-            request = prepared(interaction.request, url, options.headers)
-            if isinstance(request, str):
-                result.skipped = f"not sent: {request}"
-                continue
-            sent += 1
-            try:
-                response, ms = live.send(request)
-                scrubbed = scrub_interaction(Interaction(request, response, interaction.index, duration_ms=ms), policy)
-                if options.learn and not interaction.request.is_write:
-                    again = answer_of(scrub_interaction(Interaction(request, live.send(request)[0]), policy).response)
-                    first = answer_of(scrubbed.response)
-                    learned = learned | learned_between(first.body if first.is_json else None,
-                                                        again.body if again.is_json else None,
-                                                        first.headers, again.headers)  # fmt: skip
-            except NotSent as exc:
-                unreachable += exc.connect
-                result.failed = str(exc)
-                continue
-            answered.append((interaction, result, scrubbed))
+        # reads alone may go in parallel; once a write is sent, order is the recording's (a read sees the write)
+        workers = 1 if any(i.request.is_write for i, _, _ in to_send) else max(1, options.concurrency)
+        with ThreadPoolExecutor(workers) as pool:
+            fetched = list(pool.map(lambda job: _fetch(live, job[2], job[0], policy, options.learn), to_send))
     finally:
         live.close()
-    if sent and unreachable == sent:
+    if fetched and all(isinstance(f, NotSent) and f.connect for f in fetched):
         where = options.against or target or "the recorded hosts"
         raise ConfigError(f"could not reach {where}: every request was refused (is it running? see --against URL).")
+    learned = Volatile()
+    for got in fetched:
+        if not isinstance(got, NotSent):
+            learned = learned | got[1]
     ignore = volatile | learned
-    for interaction, result, scrubbed in answered:
-        assert scrubbed is not None
+    for (interaction, result, _), got in zip(to_send, fetched, strict=True):
+        if isinstance(got, NotSent):
+            result.failed = str(got)
+            continue
+        scrubbed = got[0]
         result.drift = compare_answers(answer_of(interaction.response), answer_of(scrubbed.response), ignore)
         if options.update and result.verdict in (Verdict.DRIFTED, Verdict.BREAKING):
             replacements[interaction.index] = replace(
@@ -153,6 +151,24 @@ def _verify_http(
             )
             result.updated = True
     return learned
+
+
+def _fetch(
+    live: LiveHttp, request: Request, recorded: Interaction, policy: ScrubPolicy, learn: bool
+) -> tuple[Interaction, Volatile] | NotSent:
+    """The live answer scrubbed as the recorder would store it, and (learning, for a read) what differed when the
+    same read was sent again; NotSent when there was no answer."""
+    try:
+        response, ms = live.send(request)
+        scrubbed = scrub_interaction(Interaction(request, response, recorded.index, duration_ms=ms), policy)
+        if not learn or request.is_write:
+            return scrubbed, Volatile()
+        again = answer_of(scrub_interaction(Interaction(request, live.send(request)[0]), policy).response)
+    except NotSent as exc:
+        return exc
+    first = answer_of(scrubbed.response)
+    bodies = (first.body, again.body) if first.is_json and again.is_json else (None, None)
+    return scrubbed, learned_between(*bodies, first.headers, again.headers)
 
 
 # ---------------------------------------------------------------------------------------------- MCP

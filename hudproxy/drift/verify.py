@@ -63,6 +63,8 @@ def verify(path: Path, options: VerifyOptions) -> VerifyReport:
     volatile = options.volatile | stored
     http = [i for i in cassette.interactions if not is_mcp(i)]
     mcp = [i for i in cassette.interactions if is_mcp(i)]
+    if options.mcp is not None and not mcp:
+        raise ConfigError(f"{path}: holds no MCP exchanges, so there is nothing to verify against an MCP server.")
     replacements: dict[int, Interaction] = {}
     learned = Volatile()
     if http:

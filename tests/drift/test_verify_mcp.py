@@ -120,3 +120,10 @@ def test_update_takes_the_new_tool_list(recorded: Path, monkeypatch: pytest.Monk
 def test_an_mcp_cassette_without_a_server_says_how(recorded: Path) -> None:
     done = hudproxy("verify", recorded, "--json")
     assert done.returncode == 0 and "--mcp-command" in done.stdout
+
+
+def test_an_mcp_server_that_does_not_start_is_one_line(recorded: Path, tmp_path: Path) -> None:
+    done = hudproxy("verify", recorded, "--mcp-command", f"{sys.executable} {tmp_path / 'missing.py'}")
+    ours = [line for line in done.stderr.splitlines() if line.startswith("hudproxy")]  # the server's own stderr too
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert len(ours) == 1 and "could not ask the MCP server" in ours[0], done.stderr

@@ -121,3 +121,33 @@ def test_the_recorded_target_is_the_default(recorded: Path) -> None:
     """Without --against, verify asks where the cassette was recorded; the original shop there is gone."""
     done = hudproxy("verify", recorded)
     assert done.returncode == 2 and "could not reach" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_include_writes_sends_them_in_recorded_order(recorded: Path) -> None:
+    """Against a fresh copy of the recorded shop (a staging system), the PATCH is sent and matches too."""
+    with serve_in_thread(shop(changed=False)) as staging:
+        code, report = verify_json(
+            recorded, "--against", staging, "--include-writes", "--header", f"Authorization: {BEARER}"
+        )
+    assert code == 0 and report["counts"] == {"same": 5, "drifted": 0, "breaking": 0, "skipped": 0, "failed": 0}
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--header", "no colon here"], "--header 'no colon here' is not 'Name: value'"),
+        (["--timeout", "0"], "--timeout 0"),
+        (["--mcp-command", "python server.py"], "holds no MCP exchanges"),
+        (["--mcp-url", "ftp://x"], "--mcp-url"),
+    ],
+)
+def test_bad_input_is_one_line(recorded: Path, changed_shop: str, args: list[str], fragment: str) -> None:
+    done = hudproxy("verify", recorded, "--against", changed_shop, *args)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert len(lines) == 1 and fragment in lines[0], done.stderr
+
+
+def test_a_missing_cassette_is_one_line(tmp_path: Path) -> None:
+    done = hudproxy("verify", tmp_path / "nope.yaml")
+    assert done.returncode == 2 and "no such cassette" in done.stderr and "Traceback" not in done.stderr

@@ -50,10 +50,19 @@ class Change:
         return {
             "pointer": self.pointer,
             "kind": self.kind.value,
-            "before": self.before,
-            "after": self.after,
+            "before": clipped(self.before),
+            "after": clipped(self.after),
             "breaking": self.breaking,
         }
+
+
+REPORTED_TEXT = 2000  # a whole page that replaced a JSON body is reported by its start, not in full
+
+
+def clipped(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > REPORTED_TEXT:
+        return value[:REPORTED_TEXT] + f"... ({len(value)} characters)"
+    return value
 
 
 def json_type(value: Any) -> str:

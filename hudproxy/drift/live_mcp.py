@@ -23,6 +23,7 @@ class LiveAnswer:
     result: Any = None
     error: dict[str, Any] | None = None
     ms: float = 0.0
+    again: LiveAnswer | None = None  # the same call sent a second time (learning volatile fields)
 
 
 @dataclass
@@ -35,7 +36,20 @@ async def _ignore(_: dict[str, Any]) -> None:
     return None
 
 
-async def _ask(upstream: Upstream, calls: list[dict[str, Any]], timeout: float) -> LiveMcp:
+async def _call(client: Any, params: dict[str, Any], timeout: float) -> LiveAnswer:
+    started = anyio.current_time()
+    try:
+        with anyio.fail_after(timeout):
+            answer = LiveAnswer(await send_upstream(client, "tools/call", params, _ignore))
+    except MCPError as exc:
+        answer = LiveAnswer(error=dump(exc.error))
+    except TimeoutError:
+        answer = LiveAnswer(error={"code": -32001, "message": f"no answer within {timeout:g}s"})
+    answer.ms = (anyio.current_time() - started) * 1000
+    return answer
+
+
+async def _ask(upstream: Upstream, calls: list[tuple[dict[str, Any], bool]], timeout: float) -> LiveMcp:
     async with upstream.client() as client:
         tools: list[Any] = []
         params: dict[str, Any] = {}
@@ -48,23 +62,17 @@ async def _ask(upstream: Upstream, calls: list[dict[str, Any]], timeout: float) 
                 break
             params = {"cursor": cursor}
         live = LiveMcp({"tools": tools})
-        for call in calls:
-            started = anyio.current_time()
-            try:
-                with anyio.fail_after(timeout):
-                    answer = LiveAnswer(await send_upstream(client, "tools/call", call, _ignore))
-            except MCPError as exc:
-                answer = LiveAnswer(error=dump(exc.error))
-            except TimeoutError:
-                answer = LiveAnswer(error={"code": -32001, "message": f"no answer within {timeout:g}s"})
-            answer.ms = (anyio.current_time() - started) * 1000
+        for params, twice in calls:
+            answer = await _call(client, params, timeout)
+            if twice:
+                answer.again = await _call(client, params, timeout)
             live.answers.append(answer)
         return live
 
 
-def ask_live(upstream: Upstream, calls: list[dict[str, Any]], timeout: float = 30.0) -> LiveMcp:
-    """The live tool list and one answer per call in `calls` (tools/call params); RecordingError when the server
-    cannot be reached at all."""
+def ask_live(upstream: Upstream, calls: list[tuple[dict[str, Any], bool]], timeout: float = 30.0) -> LiveMcp:
+    """The live tool list and one answer per call in `calls` (tools/call params, and whether to send it twice);
+    RecordingError when the server cannot be reached at all."""
     try:
         return anyio.run(_ask, upstream, calls, timeout)
     except Exception as exc:

@@ -23,7 +23,14 @@ from hudproxy.drift.live_http import LiveHttp, NotSent, prepared, rebased
 from hudproxy.drift.report import InteractionResult, Verdict, VerifyReport
 from hudproxy.drift.responses import answer_of, compare_answers
 from hudproxy.drift.tools import compare_tools, tools_of
-from hudproxy.drift.volatile import Volatile, default_file, dump_volatile, learned_between, load_volatile
+from hudproxy.drift.volatile import (
+    Volatile,
+    default_file,
+    dump_volatile,
+    learned_between,
+    load_volatile,
+    route_key,
+)
 from hudproxy.errors import ConfigError, HudproxyError
 from hudproxy.interaction.mcp import Exchange, from_interaction, is_mcp, to_interaction
 from hudproxy.interaction.model import Interaction, Request
@@ -32,6 +39,7 @@ from hudproxy.scrub.policy import ScrubPolicy
 from hudproxy.scrub.scrubber import scrub_interaction
 
 if TYPE_CHECKING:  # the SDK is imported only when MCP is verified
+    from hudproxy.drift.live_mcp import LiveAnswer
     from hudproxy.mcp.upstream import Upstream
 
 log = logging.getLogger("hudproxy.verify")
@@ -70,7 +78,7 @@ def verify(path: Path, options: VerifyOptions) -> VerifyReport:
     if http:
         learned = _verify_http(http, cassette, policy, volatile, options, report, replacements)
     if mcp and options.mcp is not None:
-        _verify_mcp(mcp, cassette, policy, volatile, options, report, replacements)
+        learned = learned | _verify_mcp(mcp, cassette, policy, volatile, options, report, replacements)
     elif mcp:
         report.notes.append(
             f"{len(mcp)} MCP exchanges not verified: name the live server with --mcp-command or --mcp-url."
@@ -146,7 +154,10 @@ def _verify_http(
             result.failed = str(got)
             continue
         scrubbed = got[0]
-        result.drift = compare_answers(answer_of(interaction.response), answer_of(scrubbed.response), ignore)
+        key = route_key(interaction.request.method, interaction.request.path)
+        result.drift = compare_answers(
+            answer_of(interaction.response), answer_of(scrubbed.response), ignore.for_request(key)
+        )
         if options.update and result.verdict in (Verdict.DRIFTED, Verdict.BREAKING):
             replacements[interaction.index] = replace(
                 interaction, response=scrubbed.response, recorded_at=now(), duration_ms=scrubbed.duration_ms
@@ -170,7 +181,8 @@ def _fetch(
         return exc
     first = answer_of(scrubbed.response)
     bodies = (first.body, again.body) if first.is_json and again.is_json else (None, None)
-    return scrubbed, learned_between(*bodies, first.headers, again.headers)
+    key = route_key(recorded.request.method, recorded.request.path)
+    return scrubbed, learned_between(key, *bodies, first.headers, again.headers)
 
 
 # ---------------------------------------------------------------------------------------------- MCP
@@ -184,7 +196,8 @@ def _verify_mcp(
     options: VerifyOptions,
     report: VerifyReport,
     replacements: dict[int, Interaction],
-) -> None:
+) -> Volatile:
+    """The tool list compared, the recorded read-only calls re-run (twice when learning); returns what was learned."""
     from hudproxy.drift.live_mcp import ask_live
     from hudproxy.mcp.catalog import catalogs
 
@@ -205,12 +218,23 @@ def _verify_mcp(
             calls.append((interaction, exchange, result))
         else:
             result.skipped = "not read-only (no readOnlyHint): not re-run (--include-writes re-runs it)"
-    live = ask_live(options.mcp, [exchange.params for _, exchange, _ in calls], options.timeout)
+    twice = [(exchange.params, options.learn and exchange.name in read_only) for _, exchange, _ in calls]
+    live = ask_live(options.mcp, twice, options.timeout)
     report.tools = compare_tools(label, recorded_tools, tools_of(live.listing))
-    for (interaction, exchange, result), answer in zip(calls, live.answers, strict=True):
-        fresh = scrub_exchange(Exchange(label, "tools/call", exchange.params, answer.result, answer.error), policy)
-        live_interaction = to_interaction(fresh, interaction.index, recorded_at=now(), duration_ms=answer.ms)
-        drift = compare_answers(answer_of(interaction.response), answer_of(live_interaction.response), volatile)
+    fresh: list[Interaction] = []
+    learned = Volatile()
+    for (interaction, exchange, _), answer in zip(calls, live.answers, strict=True):
+        fresh.append(_answered(label, exchange, answer, policy, interaction.index))
+        if answer.again is not None:
+            again = _answered(label, exchange, answer.again, policy, interaction.index)
+            first, second = answer_of(fresh[-1].response).body, answer_of(again.response).body
+            learned = learned | learned_between(f"tools/call {exchange.name}", first, second, {}, {})
+    ignore = volatile | learned
+    for (interaction, exchange, result), live_interaction in zip(calls, fresh, strict=True):
+        key = f"tools/call {exchange.name}"
+        drift = compare_answers(
+            answer_of(interaction.response), answer_of(live_interaction.response), ignore.for_request(key)
+        )
         drift.body = [_tool_error_breaks(c) for c in drift.body]
         result.drift = drift
         if options.update and result.verdict in (Verdict.DRIFTED, Verdict.BREAKING):
@@ -226,6 +250,13 @@ def _verify_mcp(
                 replacements[interaction.index] = to_interaction(
                     relisted, interaction.index, recorded_at=now(), duration_ms=interaction.duration_ms
                 )
+    return learned
+
+
+def _answered(label: str, exchange: Exchange, answer: LiveAnswer, policy: ScrubPolicy, index: int) -> Interaction:
+    """A live answer as the recorder would store it: the exchange scrubbed (`scrub_exchange`), as an interaction."""
+    fresh = scrub_exchange(Exchange(label, "tools/call", exchange.params, answer.result, answer.error), policy)
+    return to_interaction(fresh, index, recorded_at=now(), duration_ms=answer.ms)
 
 
 def _chosen_server(labels: list[str], wanted: str | None) -> str:

@@ -7,6 +7,7 @@ Run as `python drift_tools_server.py` (stdio) or `python drift_tools_server.py -
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 
@@ -61,6 +62,17 @@ else:
 def order_count() -> str:
     """How many orders there are."""
     return str(len(ORDERS))
+
+
+class Clock(BaseModel):
+    now: str
+    zone: str
+
+
+@server.tool(annotations={"readOnlyHint": True})
+def server_time() -> Clock:
+    """The server's clock (differs on every call: a volatile field)."""
+    return Clock(now=datetime.datetime.now(datetime.UTC).isoformat(), zone="UTC")
 
 
 @server.tool()

@@ -8,7 +8,7 @@ from hudproxy.drift.jsondiff import ChangeKind, diff_json
 from hudproxy.drift.pointers import PointerPatterns, pointer, segments_of
 from hudproxy.drift.responses import answer_of, compare_answers
 from hudproxy.drift.tools import compare_tools
-from hudproxy.drift.volatile import Volatile, learned_between
+from hudproxy.drift.volatile import Volatile, learned_between, route_key
 from hudproxy.errors import ConfigError
 from hudproxy.testing import make_response
 
@@ -54,9 +54,21 @@ def test_pointers_escape_slashes_and_tildes() -> None:
 def test_learning_generalises_array_positions() -> None:
     first = {"id": "a", "items": [{"id": "x", "n": 1}], "same": 1}
     second = {"id": "b", "items": [{"id": "y", "n": 1}], "same": 1}
-    learned = learned_between(first, second, {"location": "/a"}, {"location": "/b"})
-    assert learned.to_dict() == {"pointers": ["/id", "/items/*/id"], "headers": ["location"]}
-    assert not learned_between("text one", "text two", {}, {})  # a whole body is never learned: it would hide all
+    learned = learned_between("GET /things/*", first, second, {"location": "/a"}, {"location": "/b"})
+    assert learned.to_dict() == {
+        "pointers": [],
+        "headers": ["location"],
+        "by_request": {"GET /things/*": ["/id", "/items/*/id"]},
+    }
+    assert learned.for_request("GET /things/*").pointers.covers(("items", "3", "id"))
+    assert not learned.for_request("GET /other").pointers.covers(("id",))  # learned where it changed, only
+    assert not learned_between("GET /", "text one", "text two", {}, {})  # a whole body names no field
+
+
+def test_route_keys_fold_ids() -> None:
+    assert route_key("get", "/orders/A1") == route_key("GET", "/orders/A2") == "GET /orders/*"
+    assert route_key("GET", "/v1/users/3f2a9c1e-77aa/feed") == "GET /v1/users/*/feed"
+    assert route_key("GET", "/health") == "GET /health"
 
 
 def test_answers_compare_decoded_bodies_and_the_headers_that_matter() -> None:

@@ -33,6 +33,7 @@ async def agent(url: str) -> None:
         await client.call_tool("get_order", {"order_id": "A1"})
         await client.call_tool("list_orders", {})
         await client.call_tool("order_count", {})
+        await client.call_tool("server_time", {})
         await client.call_tool("cancel_order", {"order_id": "A2"})
 
 
@@ -100,10 +101,16 @@ def test_release_2_is_breaking_tool_by_tool(recorded: Path, transport: str, monk
     assert calls["tools/call cancel_order"]["verdict"] == "skipped"
 
 
-def test_the_same_release_verifies_clean(recorded: Path) -> None:
+def test_the_same_release_verifies_clean_once_its_clock_is_learned(recorded: Path) -> None:
     code, report = verify_json(recorded, "--mcp-command", COMMAND)
     assert code == 0 and report["tools"] == []
-    assert {i["verdict"] for i in report["interactions"]} == {"same", "skipped"}
+    verdicts = {i["request"]: i["verdict"] for i in report["interactions"]}
+    assert verdicts.pop("tools/call server_time") == "drifted" and set(verdicts.values()) == {"same", "skipped"}
+    code, report = verify_json(recorded, "--mcp-command", COMMAND, "--learn-volatile")
+    assert code == 0 and {i["verdict"] for i in report["interactions"]} == {"same", "skipped"}
+    learned = report["learned"]["by_request"]
+    assert set(learned) == {"tools/call server_time"}  # scoped: the other tools' text is still compared
+    assert "/result/structuredContent/now" in learned["tools/call server_time"]
 
 
 def test_update_takes_the_new_tool_list(recorded: Path, monkeypatch: pytest.MonkeyPatch) -> None:

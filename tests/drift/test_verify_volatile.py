@@ -64,7 +64,11 @@ def test_without_volatile_fields_every_call_drifts(recorded: Path, live: str) ->
 def test_learned_volatile_fields_are_saved_and_used_next_time(recorded: Path, live: str) -> None:
     code, report = verify_json(recorded, "--against", live, "--learn-volatile")
     assert code == 0
-    assert report["learned"] == {"pointers": VOLATILE_POINTERS, "headers": ["location"]}
+    assert report["learned"] == {
+        "pointers": [],
+        "headers": ["location"],
+        "by_request": {"GET /feed": VOLATILE_POINTERS},
+    }
     feed = by_request(report)["GET /feed"]
     assert feed["verdict"] == "same" and feed["ignored"] == 5
     saved = recorded.with_name("staging.volatile.yaml")

@@ -125,7 +125,8 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     import httpx
 
-    from hudproxy.drift.verify import VerifyOptions, verify
+    from hudproxy.drift.options import VerifyOptions
+    from hudproxy.drift.verify import verify
     from hudproxy.drift.volatile import Volatile
 
     port = free_port()

@@ -15,8 +15,9 @@ from rich.table import Table
 
 from hudproxy.cli.common import console, split_csv
 from hudproxy.drift.age import age_of, describe_age, parse_duration
+from hudproxy.drift.options import VerifyOptions
 from hudproxy.drift.report import Verdict, VerifyReport
-from hudproxy.drift.verify import VerifyOptions, verify
+from hudproxy.drift.verify import verify
 from hudproxy.drift.volatile import Volatile, load_volatile
 from hudproxy.errors import ConfigError
 

@@ -125,9 +125,9 @@ def parse_header_options(values: list[str] | None) -> dict[str, str]:
 
 
 def print_report(report: VerifyReport) -> None:
-    where = report.against or "the recorded hosts"
-    console.print(f"verify {report.cassette} against {where}" + (f"; MCP {report.mcp}" if report.mcp else ""),
-                  markup=False, highlight=False)  # fmt: skip
+    against = [f"HTTP against {report.against or 'the recorded hosts'}"] if report.http else []
+    against += [f"MCP {report.mcp}"] if report.mcp else []
+    console.print(f"verify {report.cassette}: {'; '.join(against) or 'nothing to send'}", markup=False, highlight=False)
     if report.results:
         table = Table("#", "request", "status", "verdict", "changes", show_lines=False)
         for result in report.results:
@@ -150,9 +150,9 @@ def print_report(report: VerifyReport) -> None:
     if report.tools:
         tools = Table("server", "tool", "change", "details")
         for change in report.tools:
-            label = "breaking" if change.breaking else "flagged" if change.flagged else change.kind
+            label = " (breaking)" if change.breaking else " (description flagged)" if change.flagged else ""
             style = "bold red" if change.breaking else "yellow"
-            tools.add_row(escape(change.server), escape(change.tool), f"[{style}]{change.kind} ({label})[/]",
+            tools.add_row(escape(change.server), escape(change.tool), f"[{style}]{change.kind}{label}[/]",
                           escape("\n".join(change.lines())))  # fmt: skip
         console.print(tools)
     if report.learned is not None:

@@ -80,6 +80,11 @@ class VerifyReport:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def http(self) -> bool:
+        """Whether the cassette held HTTP interactions (sent or skipped)."""
+        return any(r.kind == "http" for r in self.results)
+
+    @property
     def breaking(self) -> bool:
         bad = (Verdict.BREAKING, Verdict.FAILED)
         return any(r.verdict in bad for r in self.results) or any(t.breaking for t in self.tools)

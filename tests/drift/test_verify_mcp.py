@@ -134,3 +134,12 @@ def test_an_mcp_server_that_does_not_start_is_one_line(recorded: Path, tmp_path:
     ours = [line for line in done.stderr.splitlines() if line.startswith("hudproxy")]  # the server's own stderr too
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert len(ours) == 1 and "could not ask the MCP server" in ours[0], done.stderr
+
+
+def test_the_rich_tables_name_the_tool_changes(recorded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(ENV, "RELEASE", "2")
+    done = hudproxy("verify", recorded, "--mcp-command", COMMAND)
+    assert done.returncode == 1, done.stderr
+    for fragment in ("removed (breaking)", "! description: 'Fetch one order by id.'", "output ~ /properties/total/type",
+                     "tools/call cancel_order", "3 tools changed (2 breaking, 1 descriptions changed)"):  # fmt: skip
+        assert fragment in done.stdout, done.stdout

@@ -166,7 +166,7 @@ def print_report(report: VerifyReport) -> None:
 
 
 def check_command(
-    cassettes: Annotated[list[Path], typer.Argument(help="Cassette files (.yaml or .json)")],
+    cassettes: Annotated[list[Path], typer.Argument(help="Cassette files (.yaml or .json)", metavar="CASSETTE")],
     max_age: Annotated[str, Opt(help="Oldest recording allowed, e.g. 30d, 12h, 2w")],
     as_json: Annotated[bool, Opt("--json", help="Machine-readable report on stdout")] = False,
 ) -> None:

@@ -114,12 +114,22 @@ def compare_answers(recorded: Answer, live: Answer, volatile: Volatile = NOTHING
             continue
         breaking = name == "content-type" and _media(before) != _media(after)  # JSON became HTML
         drift.headers.append(HeaderChange(name, before, after, breaking))
-    if recorded.is_json != live.is_json:  # JSON became HTML (an error page), or the other way round
-        drift.body.append(Change((), ChangeKind.TYPE_CHANGED, recorded.body, live.body, breaking=True))
+    if recorded.is_json != live.is_json:
+        drift.body.append(_whole_body_changed(recorded, live))
         return drift
     found = diff_json(recorded.body, live.body, volatile.pointers)
     drift.body, drift.ignored = found.changes, drift.ignored + found.ignored
     return drift
+
+
+def _whole_body_changed(recorded: Answer, live: Answer) -> Change:
+    """A body that was empty gained content (a client ignored it: not breaking); one that held JSON is gone, or
+    JSON became an HTML error page or the other way round (breaking)."""
+    if recorded.body == "":
+        return Change((), ChangeKind.ADDED, None, live.body)
+    if live.body == "":
+        return Change((), ChangeKind.REMOVED, recorded.body, None, breaking=True)
+    return Change((), ChangeKind.TYPE_CHANGED, recorded.body, live.body, breaking=True)
 
 
 def _normal(name: str, value: str | None) -> str | None:

@@ -101,3 +101,11 @@ def test_tool_schemas_are_judged_for_the_caller() -> None:
         ("t", "removed"),
         ("u", "added"),
     ]
+
+
+def test_an_empty_body_that_gains_json_is_not_breaking_and_the_reverse_is() -> None:
+    empty, filled = answer_of(make_response(status=204)), answer_of(make_response(json={"ok": True}))
+    gained = compare_answers(empty, filled).body
+    assert [(c.kind, c.breaking) for c in gained] == [(ChangeKind.ADDED, False)]
+    lost = compare_answers(filled, empty).body
+    assert [(c.kind, c.breaking) for c in lost] == [(ChangeKind.REMOVED, True)]

@@ -19,11 +19,16 @@ writes a cassette that does not exist yet beside the test file.
 file that replaces the cassette when the run ends) in front of the marker's `target=` or the `hudproxy_target`
 ini option, and `hudproxy_session.base_url` points at it. Assertions then see what was recorded during the test.
 Record without xdist (`-p no:xdist`): two workers recording one cassette would overwrite each other.
+
+`--hudproxy-max-age 30d` checks every marked cassette's oldest `recorded_at` when a test first uses it: older
+fails the test (`--hudproxy-max-age-action warn`: a warning instead), so stale recordings surface in CI.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +49,8 @@ REPLAY_OPTIONS = frozenset({"unmatched", "stream_timing", "match", "generalise",
 USAGE = '@pytest.mark.hudproxy("cassettes/x.yaml")'
 RECORD_OPTION = "--hudproxy-record"
 TARGET_INI = "hudproxy_target"
+MAX_AGE_OPTION = "--hudproxy-max-age"
+AGE_ACTIONS = ("fail", "warn")
 NO_TARGET = f"{RECORD_OPTION} needs a target: set `{TARGET_INI} = URL` in the ini file or pass target= to the marker."
 
 
@@ -55,10 +62,41 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="re-record every cassette named by a hudproxy marker against its target (record mode `all`).",
     )
+    group.addoption(
+        MAX_AGE_OPTION,
+        default=None,
+        metavar="AGE",
+        help="fail (or warn) when a marked cassette was recorded longer ago than AGE, e.g. 30d, 12h, 2w.",
+    )
+    group.addoption(
+        "--hudproxy-max-age-action",
+        default="fail",
+        choices=AGE_ACTIONS,
+        help=f"what an old cassette does with {MAX_AGE_OPTION}: fail the test using it (default) or warn.",
+    )
     parser.addini(TARGET_INI, "real API that --hudproxy-record records against (a marker's target= wins)")
 
 
+class CassetteAgeWarning(UserWarning):
+    """A cassette recorded longer ago than --hudproxy-max-age (with --hudproxy-max-age-action warn)."""
+
+
+def max_age(config: pytest.Config) -> dt.timedelta | None:
+    """The --hudproxy-max-age limit, or None; a malformed one is a usage error naming the option."""
+    text = config.getoption("hudproxy_max_age")
+    if text is None:
+        return None
+    from hudproxy.drift.age import parse_duration
+    from hudproxy.errors import ConfigError
+
+    try:
+        return parse_duration(text, MAX_AGE_OPTION)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    max_age(config)  # a malformed --hudproxy-max-age stops the run before any test
     config.addinivalue_line(
         "markers",
         f"{MARKER}{MARKER_SIGNATURE}: replay CASSETTE for this test's "
@@ -125,17 +163,55 @@ def missing_cassette(cassette: Path, test_dir: Path, rootdir: Path) -> str:
 class Servers:
     """This process's replay servers (or recording proxies), one per cassette spec, started on first use."""
 
-    def __init__(self, record: bool, default_target: str | None) -> None:
+    def __init__(
+        self, record: bool, default_target: str | None, max_age: dt.timedelta | None = None, age_action: str = "fail"
+    ) -> None:
         self.record = record
         self.default_target = default_target
+        self.max_age = max_age
+        self.age_action = age_action
         self._running: dict[CassetteSpec, Replay | Recording] = {}
+        self._too_old: dict[Path, str | None] = {}  # each cassette's age is judged once per process
         self._stack = contextlib.ExitStack()
 
     def session(self, spec: CassetteSpec) -> AnySession:
+        self._check_age(spec.cassette)
         server = self._running.get(spec)
         if server is None:
             server = self._running[spec] = self._start(spec)
         return server.session()
+
+    def _check_age(self, cassette: Path) -> None:
+        """Fail (or warn) when the cassette is older than --hudproxy-max-age; re-recording makes it new."""
+        if self.max_age is None or self.record:
+            return
+        if cassette not in self._too_old:
+            self._too_old[cassette] = self._judge_age(cassette, self.max_age)
+            if self._too_old[cassette] is not None and self.age_action == "warn":
+                warnings.warn(CassetteAgeWarning(self._too_old[cassette]), stacklevel=2)
+        problem = self._too_old[cassette]
+        if problem is not None and self.age_action == "fail":
+            pytest.fail(problem, pytrace=False)
+
+    @staticmethod
+    def _judge_age(cassette: Path, limit: dt.timedelta) -> str | None:
+        from hudproxy.cassette.files import load_cassette
+        from hudproxy.drift.age import age_of, describe_age
+        from hudproxy.errors import HudproxyError
+
+        try:
+            age = age_of(load_cassette(cassette).interactions)
+        except HudproxyError:
+            return None  # the replay server reports a broken cassette in its own words
+        now = dt.datetime.now(dt.UTC)
+        if not age.older_than(limit, now):
+            return None
+        assert age.oldest is not None
+        return (
+            f"hudproxy: {cassette} was recorded {describe_age(now - age.oldest)} ago ({age.oldest:%Y-%m-%d}), "
+            f"more than {MAX_AGE_OPTION} allows: check it with `hudproxy verify {cassette.name}` or record it "
+            f"again (`pytest {RECORD_OPTION}`)."
+        )
 
     def _start(self, spec: CassetteSpec) -> Replay | Recording:
         from hudproxy.api import Recording, Replay
@@ -159,7 +235,12 @@ class Servers:
 @pytest.fixture(scope="session")
 def hudproxy_servers(pytestconfig: pytest.Config) -> Iterator[Servers]:
     """The replay servers of this process (one per cassette), stopped when the test session ends."""
-    servers = Servers(pytestconfig.getoption("hudproxy_record"), pytestconfig.getini(TARGET_INI) or None)
+    servers = Servers(
+        pytestconfig.getoption("hudproxy_record"),
+        pytestconfig.getini(TARGET_INI) or None,
+        max_age(pytestconfig),
+        pytestconfig.getoption("hudproxy_max_age_action"),
+    )
     yield servers
     servers.close()
 

@@ -20,6 +20,7 @@ from hudproxy.cli import build as build_cli
 from hudproxy.cli import ca, demo, inspect, journal, record, replay, serve, transfer
 from hudproxy.cli import eval as eval_cli
 from hudproxy.cli import grade as grade_cli
+from hudproxy.cli import verify as verify_cli
 from hudproxy.cli.common import err_console
 from hudproxy.cli.help import no_such_option_message, polish
 from hudproxy.errors import HudproxyError
@@ -57,6 +58,8 @@ app.command("eval")(eval_cli.eval_)
 app.command("build")(build_cli.build)
 app.command("report")(grade_cli.report)
 app.command("grade")(grade_cli.grade)
+app.command("verify")(verify_cli.verify_command)
+app.command("check")(verify_cli.check_command)
 
 
 def _show_version(asked: bool) -> None:

@@ -13,7 +13,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_exceptions
 
 # Repeatable options whose values may hold a comma themselves, so they are never split: one value per flag.
-ONE_VALUE_PER_FLAG = frozenset({"--mcp-header", "--arg", "--watch"})
+ONE_VALUE_PER_FLAG = frozenset({"--mcp-header", "--header", "--arg", "--watch"})
 CLOSE_ENOUGH = 0.75  # difflib ratio (names without the dashes): `prot`→`port` 0.75, `hots`→`port` 0.5
 TIE = 0.05  # suggest the runners-up only when they are about as close as the best
 
@@ -23,6 +23,8 @@ def polish(command: Any) -> Any:
     for param in command.params:
         if param.param_type_name == "option" and param.multiple and not param.is_flag:
             _name_repeatable(param)
+        elif param.param_type_name == "argument" and param.nargs == -1:
+            param.display_type = _one_of_many(param.display_type)
     for sub in getattr(command, "commands", {}).values():
         polish(sub)
     return command
@@ -37,6 +39,11 @@ def _name_repeatable(option: Any) -> None:
         option.metavar = "<str>" if single else "<str>,..."
     help_text = (option.help or "").replace(" (repeatable)", "").replace(", repeatable", "")
     option.help = f"{help_text} ({'repeatable' if single else 'repeatable, or comma-separated'})".strip()
+
+
+def _one_of_many(display_type: Any) -> Any:
+    """`FILE... <path>` for an argument taking several values, not `<list[Path]>`."""
+    return lambda ctx: display_type(ctx).replace("<list[", "<").replace("]>", ">").lower()
 
 
 def close_options(typed: str, options: Iterable[str]) -> list[str]:

@@ -22,6 +22,8 @@ pytestmark = pytest.mark.anyio
 COIN = f"{HERE / 'shop_trials.py'}:coin"
 REFUND_ONLY = f"{HERE / 'shop_trials.py'}:refund_only"
 HUDPROXY = shutil.which("hudproxy") or "hudproxy"
+# the agent module imports `envs.shop`: the CLI process finds it from the repository's root, as pytest does
+PYTHONPATH = os.pathsep.join(filter(None, [str(HERE.parent.parent), os.environ.get("PYTHONPATH", "")]))
 ORDERS = [{"scenario": "refund-order", "args": {"order_id": f"A{n}", "amount": 1.5}} for n in range(1, 5)]
 
 
@@ -93,7 +95,7 @@ def test_hudproxy_eval_repeats_prints_the_reliability_table(tmp_path: Path) -> N
     result = subprocess.run(
         [HUDPROXY, "eval", str(SHOP), "-s", "refund-order", "--arg", "order_id=A2", "--arg", "amount=12.5",
          "--agent", REFUND_ONLY, "--repeats", "3", "--pass-threshold", "0.5", "--out", str(out)],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"},
+        capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200", "PYTHONPATH": PYTHONPATH},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "reliability over trials (pass: reward ≥ 0.5)" in result.stdout

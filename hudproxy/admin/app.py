@@ -37,7 +37,16 @@ def create_admin_app(service: ReplayService) -> FastAPI:
     for module in (info, sessions, journal):
         app.include_router(module.router)
     app.add_exception_handler(HudproxyError, _bad_request)
+    mount_inspector(app, service)
     return app
+
+
+def mount_inspector(app: FastAPI, service: ReplayService) -> None:
+    """The web inspector's pages over this server's cassette and journal, at /_hudproxy/ui (behind the same
+    token as the rest of the admin API)."""
+    from hudproxy.ui import Sources, create_ui_app  # Jinja loads only for a server with an admin API
+
+    app.mount("/ui", create_ui_app(Sources.from_service(service)))
 
 
 async def _bad_request(request: Request, exc: Exception) -> JSONResponse:

@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 
 from hudproxy import __version__
 from hudproxy.cli import build as build_cli
-from hudproxy.cli import ca, demo, inspect, journal, record, replay, serve, transfer
+from hudproxy.cli import ca, demo, inspect, journal, record, replay, serve, transfer, ui
 from hudproxy.cli import eval as eval_cli
 from hudproxy.cli.common import err_console
 from hudproxy.cli.help import no_such_option_message, polish
@@ -54,6 +54,7 @@ app.command("dev")(serve.dev)
 app.command("export")(transfer.export)
 app.command("eval")(eval_cli.eval_)
 app.command("build")(build_cli.build)
+app.command("ui")(ui.ui)
 
 
 def _show_version(asked: bool) -> None:

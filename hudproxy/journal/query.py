@@ -158,17 +158,122 @@ def read_calls(
     if db is None:
         return CallList()
     try:
-        clauses, args = [], []
-        for column, value in (("session", session), ("method", method and method.upper()), ("kind", kind)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                args.append(value)
-        if unmatched is not None:  # a miss: neither a recording nor the resource model answered
-            clauses.append("answered_by = 'miss'" if unmatched else "answered_by != 'miss'")
+        clauses, args = _conditions(session, method, kind, unmatched)
         if CALLS not in db.view_names():
             return CallList()
         rows = db[CALLS].rows_where(" and ".join(clauses) or None, args, order_by="session, seq, id")
         return CallList(c for c in map(Call.from_row, rows) if path_matches(path_pattern, c.path))
+    finally:
+        db.close()
+
+
+def _conditions(
+    session: str | None, method: str | None, kind: str | None, unmatched: bool | None
+) -> tuple[list[str], list[Any]]:
+    clauses, args = [], []
+    for column, value in (("session", session), ("method", method and method.upper()), ("kind", kind)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    if unmatched is not None:  # a miss: neither a recording nor the resource model answered
+        clauses.append("answered_by = 'miss'" if unmatched else "answered_by != 'miss'")
+    return clauses, args
+
+
+@dataclass(frozen=True)
+class CallPage:
+    """One page of a session's calls in journal order, with the row ids that continue it either way."""
+
+    calls: CallList
+    first_id: int | None
+    last_id: int | None
+    has_before: bool
+    has_after: bool
+
+
+def read_calls_page(
+    path: str | Path,
+    session: str,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int = 200,
+    method: str | None = None,
+    path_glob: str | None = None,
+    kind: str | None = None,
+    answered_by: str | None = None,
+) -> CallPage:
+    """A page of `limit` calls after (or before) a row id, for a reader of a session of any size (the web
+    inspector): keyset on the rowid, so a page costs the same at call 10 and at call 100,000, and only the page's
+    rows are read. `path_glob` is an SQLite GLOB (fnmatch's syntax); `answered_by`: recording, model or miss."""
+    empty = CallPage(CallList(), None, None, False, False)
+    db = open_for_reading(path)
+    if db is None or CALLS not in db.view_names():
+        return empty
+    try:
+        clauses, args = _conditions(session, method, kind, None)
+        if path_glob:
+            clauses.append("path glob ?")
+            args.append(path_glob)
+        if answered_by:
+            clauses.append("answered_by = ?")
+            args.append(answered_by)
+        where = " and ".join(clauses)
+        if before is not None:
+            sql = f"select * from {CALLS} where {where} and id < ? order by id desc limit ?"
+            rows = list(reversed(list(db.query(sql, [*args, before, limit]))))
+        else:
+            sql = f"select * from {CALLS} where {where} and id > ? order by id limit ?"
+            rows = list(db.query(sql, [*args, after or 0, limit]))
+        if not rows:
+            return empty
+        first, last = rows[0]["id"], rows[-1]["id"]
+        has_after = _exists(db, where, args, "id > ?", last)
+        has_before = _exists(db, where, args, "id < ?", first)
+        return CallPage(CallList(map(Call.from_row, rows)), first, last, has_before, has_after)
+    finally:
+        db.close()
+
+
+def _exists(db: Any, where: str, args: list[Any], bound: str, value: int) -> bool:
+    return db.execute(f"select 1 from {CALLS} where {where} and {bound} limit 1", [*args, value]).fetchone() is not None
+
+
+def read_call(path: str | Path, session: str, seq: int) -> Call | None:
+    """One call of a session by its seq (a stable link to it), or None."""
+    db = open_for_reading(path)
+    if db is None or CALLS not in db.view_names():
+        return None
+    try:
+        rows = list(db.query(f"select * from {CALLS} where session = ? and seq = ? limit 1", [session, seq]))
+        return Call.from_row(rows[0]) if rows else None
+    finally:
+        db.close()
+
+
+def children_of(path: str | Path, session: str, parents: list[int]) -> dict[int, list[int]]:
+    """parent seq -> the seqs of the calls it caused (an MCP tool call's upstream HTTP requests)."""
+    if not parents:
+        return {}
+    db = open_for_reading(path)
+    if db is None:
+        return {}
+    try:
+        marks = ", ".join("?" * len(parents))
+        sql = f"select parent, seq from {CALL_LOG} where session = ? and parent in ({marks}) order by id"
+        caused: dict[int, list[int]] = {}
+        for parent, seq in db.execute(sql, [session, *parents]):
+            caused.setdefault(parent, []).append(seq)
+        return caused
+    finally:
+        db.close()
+
+
+def count_calls(path: str | Path, session: str) -> int:
+    db = open_for_reading(path)
+    if db is None:
+        return 0
+    try:
+        return db.execute(f"select count(*) from {CALL_LOG} where session = ?", [session]).fetchone()[0]
     finally:
         db.close()
 

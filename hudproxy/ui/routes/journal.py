@@ -43,7 +43,10 @@ def timeline(
     total = count_calls(journal, session)
     if total == 0:
         raise HTTPException(404, f"no calls of session {session!r} in the journal")
-    caused = children_of(journal, session, [c.seq for c in found.calls if c.kind == "mcp"])
+    caused: dict[int, list[int]] = {}  # from the page's own rows: a tool call's HTTP requests sit beside it
+    for shown in found.calls:
+        if shown.parent is not None:
+            caused.setdefault(shown.parent, []).append(shown.seq)
     return page(request, "session.html", session=session, found=found, total=total, rows=timeline_rows(found.calls),
                 caused=caused, source="journal")  # fmt: skip
 

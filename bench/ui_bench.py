@@ -123,10 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         app = create_ui_app(Sources({"big": source}, lambda: journal, results))
         print(f"data: {args.calls:,} calls, {args.interactions:,} interactions, {args.runs:,} runs (made in "
               f"{made:.1f} s); cassette table index built once in {indexed * 1000:.0f} ms")  # fmt: skip
-        last_id = args.calls - 250
+        late_seq = args.calls - 250
         pages = [
             ("journal: a session's first page (200 calls)", f"/journal/{SESSION}"),
-            ("journal: a page near call 100,000", f"/journal/{SESSION}?after={last_id}"),
+            ("journal: a page near call 100,000", f"/journal/{SESSION}?after={late_seq}"),
             ("journal: only the unmatched calls", f"/journal/{SESSION}?class=unmatched"),
             ("journal: one call in full", f"/journal/{SESSION}/calls/{args.calls // 2}"),
             ("cassette: first page (100 rows)", "/cassettes/big"),

@@ -66,4 +66,4 @@ def mount(app: ASGIApp, prefix: str = ADMIN_PREFIX) -> ASGIApp:
 def attach_admin(app: ReplayApp, token: str | None = None) -> None:
     """Serve the admin API on `app`'s port under /_hudproxy; with `token`, every admin call must carry it."""
     admin = mount(create_admin_app(app.service))
-    app.admin = TokenGate(admin, token) if token else admin
+    app.admin = TokenGate(admin, token, cookie_path=ADMIN_PREFIX) if token else admin

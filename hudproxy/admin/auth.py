@@ -25,9 +25,10 @@ TOKEN_QUERY = "token"  # `/_hudproxy/ui?token=T` once: answered with the cookie 
 class TokenGate:
     """Passes a request on only when it carries the token: `Authorization: Bearer T` or `X-Hudproxy-Admin-Token: T`."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: str, cookie_path: str = "/") -> None:
         self.app = app
         self._token = token.encode("utf-8")
+        self._cookie_path = cookie_path  # the cookie goes back only to the gated paths (/_hudproxy on a replay)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.allows(scope["headers"]):
@@ -78,7 +79,7 @@ class TokenGate:
         target = scope.get("path", "/") + (f"?{urlencode(rest)}" if rest else "")
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(TOKEN_COOKIE, self._token.decode("utf-8"), httponly=True, samesite="strict",
-                            path=scope.get("root_path", "") or "/")  # fmt: skip
+                            path=self._cookie_path)  # fmt: skip
         return response
 
 

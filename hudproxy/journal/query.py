@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 from hudproxy.journal.migrations import iso_time_sql
 from hudproxy.journal.schema import open_for_reading
-from hudproxy.journal.tables import CALL_LOG, CALLS
+from hudproxy.journal.tables import CALL_LOG, CALLS, REQUESTS
 
 
 @dataclass(frozen=True)
@@ -182,13 +182,17 @@ def _conditions(
 
 @dataclass(frozen=True)
 class CallPage:
-    """One page of a session's calls in journal order, with the row ids that continue it either way."""
+    """One page of a session's calls in seq order, with the seqs that continue it either way."""
 
     calls: CallList
-    first_id: int | None
-    last_id: int | None
+    first_seq: int | None
+    last_seq: int | None
     has_before: bool
     has_after: bool
+
+
+ANSWERED_BY_LOG = {"recording": "c.matched = 1", "model": "c.rule is not null",
+                   "miss": "c.matched = 0 and c.rule is null"}  # fmt: skip
 
 
 def read_calls_page(
@@ -202,40 +206,47 @@ def read_calls_page(
     kind: str | None = None,
     answered_by: str | None = None,
 ) -> CallPage:
-    """A page of `limit` calls after (or before) a row id, for a reader of a session of any size (the web
-    inspector): keyset on the rowid, so a page costs the same at call 10 and at call 100,000, and only the page's
-    rows are read. `path_glob` is an SQLite GLOB (fnmatch's syntax); `answered_by`: recording, model or miss."""
+    """`limit` calls of a session after (or before) a seq, for a reader of a session of any size (the web
+    inspector): keyset on seq, so only the page's rows are read in full. The page's ids are picked from
+    `call_log` alone (joining the request only to filter on method or path) and the view is read for those ids:
+    sorting the joined view would join every row of the session first. `path_glob` is an SQLite GLOB (fnmatch's
+    syntax); `answered_by`: recording, model or miss."""
     empty = CallPage(CallList(), None, None, False, False)
     db = open_for_reading(path)
     if db is None or CALLS not in db.view_names():
         return empty
     try:
-        clauses, args = _conditions(session, method, kind, None)
-        if path_glob:
-            clauses.append("path glob ?")
-            args.append(path_glob)
+        clauses, args = ["c.session = ?"], [session]
+        for condition, value in (("c.kind = ?", kind), ("q.method = ?", method and method.upper()),
+                                 ("q.path glob ?", path_glob)):  # fmt: skip
+            if value:
+                clauses.append(condition)
+                args.append(value)
         if answered_by:
-            clauses.append("answered_by = ?")
-            args.append(answered_by)
-        where = " and ".join(clauses)
+            clauses.append(ANSWERED_BY_LOG[answered_by])
+        join = f"join {REQUESTS} q on q.id = c.request" if method or path_glob else ""
+        source = f"from {CALL_LOG} c {join} where {' and '.join(clauses)}"
         if before is not None:
-            sql = f"select * from {CALLS} where {where} and id < ? order by id desc limit ?"
-            rows = list(reversed(list(db.query(sql, [*args, before, limit]))))
+            sql = f"select c.id, c.seq {source} and c.seq < ? order by c.seq desc, c.id desc limit ?"
+            picked = db.execute(sql, [*args, before, limit + 1]).fetchall()[::-1]
+            has_before, picked = len(picked) > limit, picked[-limit:]
+            has_after = bool(picked)
         else:
-            sql = f"select * from {CALLS} where {where} and id > ? order by id limit ?"
-            rows = list(db.query(sql, [*args, after or 0, limit]))
-        if not rows:
+            sql = f"select c.id, c.seq {source} and c.seq > ? order by c.seq, c.id limit ?"
+            picked = db.execute(sql, [*args, after or 0, limit + 1]).fetchall()
+            has_after, picked = len(picked) > limit, picked[:limit]
+            has_before = bool(picked) and _exists(db, f"select 1 {source} and c.seq < ? limit 1", [*args, picked[0][1]])
+        if not picked:
             return empty
-        first, last = rows[0]["id"], rows[-1]["id"]
-        has_after = _exists(db, where, args, "id > ?", last)
-        has_before = _exists(db, where, args, "id < ?", first)
-        return CallPage(CallList(map(Call.from_row, rows)), first, last, has_before, has_after)
+        ids = [row[0] for row in picked]
+        rows = db.query(f"select * from {CALLS} where id in ({', '.join('?' * len(ids))}) order by seq, id", ids)
+        return CallPage(CallList(map(Call.from_row, rows)), picked[0][1], picked[-1][1], has_before, has_after)
     finally:
         db.close()
 
 
-def _exists(db: Any, where: str, args: list[Any], bound: str, value: int) -> bool:
-    return db.execute(f"select 1 from {CALLS} where {where} and {bound} limit 1", [*args, value]).fetchone() is not None
+def _exists(db: Any, sql: str, args: list[Any]) -> bool:
+    return db.execute(sql, args).fetchone() is not None
 
 
 def read_call(path: str | Path, session: str, seq: int) -> Call | None:

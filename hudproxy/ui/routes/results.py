@@ -8,9 +8,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
+from hudproxy.errors import ConfigError
 from hudproxy.ui.calls import call_class, caused_by_next_tool
 from hudproxy.ui.queries import results as queries
-from hudproxy.ui.routes.common import PAGE_SIZE, page, results_path
+from hudproxy.ui.routes.common import PAGE_SIZE, page, results_path, sources
 from hudproxy.ui.routes.journal import call_page
 
 router = APIRouter()
@@ -21,14 +22,15 @@ def runs(
     request: Request,
     eval_id: Annotated[str, Query(alias="eval")] = "",
     scenario: str = "",
-    min_reward: float | None = None,
-    max_reward: float | None = None,
+    min_reward: str = "",
+    max_reward: str = "",
     outcome: str = "",
     sort: str = "idx",
     desc: bool = False,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> HTMLResponse:
-    chosen = queries.RunFilter(eval_id, scenario, min_reward, max_reward, outcome, sort, desc)
+    bounds = _number("min_reward", min_reward), _number("max_reward", max_reward)
+    chosen = queries.RunFilter(eval_id, scenario, *bounds, outcome, sort, desc)
     with queries.results_db(results_path(request)) as db:
         evals = queries.evals(db)
         found = queries.runs_page(db, chosen, offset, PAGE_SIZE)
@@ -51,7 +53,8 @@ def run(request: Request, run_id: str) -> HTMLResponse:
     owner = caused_by_next_tool(calls)
     rows = [{"call": c, "class": call_class(c), "parent": owner.get(c.seq),
              "children": [s for s, p in owner.items() if p == c.seq]} for c in calls]  # fmt: skip
-    return page(request, "run.html", run=found, rows=rows, messages=messages, rubric=rubric)
+    has_journal = sources(request).journal() is not None
+    return page(request, "run.html", run=found, rows=rows, messages=messages, rubric=rubric, has_journal=has_journal)
 
 
 @router.get("/runs/{run_id}/calls/{seq}", response_class=HTMLResponse)
@@ -64,3 +67,13 @@ def run_call(request: Request, run_id: str, seq: int, fragment: bool = False) ->
     owner = caused_by_next_tool(calls)
     children = [s for s, p in owner.items() if p == seq]
     return call_page(request, found, owner.get(seq), children, f"runs/{quote(run_id, safe='')}", fragment)
+
+
+def _number(name: str, text: str) -> float | None:
+    """An empty box is no bound (a form sends every field); anything else must be a number."""
+    if not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r}: not a number (e.g. {name}=0.5)") from None

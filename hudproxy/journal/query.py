@@ -279,12 +279,13 @@ def children_of(path: str | Path, session: str, parents: list[int]) -> dict[int,
         db.close()
 
 
-def count_calls(path: str | Path, session: str) -> int:
+def session_exists(path: str | Path, session: str) -> bool:
+    """Has the session any call in the journal (stops at its first row, where a count would read them all)."""
     db = open_for_reading(path)
     if db is None:
-        return 0
+        return False
     try:
-        return db.execute(f"select count(*) from {CALL_LOG} where session = ?", [session]).fetchone()[0]
+        return db.execute(f"select 1 from {CALL_LOG} where session = ? limit 1", [session]).fetchone() is not None
     finally:
         db.close()
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
-from hudproxy.journal.query import Call, children_of, count_calls, read_call, read_calls_page, sessions_in
+from hudproxy.journal.query import Call, children_of, read_call, read_calls_page, session_exists, sessions_in
 from hudproxy.ui.calls import CLASS_FILTERS, call_class
 from hudproxy.ui.render import text_view
 from hudproxy.ui.routes.common import PAGE_SIZE, journal_path, page
@@ -40,14 +40,13 @@ def timeline(
     chosen = CLASS_FILTERS.get(kind, {})
     found = read_calls_page(journal, session, after=after, before=before, limit=TIMELINE_PAGE,
                             method=method or None, path_glob=path or None, **chosen)  # fmt: skip
-    total = count_calls(journal, session)
-    if total == 0:
+    if not found.calls and not session_exists(journal, session):
         raise HTTPException(404, f"no calls of session {session!r} in the journal")
     caused: dict[int, list[int]] = {}  # from the page's own rows: a tool call's HTTP requests sit beside it
     for shown in found.calls:
         if shown.parent is not None:
             caused.setdefault(shown.parent, []).append(shown.seq)
-    return page(request, "session.html", session=session, found=found, total=total, rows=timeline_rows(found.calls),
+    return page(request, "session.html", session=session, found=found, rows=timeline_rows(found.calls),
                 caused=caused, source="journal")  # fmt: skip
 
 

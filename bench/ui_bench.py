@@ -6,9 +6,10 @@ journal, a cassette of 100,000 interactions, a results database of 10,000 runs.
 
 Each page is requested in-process through the ASGI app (Starlette's TestClient: no socket, so what is timed is
 the server's work: the query, the template, the response), after one warm-up; the median and the worst of
-`--repeat` are reported against the 200 ms budget. The data is real hudproxy data written the real way: the
-journal by the journal's own store (the same rows a replay server writes), the cassette as Interaction objects,
-the runs with the results store's schema.
+`--repeat` are reported against the 200 ms budget, and the first request apart: a session's first page reads its
+order once (one scan of the session's rows), which later pages only top up. The data is real hudproxy data
+written the real way: the journal by the journal's own store (the same rows a replay server writes), the
+cassette as Interaction objects, the runs with the results store's schema.
 """
 
 from __future__ import annotations
@@ -91,15 +92,18 @@ def make_results(path: Path, runs: int) -> None:
     db.close()
 
 
-def timed(client: TestClient, url: str, repeat: int) -> tuple[float, float]:
-    assert client.get(url).status_code == 200, url  # warm-up, and the page must render
+def timed(client: TestClient, url: str, repeat: int) -> tuple[float, float, float]:
+    """(first request, median, worst of the next `repeat`): the first builds what a page keeps (a session's order)."""
+    start = time.perf_counter()
+    assert client.get(url).status_code == 200, url
+    first = (time.perf_counter() - start) * 1000
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200, url
-    return statistics.median(times), max(times)
+    return first, statistics.median(times), max(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,11 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         ]
         over = 0
         with TestClient(app) as client:
-            print(f"{'page':<52} {'median ms':>10} {'worst ms':>9}  budget {BUDGET_MS:.0f} ms")
+            print(f"{'page':<52} {'first ms':>9} {'median ms':>10} {'worst ms':>9}  budget {BUDGET_MS:.0f} ms (median)")
             for label, url in pages:
-                median, worst = timed(client, url, args.repeat)
+                first, median, worst = timed(client, url, args.repeat)
                 over += median > BUDGET_MS
-                print(f"{label:<52} {median:>10.1f} {worst:>9.1f}  {'ok' if median <= BUDGET_MS else 'OVER'}")
+                verdict = "ok" if median <= BUDGET_MS else "OVER"
+                print(f"{label:<52} {first:>9.1f} {median:>10.1f} {worst:>9.1f}  {verdict}")
     return 1 if over else 0
 
 

@@ -180,43 +180,30 @@ def _conditions(
     return clauses, args
 
 
-@dataclass(frozen=True)
-class CallPage:
-    """One page of a session's calls in seq order, with the seqs that continue it either way."""
-
-    calls: CallList
-    first_seq: int | None
-    last_seq: int | None
-    has_before: bool
-    has_after: bool
-
-
 ANSWERED_BY_LOG = {"recording": "c.matched = 1", "model": "c.rule is not null",
                    "miss": "c.matched = 0 and c.rule is null"}  # fmt: skip
 
 
-def read_calls_page(
+def session_order(
     path: str | Path,
     session: str,
-    after: int | None = None,
-    before: int | None = None,
-    limit: int = 200,
+    after_id: int = 0,
     method: str | None = None,
     path_glob: str | None = None,
     kind: str | None = None,
     answered_by: str | None = None,
-) -> CallPage:
-    """`limit` calls of a session after (or before) a seq, for a reader of a session of any size (the web
-    inspector): keyset on seq, so only the page's rows are read in full. The page's ids are picked from
-    `call_log` alone (joining the request only to filter on method or path) and the view is read for those ids:
-    sorting the joined view would join every row of the session first. `path_glob` is an SQLite GLOB (fnmatch's
-    syntax); `answered_by`: recording, model or miss."""
-    empty = CallPage(CallList(), None, None, False, False)
+) -> tuple[list[tuple[int, int]], int]:
+    """(seq, row id) of a session's calls written after row `after_id`, filtered, and the journal's highest row id:
+    what a reader of a session of any size (the web inspector) keeps to page it in seq order, topping it up with
+    the rows written since (a rowid range, cheap) instead of sorting the session again. Reads `call_log` alone,
+    joining the request only to filter on method or path (`path_glob`: an SQLite GLOB, fnmatch's syntax);
+    `answered_by`: recording, model or miss."""
     db = open_for_reading(path)
-    if db is None or CALLS not in db.view_names():
-        return empty
+    if db is None:
+        return [], after_id
     try:
-        clauses, args = ["c.session = ?"], [session]
+        top = db.execute(f"select max(id) from {CALL_LOG}").fetchone()[0] or 0
+        clauses, args = ["c.session = ?", "c.id > ?", "c.id <= ?"], [session, after_id, top]
         for condition, value in (("c.kind = ?", kind), ("q.method = ?", method and method.upper()),
                                  ("q.path glob ?", path_glob)):  # fmt: skip
             if value:
@@ -225,28 +212,22 @@ def read_calls_page(
         if answered_by:
             clauses.append(ANSWERED_BY_LOG[answered_by])
         join = f"join {REQUESTS} q on q.id = c.request" if method or path_glob else ""
-        source = f"from {CALL_LOG} c {join} where {' and '.join(clauses)}"
-        if before is not None:
-            sql = f"select c.id, c.seq {source} and c.seq < ? order by c.seq desc, c.id desc limit ?"
-            picked = db.execute(sql, [*args, before, limit + 1]).fetchall()[::-1]
-            has_before, picked = len(picked) > limit, picked[-limit:]
-            has_after = bool(picked)
-        else:
-            sql = f"select c.id, c.seq {source} and c.seq > ? order by c.seq, c.id limit ?"
-            picked = db.execute(sql, [*args, after or 0, limit + 1]).fetchall()
-            has_after, picked = len(picked) > limit, picked[:limit]
-            has_before = bool(picked) and _exists(db, f"select 1 {source} and c.seq < ? limit 1", [*args, picked[0][1]])
-        if not picked:
-            return empty
-        ids = [row[0] for row in picked]
-        rows = db.query(f"select * from {CALLS} where id in ({', '.join('?' * len(ids))}) order by seq, id", ids)
-        return CallPage(CallList(map(Call.from_row, rows)), picked[0][1], picked[-1][1], has_before, has_after)
+        sql = f"select c.seq, c.id from {CALL_LOG} c {join} where {' and '.join(clauses)}"
+        return db.execute(sql, args).fetchall(), top
     finally:
         db.close()
 
 
-def _exists(db: Any, sql: str, args: list[Any]) -> bool:
-    return db.execute(sql, args).fetchone() is not None
+def read_calls_by_id(path: str | Path, ids: list[int]) -> CallList:
+    """The calls with these row ids, in seq order: a page picked from `session_order`."""
+    db = open_for_reading(path)
+    if db is None or not ids or CALLS not in db.view_names():
+        return CallList()
+    try:
+        rows = db.query(f"select * from {CALLS} where id in ({', '.join('?' * len(ids))}) order by seq, id", ids)
+        return CallList(map(Call.from_row, rows))
+    finally:
+        db.close()
 
 
 def read_call(path: str | Path, session: str, seq: int) -> Call | None:

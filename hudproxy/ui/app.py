@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from hudproxy.errors import HudproxyError
+from hudproxy.ui.queries.journal import Timelines
 from hudproxy.ui.render import make_environment
 from hudproxy.ui.routes import cassette, diff, journal, results
 from hudproxy.ui.routes.common import page
@@ -23,6 +24,7 @@ def create_ui_app(sources: Sources) -> FastAPI:
     app = FastAPI(title="hudproxy inspector", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sources = sources
     app.state.templates = make_environment()
+    app.state.timelines = Timelines()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (cassette, journal, results, diff):
         app.include_router(module.router)

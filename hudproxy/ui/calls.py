@@ -23,7 +23,7 @@ def call_class(call: Call) -> str:
     return "mcp" if call.kind == "mcp" else "http"
 
 
-CLASS_FILTERS: dict[str, dict[str, str]] = {  # read_calls_page's arguments for each class
+CLASS_FILTERS: dict[str, dict[str, str]] = {  # Timelines.page's filters for each class
     "http": {"kind": "http", "answered_by": "recording"},
     "mcp": {"kind": "mcp"},
     "synthesized": {"answered_by": "model"},

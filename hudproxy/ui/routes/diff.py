@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from hudproxy.errors import ConfigError
-from hudproxy.journal.query import CallList, read_calls_page
+from hudproxy.journal.query import CallList
 from hudproxy.ui.calls import call_class
 from hudproxy.ui.diff import align, field_differences
 from hudproxy.ui.queries import results as queries
@@ -41,7 +41,7 @@ def _side(request: Request, spec: str, name: str) -> tuple[CallList, dict[str, A
                 raise HTTPException(404, f"{name}={spec}: no such run in the results database")
             return queries.run_calls(db, ident)[:MOST_CALLS], found
     if kind == "session" and ident:
-        return read_calls_page(journal_path(request), ident, limit=MOST_CALLS).calls, None
+        return request.app.state.timelines.page(journal_path(request), ident, limit=MOST_CALLS).calls, None
     raise ConfigError(f"{name}={spec!r}: expected run:RUN_ID or session:SESSION (e.g. {name}=run:fb043575-000002)")
 
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
-from hudproxy.journal.query import Call, children_of, read_call, read_calls_page, session_exists, sessions_in
+from hudproxy.journal.query import Call, children_of, read_call, session_exists, sessions_in
 from hudproxy.ui.calls import CLASS_FILTERS, call_class
 from hudproxy.ui.render import text_view
 from hudproxy.ui.routes.common import PAGE_SIZE, journal_path, page
@@ -38,8 +38,8 @@ def timeline(
     """A page of the session's calls in journal order, each a bar on the page's time axis, coloured by class."""
     journal = journal_path(request)
     chosen = CLASS_FILTERS.get(kind, {})
-    found = read_calls_page(journal, session, after=after, before=before, limit=TIMELINE_PAGE,
-                            method=method or None, path_glob=path or None, **chosen)  # fmt: skip
+    found = request.app.state.timelines.page(journal, session, after=after, before=before, limit=TIMELINE_PAGE,
+                                             method=method or None, path_glob=path or None, **chosen)  # fmt: skip
     if not found.calls and not session_exists(journal, session):
         raise HTTPException(404, f"no calls of session {session!r} in the journal")
     caused: dict[int, list[int]] = {}  # from the page's own rows: a tool call's HTTP requests sit beside it

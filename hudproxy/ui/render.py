@@ -42,7 +42,8 @@ def _tree(data: Any, depth: int, open_depth: int) -> Markup:
         brackets = "{}" if isinstance(data, dict) else "[]"
         if not data:
             return Markup('<span class="j-empty">{}</span>').format(brackets)
-        summary = f"{brackets[0]} {len(data)} {'keys' if isinstance(data, dict) else 'items'} {brackets[1]}"
+        noun = "key" if isinstance(data, dict) else "item"
+        summary = f"{brackets[0]} {len(data)} {noun}{'' if len(data) == 1 else 's'} {brackets[1]}"
         inner = Markup("").join(
             Markup('<div class="j-item"><span class="j-key">{}</span>: {}</div>').format(
                 key if isinstance(data, dict) else f"[{key}]", _tree(value, depth + 1, open_depth)

@@ -133,3 +133,14 @@ def test_bad_input_is_one_line_on_the_page_and_from_the_cli(inspector: str, tmp_
         done = subprocess.run([HUDPROXY, *argv], capture_output=True, text=True, timeout=60)
         assert done.returncode == 2, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1 and message in done.stderr, done.stderr
+
+
+def test_a_run_shows_the_replay_miss_it_got_as_unmatched(inspector: str, shop_eval: ShopEval) -> None:
+    """The paid update was never recorded: the replay answered its PATCH with its 501 miss, which the run's own
+    journal (and so the results database and the run page) marks unmatched, as the replay's journal does."""
+    page = httpx.get(f"{inspector}/runs/{shop_eval.run_of(1)}").text
+    classes = dict((int(seq), kind) for kind, seq in CALL_ROW.findall(page))
+    assert classes[1] == "unmatched" and "mcp" in classes.values()
+    assert "unmatched" not in {
+        kind for kind, _ in CALL_ROW.findall(httpx.get(f"{inspector}/runs/{shop_eval.run_of(0)}").text)
+    }

@@ -37,7 +37,16 @@ def create_admin_app(service: ReplayService) -> FastAPI:
     for module in (info, sessions, journal):
         app.include_router(module.router)
     app.add_exception_handler(HudproxyError, _bad_request)
+    mount_inspector(app, service)
     return app
+
+
+def mount_inspector(app: FastAPI, service: ReplayService) -> None:
+    """The web inspector's pages over this server's cassette and journal, at /_hudproxy/ui (behind the same
+    token as the rest of the admin API)."""
+    from hudproxy.ui import Sources, create_ui_app  # Jinja loads only for a server with an admin API
+
+    app.mount("/ui", create_ui_app(Sources.from_service(service)))
 
 
 async def _bad_request(request: Request, exc: Exception) -> JSONResponse:
@@ -57,4 +66,4 @@ def mount(app: ASGIApp, prefix: str = ADMIN_PREFIX) -> ASGIApp:
 def attach_admin(app: ReplayApp, token: str | None = None) -> None:
     """Serve the admin API on `app`'s port under /_hudproxy; with `token`, every admin call must carry it."""
     admin = mount(create_admin_app(app.service))
-    app.admin = TokenGate(admin, token) if token else admin
+    app.admin = TokenGate(admin, token, cookie_path=ADMIN_PREFIX) if token else admin

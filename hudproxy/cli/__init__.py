@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 
 from hudproxy import __version__
 from hudproxy.cli import build as build_cli
-from hudproxy.cli import ca, demo, inspect, journal, record, replay, serve, transfer
+from hudproxy.cli import ca, demo, inspect, journal, record, replay, serve, transfer, ui
 from hudproxy.cli import eval as eval_cli
 from hudproxy.cli import grade as grade_cli
 from hudproxy.cli import verify as verify_cli
@@ -60,6 +60,7 @@ app.command("report")(grade_cli.report)
 app.command("grade")(grade_cli.grade)
 app.command("verify")(verify_cli.verify_command)
 app.command("check")(verify_cli.check_command)
+app.command("ui")(ui.ui)
 
 
 def _show_version(asked: bool) -> None:

@@ -38,7 +38,9 @@ def journal(
     db: Annotated[
         Path,
         Opt(
-            "--journal", "--db", help="Journal written by `hudproxy replay` or `hudproxy record` (--db: the same)",
+            "--journal",
+            "--db",
+            help="Journal written by `hudproxy replay` or `hudproxy record` (--db: the same)",
             envvar=JOURNAL_ENV,
         ),
     ] = DEFAULT_JOURNAL,
@@ -126,6 +128,7 @@ def _table(db: Path, calls: CallList, with_diagnosis: bool, width: int) -> Table
 
 def _fit(names: list[str], rows: list[dict[str, str]], width: int, wide_min: int) -> list[str]:
     """The columns to hide, in DROP_FIRST order, until the others fit on one line beside a readable path."""
+
     def need(name: str) -> int:
         return max([len(name), *(len(row[name]) for row in rows)]) + 2  # + the cell's padding
 

@@ -17,6 +17,7 @@ from hudproxy.interaction.body import as_text
 from hudproxy.journal.assertions import CallSpec, assert_called, assert_called_before, assert_not_called
 from hudproxy.journal.query import Call, CallList, PathPattern
 from hudproxy.journal.rows import iso_time
+from hudproxy.replay.unmatched import UNMATCHED_HEADER
 from hudproxy.resources.answers import SYNTHESIZED_HEADER
 from hudproxy.scrub.policy import ScrubPolicy
 from hudproxy.scrub.scrubber import scrub_headers, scrub_json, scrub_url
@@ -55,12 +56,13 @@ class RunJournal:
 
     def http(self, request: Any, response: Any, started: float) -> Call:
         """An httpx request/response pair, scrubbed (headers, query, JSON bodies) before it is kept. An answer a
-        generalising replay synthesized (its `X-Hudproxy-Synthesized` header) is marked with its rule."""
+        generalising replay synthesized (its `X-Hudproxy-Synthesized` header) is marked with its rule, and a replay's
+        miss (its `X-Hudproxy-Unmatched` 501) as unmatched, as the replay's own journal marks it."""
         url = scrub_url(str(request.url), SCRUB)
         headers = scrub_headers(tuple(request.headers.items()), SCRUB)
         rule = response.headers.get(SYNTHESIZED_HEADER)
         return self._add(
-            matched=rule is None, rule=rule,
+            matched=rule is None and UNMATCHED_HEADER not in response.headers, rule=rule,
             kind="http", method=request.method, url=url, path=urlsplit(url).path, query=urlsplit(url).query,
             status=response.status_code, duration_ms=_ms(started), request_headers=list(headers),
             request_body=_body(request.content), response_body=_body(response.content),

@@ -52,6 +52,27 @@ class InteractionFilter:
         actual = request.path if key == "path" else request.host
         return fnmatch.fnmatchcase(actual, value)
 
+    def sql(self) -> tuple[str, list[str]]:
+        """The same terms as a SQL condition over (method, path, host, status) columns, for a table of rows
+        (`summarize`'s) in SQLite: the web inspector pages 100,000 interactions without loading them. GLOB is
+        fnmatchcase's twin (case-sensitive, `*`/`?`/`[...]`), negated classes spelled `[^` instead of `[!`."""
+        clauses, args = [], []
+        for key, value in self.terms:
+            if key == "method":
+                clauses.append("method = ?")
+                args.append(value.upper())
+            elif key == "status":
+                clauses.append("cast(status as text) glob ?")
+                args.append(_glob(value.lower().replace("x", "?")))
+            else:
+                clauses.append(f"{key} glob ?")
+                args.append(_glob(value))
+        return " and ".join(clauses) or "1", args
+
+
+def _glob(pattern: str) -> str:
+    return pattern.replace("[!", "[^")
+
 
 def decoded(headers: Headers, body: bytes) -> bytes:
     return decode_body(body, content_encoding(headers)) or body

@@ -66,10 +66,15 @@ def load_request_file(path: Path, origin: str = "http://replay.invalid") -> Requ
 
 def load_why_request(path: Path, cassette: Cassette) -> Request:
     """The request a `--why` file describes: an MCP call as replay would see it, or an HTTP request."""
-    data = _read_json(path)
+    return why_request_from_data(_read_json(path), cassette, str(path))
+
+
+def why_request_from_data(data: Any, cassette: Cassette, source: str) -> Request:
+    """A request as a `--why` file's parsed JSON describes it (the web inspector's pasted text, too); `source`
+    names it in errors."""
     if is_mcp_call_file(data):
-        return mcp_call_request(data, cassette, str(path))
-    return _http_request(path, data, cassette_origin(cassette))
+        return mcp_call_request(data, cassette, source)
+    return _http_request(Path(source), data, cassette_origin(cassette))
 
 
 def _http_request(path: Path, data: Any, origin: str) -> Request:

@@ -78,6 +78,8 @@ COMPACT_TABLES_SQL = (
     f"create table {RESPONSES} (run integer references {RUNS}(id), interaction integer, status integer, "
     "response_body text, primary key (run, interaction))",
 )
+
+
 def iso_time_sql(started: str = "c.started") -> str:
     """SQL for a unix time as `iso_time` writes it (rows.py): whole seconds formatted, milliseconds truncated."""
     return (

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 from hudproxy.journal.migrations import iso_time_sql
 from hudproxy.journal.schema import open_for_reading
-from hudproxy.journal.tables import CALL_LOG, CALLS
+from hudproxy.journal.tables import CALL_LOG, CALLS, REQUESTS
 
 
 @dataclass(frozen=True)
@@ -158,17 +158,115 @@ def read_calls(
     if db is None:
         return CallList()
     try:
-        clauses, args = [], []
-        for column, value in (("session", session), ("method", method and method.upper()), ("kind", kind)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                args.append(value)
-        if unmatched is not None:  # a miss: neither a recording nor the resource model answered
-            clauses.append("answered_by = 'miss'" if unmatched else "answered_by != 'miss'")
+        clauses, args = _conditions(session, method, kind, unmatched)
         if CALLS not in db.view_names():
             return CallList()
         rows = db[CALLS].rows_where(" and ".join(clauses) or None, args, order_by="session, seq, id")
         return CallList(c for c in map(Call.from_row, rows) if path_matches(path_pattern, c.path))
+    finally:
+        db.close()
+
+
+def _conditions(
+    session: str | None, method: str | None, kind: str | None, unmatched: bool | None
+) -> tuple[list[str], list[Any]]:
+    clauses, args = [], []
+    for column, value in (("session", session), ("method", method and method.upper()), ("kind", kind)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    if unmatched is not None:  # a miss: neither a recording nor the resource model answered
+        clauses.append("answered_by = 'miss'" if unmatched else "answered_by != 'miss'")
+    return clauses, args
+
+
+ANSWERED_BY_LOG = {"recording": "c.matched = 1", "model": "c.rule is not null",
+                   "miss": "c.matched = 0 and c.rule is null"}  # fmt: skip
+
+
+def session_order(
+    path: str | Path,
+    session: str,
+    after_id: int = 0,
+    method: str | None = None,
+    path_glob: str | None = None,
+    kind: str | None = None,
+    answered_by: str | None = None,
+) -> tuple[list[tuple[int, int]], int]:
+    """(seq, row id) of a session's calls written after row `after_id`, filtered, and the journal's highest row id:
+    what a reader of a session of any size (the web inspector) keeps to page it in seq order, topping it up with
+    the rows written since (a rowid range, cheap) instead of sorting the session again. Reads `call_log` alone,
+    joining the request only to filter on method or path (`path_glob`: an SQLite GLOB, fnmatch's syntax);
+    `answered_by`: recording, model or miss."""
+    db = open_for_reading(path)
+    if db is None:
+        return [], after_id
+    try:
+        top = db.execute(f"select max(id) from {CALL_LOG}").fetchone()[0] or 0
+        clauses, args = ["c.session = ?", "c.id > ?", "c.id <= ?"], [session, after_id, top]
+        for condition, value in (("c.kind = ?", kind), ("q.method = ?", method and method.upper()),
+                                 ("q.path glob ?", path_glob)):  # fmt: skip
+            if value:
+                clauses.append(condition)
+                args.append(value)
+        if answered_by:
+            clauses.append(ANSWERED_BY_LOG[answered_by])
+        join = f"join {REQUESTS} q on q.id = c.request" if method or path_glob else ""
+        sql = f"select c.seq, c.id from {CALL_LOG} c {join} where {' and '.join(clauses)}"
+        return db.execute(sql, args).fetchall(), top
+    finally:
+        db.close()
+
+
+def read_calls_by_id(path: str | Path, ids: list[int]) -> CallList:
+    """The calls with these row ids, in seq order: a page picked from `session_order`."""
+    db = open_for_reading(path)
+    if db is None or not ids or CALLS not in db.view_names():
+        return CallList()
+    try:
+        rows = db.query(f"select * from {CALLS} where id in ({', '.join('?' * len(ids))}) order by seq, id", ids)
+        return CallList(map(Call.from_row, rows))
+    finally:
+        db.close()
+
+
+def read_call(path: str | Path, session: str, seq: int) -> Call | None:
+    """One call of a session by its seq (a stable link to it), or None."""
+    db = open_for_reading(path)
+    if db is None or CALLS not in db.view_names():
+        return None
+    try:
+        rows = list(db.query(f"select * from {CALLS} where session = ? and seq = ? limit 1", [session, seq]))
+        return Call.from_row(rows[0]) if rows else None
+    finally:
+        db.close()
+
+
+def children_of(path: str | Path, session: str, parents: list[int]) -> dict[int, list[int]]:
+    """parent seq -> the seqs of the calls it caused (an MCP tool call's upstream HTTP requests)."""
+    if not parents:
+        return {}
+    db = open_for_reading(path)
+    if db is None:
+        return {}
+    try:
+        marks = ", ".join("?" * len(parents))
+        sql = f"select parent, seq from {CALL_LOG} where session = ? and parent in ({marks}) order by id"
+        caused: dict[int, list[int]] = {}
+        for parent, seq in db.execute(sql, [session, *parents]):
+            caused.setdefault(parent, []).append(seq)
+        return caused
+    finally:
+        db.close()
+
+
+def session_exists(path: str | Path, session: str) -> bool:
+    """Has the session any call in the journal (stops at its first row, where a count would read them all)."""
+    db = open_for_reading(path)
+    if db is None:
+        return False
+    try:
+        return db.execute(f"select 1 from {CALL_LOG} where session = ? limit 1", [session]).fetchone() is not None
     finally:
         db.close()
 

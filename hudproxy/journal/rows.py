@@ -27,6 +27,8 @@ CapturedBody = bytes | tuple[bytes, int]  # a request body, or (its first bytes,
 def body_parts(body: CapturedBody) -> tuple[bytes, int | None]:
     """(the bytes the journal has, the whole body's size when only a prefix came)."""
     return (body, None) if isinstance(body, bytes) else body
+
+
 MEMO_LIMIT = 10_000
 
 # What a reader sees of a call: the columns of the `calls` view.

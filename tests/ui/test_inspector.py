@@ -5,6 +5,7 @@ database, the SQL filter agreeing with `inspect`'s, and one-line errors from `hu
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 import sqlite3
@@ -78,24 +79,28 @@ def test_off_loopback_the_pages_need_the_token_which_a_link_turns_into_a_cookie(
 
 
 def test_the_rubric_and_pass_k_from_the_results_database(shop_eval: ShopEval, tmp_path: Path) -> None:
-    """With a `scores` table (run, criterion, value, weight, evidence) the run page shows the rubric and links the
-    evidence to the run's calls; without one it shows none; pass^k counts passing trials per task."""
+    """The shop's scenarios are graded by rubric files: the run page shows each gate and criterion from the
+    `scores` table with its verdict, and links the journal rows of its evidence to the run's calls; a results
+    database written before rubrics (no `scores` table) shows none; pass^k counts passing trials per task."""
     results = tmp_path / "results.db"
     shutil.copy(shop_eval.results, results)
-    run_id = shop_eval.run_of(2)
+    db = sqlite3.connect(results)
+    db.row_factory = sqlite3.Row
+    scored = [dict(r) for r in db.execute("select * from scores where kind != 'gate' order by id")]
+    db.close()
+    linked = next(s for s in scored if json.loads(s["evidence"]).get("calls"))
+    seq = json.loads(linked["evidence"])["calls"][0]
     with serve_in_thread(create_ui_app(Sources({}, lambda: None, results))) as base_url:
-        assert "Rubric" not in httpx.get(f"{base_url}/runs/{run_id}").text
-        db = sqlite3.connect(results)
-        db.execute("create table scores (run text, criterion text, value real, weight real, evidence text)")
-        db.execute("insert into scores values (?, 'refund issued', 1.0, 2.0, '[3, 4]')", [run_id])
-        db.execute("insert into scores values (?, 'polite e-mail', 0.5, 1.0, 'the e-mail says sorry')", [run_id])
-        db.commit()
-        db.close()
-        page = httpx.get(f"{base_url}/runs/{run_id}").text
-        assert "Rubric" in page and "refund issued" in page and "the e-mail says sorry" in page
-        assert '<a href="#call-3">call #3</a>' in page and 'id="call-3"' in page
+        page = httpx.get(f"{base_url}/runs/{linked['run_id']}").text
+        assert 'id="rubric"' in page and linked["criterion"] in page and linked["status"] in page
+        assert f'<a href="#call-{seq}">call #{seq}</a>' in page and f'id="call-{seq}"' in page
         runs = httpx.get(f"{base_url}/runs").text
         assert 'id="pass-k"' in runs and "pass^2" in runs
+        db = sqlite3.connect(results)
+        db.execute("drop table scores")
+        db.commit()
+        db.close()
+        assert "Rubric" not in httpx.get(f"{base_url}/runs/{linked['run_id']}").text
     assert TaskPassK("s", "{}", trials=4, passed=2, mean_reward=0.5).pass_k(2) == pytest.approx(1 / 6)
     assert TaskPassK("s", "{}", trials=2, passed=2, mean_reward=1.0).pass_k(2) == 1.0
 

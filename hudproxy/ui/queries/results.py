@@ -158,12 +158,15 @@ def transcript(db: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
 
 
 def rubric(db: sqlite3.Connection, run_id: str) -> list[dict[str, Any]] | None:
-    """The run's rubric rows (criterion, value, weight, evidence), or None when no grader wrote a `scores` table."""
+    """The run's rubric rows (kind gate/criterion, criterion, status met/unmet/n/a, value, weight, evidence), or
+    None when the results database has no `scores` table (written before rubrics). Evidence is the grader's
+    JSON: `calls` (journal seqs, linked to the run's calls), `paths`, `judge`, `reason`."""
     if not has_table(db, "scores"):
         return None
-    rows = [dict(r) for r in db.execute("select * from scores where run = ? order by rowid", [run_id])]
+    rows = [dict(r) for r in db.execute("select * from scores where run_id = ? order by id", [run_id])]
     for row in rows:
-        row["evidence_data"] = _json(row.get("evidence"), row.get("evidence"))
+        evidence = _json(row.get("evidence"), {})
+        row["evidence_data"] = evidence if isinstance(evidence, dict) else {"reason": str(evidence)}
     return rows
 
 

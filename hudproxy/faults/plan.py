@@ -1,0 +1,176 @@
+"""The pure, seeded decision: which rule (if any) faults this call.
+
+Every random draw is a hash of (seed, session, rule, the call's number among that rule's matches in the session):
+no global random, no clock. The same session, rules and seed give the same faults at the same calls, whatever
+other sessions do meanwhile and whichever server (reverse, forward, MCP) answers.
+
+A call no rule matches costs one regex match: every rule's HTTP pattern is joined into one prefilter, and tool
+names into another, so 100 rules cost about what one does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from hudproxy.faults.model import BEFORE_ANSWER, Fault, FaultsFile, Rule
+
+MCP_METHOD = "MCP"  # MCP calls reach replay as `MCP mcp://<server>/<method>[/<name>]` (hudproxy.mcp.exchange)
+TOOL_PREFIX = "/tools/call/"
+
+
+@dataclass(frozen=True)
+class FaultHit:
+    """A rule fired on a call: its name, the fault (None: latency only) and the delay drawn for it."""
+
+    rule: str
+    fault: Fault | None
+    delay_s: float = 0.0
+
+    @property
+    def before_answer(self) -> bool:
+        """The call never reaches the recorded world (its state does not advance)."""
+        return self.fault is not None and self.fault.kind in BEFORE_ANSWER
+
+    @property
+    def kind(self) -> str:
+        return self.fault.kind if self.fault is not None else "latency"
+
+
+def glob_regex(pattern: str) -> str:
+    """`*` any run of characters but `/`, `**` any run at all, `?` one character; the rest literal."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out)
+
+
+def draw(seed: int, session: str, rule: str, ordinal: int, salt: str = "fire") -> float:
+    """A uniform number in [0, 1) fixed by its inputs."""
+    digest = hashlib.blake2b(f"{seed}\x00{session}\x00{rule}\x00{ordinal}\x00{salt}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big") / 2**64
+
+
+class CompiledRule:
+    """A rule with its name fixed and its match compiled to a regex over `METHOD path` (or the tool name)."""
+
+    __slots__ = ("latency", "name", "nths", "probability", "regex", "rule", "times", "tool")
+
+    def __init__(self, rule: Rule, number: int) -> None:
+        self.rule = rule
+        self.name = rule.name or f"rule-{number}"
+        self.tool = rule.match.tool is not None
+        self.nths = rule.nths
+        self.probability = rule.probability
+        self.times = rule.times
+        self.latency = rule.latency_model
+        self.regex = self.pattern()
+
+    def pattern(self) -> str:
+        match = self.rule.match
+        if match.tool is not None:
+            return glob_regex(match.tool)
+        methods = match.methods
+        method = "(?:" + "|".join(re.escape(m) for m in sorted(methods)) + ")" if methods else "[^ ]+"
+        path = glob_regex(match.path) if match.path is not None else ".*"
+        return f"{method} {path}"
+
+
+class SessionCounters:
+    """Per session: each rule's matching calls so far and the faults it fired (reset with the session)."""
+
+    __slots__ = ("fired", "seen")
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+        self.fired: dict[str, int] = {}
+
+    def clear(self) -> None:
+        self.seen.clear()
+        self.fired.clear()
+
+
+class FaultPlan:
+    """Compiled rules and their seed; `decide` is the only entry point the servers call."""
+
+    def __init__(self, spec: FaultsFile, source: str = "faults") -> None:
+        self.spec = spec
+        self.seed = spec.seed
+        self.source = source  # where the rules came from, for messages
+        self.rules = [CompiledRule(rule, number) for number, rule in enumerate(spec.rules, 1)]
+        names = [r.name for r in self.rules]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            from hudproxy.errors import ConfigError
+
+            raise ConfigError(f"{source}: rule name(s) {', '.join(duplicated)} used twice; each rule needs its own")
+        http = [r for r in self.rules if not r.tool]
+        tools = [r for r in self.rules if r.tool]
+        self.http = [(r, re.compile(r.regex)) for r in http]
+        self.tools = [(r, re.compile(r.regex)) for r in tools]
+        self._http_any = _joined(http)
+        self._tools_any = _joined(tools)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.spec.model_dump(mode="json", exclude_none=True)
+
+    def decide(self, session: str, counters: SessionCounters, method: str, path: str) -> FaultHit | None:
+        """The fault for this call in this session (None for most calls); counts the call for every rule it
+        matches, so each rule's `nth` and draws follow its own matches."""
+        if method == MCP_METHOD:
+            if not path.startswith(TOOL_PREFIX) or self._tools_any is None:
+                return None
+            subject, candidates = unquote(path[len(TOOL_PREFIX) :]), self.tools
+            if self._tools_any.fullmatch(subject) is None:
+                return None
+        else:
+            if self._http_any is None:
+                return None
+            subject, candidates = f"{method} {path}", self.http
+            if self._http_any.fullmatch(subject) is None:
+                return None
+        hit: FaultHit | None = None
+        for rule, regex in candidates:
+            if regex.fullmatch(subject) is None:
+                continue
+            ordinal = counters.seen[rule.name] = counters.seen.get(rule.name, 0) + 1
+            if hit is None and self._fires(rule, session, ordinal, counters):
+                counters.fired[rule.name] = counters.fired.get(rule.name, 0) + 1
+                delay = 0.0
+                if rule.latency is not None:
+                    delay = rule.latency.sample(draw(self.seed, session, rule.name, ordinal, "latency")) / 1000
+                hit = FaultHit(rule.name, rule.rule.fault, delay)
+        return hit
+
+    def _fires(self, rule: CompiledRule, session: str, ordinal: int, counters: SessionCounters) -> bool:
+        if rule.times is not None and counters.fired.get(rule.name, 0) >= rule.times:
+            return False
+        if rule.nths is not None:
+            return ordinal in rule.nths
+        if rule.probability is not None:
+            return draw(self.seed, session, rule.name, ordinal) < rule.probability
+        return True
+
+
+def _joined(rules: list[CompiledRule]) -> re.Pattern[str] | None:
+    """One regex any of the rules' subjects matches: the cheap test every call takes first."""
+    if not rules:
+        return None
+    return re.compile("|".join(f"(?:{r.regex})" for r in rules))

@@ -58,10 +58,7 @@ def broken_body(response: Response, fault: TruncateFault | MalformedFault) -> Re
     encoding = content_encoding(response.headers)
     if encoding and encoding != "identity":
         plain = decode_body(plain, encoding) or plain
-    if isinstance(fault, TruncateFault):
-        plain = plain[: int(len(plain) * fault.keep)]
-    else:
-        plain = plain + MALFORMED_TAIL
+    plain = plain[: int(len(plain) * fault.keep)] if isinstance(fault, TruncateFault) else plain + MALFORMED_TAIL
     return Response(response.status, response.reason, resized(response.headers, len(plain)), plain)
 
 

@@ -73,9 +73,8 @@ def present(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
     """The parts of an error's location that are in the data: pydantic adds union tags (`status`, `float`)."""
     kept: list[Any] = []
     for part in loc:
-        if isinstance(data, Mapping) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+        inside = isinstance(data, Mapping) and part in data
+        if inside or (isinstance(data, list) and isinstance(part, int) and part < len(data)):
             data = data[part]
         elif isinstance(data, Mapping | list):
             continue  # a tag, or a key that is missing (kept below when it is the last part)

@@ -73,7 +73,8 @@ def faulted(
     recording's), and the row names the rule. Rare, so built plainly."""
     live, response, interaction = outcome.request, outcome.response, outcome.interaction
     synthesized, fault = outcome.synthesized, outcome.fault
-    near = None if interaction is not None or synthesized is not None else json.dumps(diagnosis_data(outcome.near_misses))
+    answered = interaction is not None or synthesized is not None
+    near = None if answered else json.dumps(diagnosis_data(outcome.near_misses))
     return (
         session, seq, started, duration_ms, kind, parent, live.method, live.url, live.headers, captured(live.body),
         response.status, outcome.matched, interaction.index if interaction is not None else None,

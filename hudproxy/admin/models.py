@@ -52,6 +52,14 @@ class SessionCreated(BaseModel):
     base_url: str = Field(description="Point a client here: every request under it belongs to this session")
 
 
+class FaultsOut(BaseModel):
+    session: str
+    source: Literal["session", "server", "none"] = Field(
+        description="session: its own rules (PUT); server: the server's --faults; none: no rules"
+    )
+    faults: dict[str, Any] | None = Field(description="The rules in force: {seed, rules}")
+
+
 class NearMissOut(BaseModel):
     interaction: int
     request: str

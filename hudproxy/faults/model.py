@@ -154,6 +154,7 @@ Fault = Annotated[
     StatusFault | ResetFault | CutFault | StallFault | TruncateFault | MalformedFault | ToolErrorFault | TimeoutFault,
     Field(discriminator="kind"),
 ]
+TOOL_FAULTS = frozenset({"tool_error", "timeout"})  # what a `match: {tool: ...}` rule may do (besides latency)
 # Faults that replace the answer before replay looks for it: the call does not count as processed.
 BEFORE_ANSWER = frozenset({"status", "reset", "tool_error", "timeout"})
 
@@ -181,8 +182,11 @@ class Rule(Strict):
             raise ValueError("give `nth` or `probability`, not both")
         if self.latency is None and self.fault is None:
             raise ValueError("a rule needs a `fault`, a `latency` or both")
-        if self.fault is not None and self.fault.kind in ("tool_error",) and self.match.tool is None:
+        kind = self.fault.kind if self.fault is not None else None
+        if kind == "tool_error" and self.match.tool is None:
             raise ValueError("a tool_error fault needs `match: {tool: NAME}` (it answers MCP tool calls)")
+        if kind is not None and self.match.tool is not None and kind not in TOOL_FAULTS:
+            raise ValueError(f"an MCP tool call takes a tool_error or timeout fault (or latency), not {kind}")
         return self
 
     @property

@@ -63,10 +63,10 @@ def first_error(exc: ValidationError, data: Mapping[str, Any], where: str, root:
         name = entry.get("name") if isinstance(entry, Mapping) else None
         rule = f"rule {loc[1] + 1}" + (f" ({name})" if name else "") + ": "
         loc = loc[2:]
-    field = ".".join(str(p) for p in loc if not isinstance(p, int) or not rule) or "rule"
+    field = ".".join(str(p) for p in loc if not isinstance(p, int) or not rule)
     message = error["msg"].removeprefix("Value error, ")
     more = len(exc.errors()) - 1
-    return f"{place}: {rule}{field}: {message}" + (f" (and {more} more)" if more else "")
+    return f"{place}: {rule}{field + ': ' if field else ''}{message}" + (f" (and {more} more)" if more else "")
 
 
 def present(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:

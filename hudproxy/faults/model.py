@@ -165,8 +165,16 @@ class Rule(Strict):
     nth: int | list[int] | None = Field(None, description="fire on the Nth matching call(s) of a session, 1-based")
     probability: float | None = Field(None, ge=0, le=1, description="fire on each matching call with this chance")
     times: int | None = Field(None, ge=1, description="at most this many faults from this rule per session")
-    latency: float | Latency | None = Field(None, description="milliseconds added, or a distribution")
+    latency: Latency | None = Field(None, description="milliseconds added (a number), or a distribution")
     fault: Fault | None = None
+
+    @field_validator("latency", mode="before")
+    @classmethod
+    def _fixed(cls, value: Any) -> Any:
+        """`latency: 250` is `{distribution: fixed, ms: 250}`."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return {"distribution": "fixed", "ms": value}
+        return value
 
     @field_validator("nth")
     @classmethod
@@ -192,12 +200,6 @@ class Rule(Strict):
     @property
     def nths(self) -> frozenset[int] | None:
         return None if self.nth is None else frozenset([self.nth] if isinstance(self.nth, int) else self.nth)
-
-    @property
-    def latency_model(self) -> FixedLatency | UniformLatency | NormalLatency | ExponentialLatency | None:
-        if self.latency is None or isinstance(self.latency, BaseModel):
-            return self.latency
-        return FixedLatency(ms=float(self.latency))
 
 
 class FaultsFile(Strict):

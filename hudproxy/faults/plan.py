@@ -77,7 +77,7 @@ class CompiledRule:
         self.nths = rule.nths
         self.probability = rule.probability
         self.times = rule.times
-        self.latency = rule.latency_model
+        self.latency = rule.latency
         self.regex = self.pattern()
 
     def pattern(self) -> str:

@@ -23,16 +23,16 @@ import sqlite_utils
 from hudproxy.errors import ConfigError
 from hudproxy.evaluation.execute import CALL_FIELDS, RunRecord, dumps
 
-SCHEMA_VERSION = 3  # 2: calls.parent; 3: calls.rule, calls.evidence (answers the --generalise model made)
+SCHEMA_VERSION = 4  # 2: calls.parent; 3: calls.rule, calls.evidence (the --generalise model's answers); 4: faults
 EVALS = {"id": str, "env": str, "agent": str, "backend": str, "seed": int, "concurrency": int, "planned": int,
          "finished": int, "errors": int, "mean_reward": float, "status": str, "started": str, "ended": str}  # fmt: skip
 RUNS = {"id": str, "eval_id": str, "idx": int, "scenario": str, "args": str, "repeat": int, "agent": str,
         "seed": int, "session": str, "prompt": str, "answer": str, "reward": float, "subscores": str, "notes": str,
-        "error": str, "started": str, "duration_ms": float, "worker": str}  # fmt: skip
+        "error": str, "started": str, "duration_ms": float, "worker": str, "faults": str}  # fmt: skip
 CALLS = {"id": int, "run_id": str, "session": str, "seq": int, "time": str, "kind": str, "method": str, "url": str,
          "path": str, "query": str, "status": int, "matched": int, "interaction": int, "duration_ms": float,
          "request_headers": str, "request_body": str, "response_body": str, "diagnosis": str,
-         "parent": int, "rule": str, "evidence": str}  # fmt: skip
+         "parent": int, "rule": str, "evidence": str, "fault": str}  # fmt: skip
 TRANSCRIPTS = {"run_id": str, "messages": str}
 BATCH = 500
 
@@ -58,9 +58,11 @@ def create_schema(db: sqlite_utils.Database) -> None:
     db["evals"].create(EVALS, pk="id", if_not_exists=True)
     db["runs"].create(RUNS, pk="id", foreign_keys=[("eval_id", "evals", "id")], if_not_exists=True)
     db["calls"].create(CALLS, pk="id", foreign_keys=[("run_id", "runs", "id")], if_not_exists=True)
-    for column in ("parent", "rule", "evidence"):  # a results database of an older version
+    for column in ("parent", "rule", "evidence", "fault"):  # a results database of an older version
         if column not in db["calls"].columns_dict:
             db["calls"].add_column(column, CALLS[column])  # type: ignore[union-attr]
+    if "faults" not in db["runs"].columns_dict:  # version 4: the faults a run ran under (its task's `faults:`)
+        db["runs"].add_column("faults", str)  # type: ignore[union-attr]
     db["transcripts"].create(TRANSCRIPTS, pk="run_id", foreign_keys=[("run_id", "runs", "id")], if_not_exists=True)
     db["runs"].create_index(["eval_id", "idx"], if_not_exists=True)
     db["calls"].create_index(["run_id", "seq"], if_not_exists=True)

@@ -62,7 +62,7 @@ class EvalSummary:
     elapsed_s: float = 0.0
 
     def add(self, record: RunRecord) -> None:
-        self.scenarios.setdefault(record.scenario, ScenarioStats()).add(record)
+        self.scenarios.setdefault(record.group, ScenarioStats()).add(record)  # calm and faulted runs apart
         self.rewards[round(record.reward, 2)] += 1
 
     @property

@@ -1,10 +1,13 @@
 """What an eval runs: tasks (a scenario and its arguments, repeated) expanded into numbered run specs.
 
-A task file is YAML (a list) or JSONL (one object a line), each entry `{scenario: name, args: {...}, repeats: n}`:
+A task file is YAML (a list) or JSONL (one object a line), each entry `{scenario: name, args: {...}, repeats: n}`
+and, to run it under faults, `faults:` (a faults file, relative to the task file, or the rules inline):
 
     - {scenario: update-order, args: {order_id: A1}, repeats: 100}
+    - {scenario: update-order, args: {order_id: A1}, repeats: 100, faults: faults/throttled.yaml}
     - scenario: refund-order
       args: {order_id: A2, amount: 12.5}
+      faults: {name: flaky, seed: 3, rules: [{match: {path: /refunds}, nth: 1, fault: {kind: reset}}]}
 
 Every entry is checked before any run starts (shape, scenario name, arguments against the scenario's signature);
 a bad one is a ConfigError naming the file and line.
@@ -26,7 +29,7 @@ from hudproxy.errors import ConfigError
 if TYPE_CHECKING:
     from hudproxy.env.environment import Environment
 
-KEYS = {"scenario", "args", "repeats"}
+KEYS = {"scenario", "args", "repeats", "faults"}
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,15 @@ class Task:
     args: dict[str, Any] = field(default_factory=dict)
     repeats: int | None = None
     where: str = ""  # "tasks.yaml:3" for messages
+    faults: dict[str, Any] | None = None  # the runs' fault rules (`hudproxy.faults`), checked, as plain data
+
+    @property
+    def faults_name(self) -> str | None:
+        """How reports tell these runs from the calm ones: the faults' `name`, else the file's stem."""
+        return None if self.faults is None else str(self.faults.get("name") or "faults")
 
     @classmethod
-    def parse(cls, entry: Any, where: str) -> Task:
+    def parse(cls, entry: Any, where: str, base: Path | None = None) -> Task:
         if isinstance(entry, Task):
             return entry
         if not isinstance(entry, Mapping):
@@ -48,7 +57,7 @@ class Task:
         unknown = sorted(set(entry) - KEYS)
         if unknown:
             names = ", ".join(map(str, unknown))
-            raise ConfigError(f"{where}: unknown key(s) {names}; a task has scenario, args and repeats")
+            raise ConfigError(f"{where}: unknown key(s) {names}; a task has scenario, args, repeats and faults")
         scenario, args, repeats = entry.get("scenario"), entry.get("args") or {}, entry.get("repeats")
         if not isinstance(scenario, str) or not scenario:
             raise ConfigError(f"{where}: `scenario` must be a scenario name (a string)")
@@ -56,7 +65,27 @@ class Task:
             raise ConfigError(f"{where}: `args` must be a mapping of argument names to values")
         if repeats is not None and (isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1):
             raise ConfigError(f"{where}: `repeats` must be a whole number ≥ 1, not {repeats!r}")
-        return cls(scenario, dict(args), repeats, where)
+        return cls(scenario, dict(args), repeats, where, task_faults(entry.get("faults"), where, base))
+
+
+def task_faults(value: Any, where: str, base: Path | None) -> dict[str, Any] | None:
+    """A task's `faults:` checked now (a bad rule fails before any run) and kept as plain data for the workers:
+    a path (relative to the task file) is read, and named after its stem unless it names itself."""
+    if value is None:
+        return None
+    from hudproxy.faults.load import faults_from
+
+    if isinstance(value, str | Path):
+        path = Path(value) if base is None or Path(value).is_absolute() else base / value
+        plan = faults_from(path)
+        assert plan is not None
+        return {"name": path.stem, **plan.as_dict()}
+    try:
+        plan = faults_from(value, f"{where}: faults")
+    except ConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    assert plan is not None
+    return plan.as_dict()
 
 
 @dataclass(frozen=True)
@@ -69,6 +98,7 @@ class RunSpec:
     repeat: int
     seed: int
     session: str
+    faults: dict[str, Any] | None = None  # the task's fault rules, set on the run's replay session
 
 
 def load_tasks(path: str | Path) -> list[Task]:
@@ -91,7 +121,7 @@ def _jsonl(path: Path, text: str) -> Iterator[Task]:
             entry = json.loads(line)
         except ValueError as exc:
             raise ConfigError(f"{path}:{number}: not valid JSON ({exc})") from None
-        yield Task.parse(entry, f"{path}:{number}")
+        yield Task.parse(entry, f"{path}:{number}", path.parent)
 
 
 def _yaml(path: Path, text: str) -> Iterator[Task]:
@@ -108,7 +138,7 @@ def _yaml(path: Path, text: str) -> Iterator[Task]:
     loader = yaml.SafeLoader("")
     for node in root.value:
         entry = loader.construct_document(node)  # one entry at a time, so its line is known for messages
-        yield Task.parse(entry, f"{path}:{node.start_mark.line + 1}")
+        yield Task.parse(entry, f"{path}:{node.start_mark.line + 1}", path.parent)
 
 
 def as_tasks(tasks: Sequence[Task | Mapping[str, Any]] | str | Path) -> list[Task]:
@@ -145,7 +175,8 @@ def plan(tasks: list[Task], runs: int, seed: int, prefix: str = "run") -> Iterat
     index = 0
     for task in tasks:
         for repeat in range(task.repeats or runs):
-            yield RunSpec(index, task.scenario, task.args, repeat, run_seed(seed, index), f"{prefix}-{index:06d}")
+            session = f"{prefix}-{index:06d}"
+            yield RunSpec(index, task.scenario, task.args, repeat, run_seed(seed, index), session, task.faults)
             index += 1
 
 

@@ -203,5 +203,6 @@ class Rule(Strict):
 
 
 class FaultsFile(Strict):
+    name: str | None = Field(None, description="a label for reports: an eval groups runs by scenario and this")
     seed: int = Field(0, description="with the session id, rule and call number, fixes every random choice")
     rules: list[Rule] = Field(default_factory=list)

@@ -51,7 +51,7 @@ def test_a_bad_rule_in_a_task_names_the_task_line_and_the_rule(tmp_path: Path) -
     with pytest.raises(ConfigError, match=r"tasks\.yaml:2: faults: rule 1: nth: nth counts calls from 1, not 0"):
         load_tasks(write_tasks(tmp_path, bad))
     missing = "- {scenario: add-todo, faults: nowhere.yaml}\n"
-    with pytest.raises(ConfigError, match="nowhere.yaml: cannot read the faults file"):
+    with pytest.raises(ConfigError, match=r"nowhere\.yaml: cannot read the faults file"):
         load_tasks(write_tasks(tmp_path, missing))
 
 

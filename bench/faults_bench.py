@@ -1,0 +1,90 @@
+"""What a faults file costs the calls it does not fault: `hudproxy replay` with and without `--faults` (100 rules,
+none matching the traffic) side by side, same cassette, same wrk script, same machine. Target: < 5% of req/s.
+
+The rules are a near miss on purpose: half share the traffic's `/items/<n>` prefix (`GET /items/<n>/reviews`),
+the rest match other methods and paths with globs, nth and probabilities, so every request runs the prefilter
+to its end. The two servers alternate, `--rounds` times each (load drifts on a shared machine); the medians
+stand. Each server runs pinned to core 0 and wrk to core 1, over loopback only.
+
+    python bench/faults_bench.py [--duration 5] [--rounds 3] [--rules 100] [--connections 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from procs import free_port, running, stop_all, verify
+from servers import hudproxy_argv
+from traffic import write_cassette, write_wrk_script
+from wrkrun import measure
+
+TARGET_OVERHEAD = 0.05
+
+
+def faults_file(path: Path, count: int) -> Path:
+    """`count` rules none of which matches the bench traffic (`GET|POST /items/<n>?page=...`)."""
+    rules: list[dict[str, Any]] = []
+    for n in range(count):
+        if n % 2 == 0:
+            rule: dict[str, Any] = {"match": {"method": "GET", "path": f"/items/{n}/reviews"}, "nth": [1, 3]}
+        elif n % 4 == 1:
+            rule = {"match": {"method": ["PUT", "DELETE"], "path": f"/items/{n}"}, "probability": 0.5}
+        else:
+            rule = {"match": {"method": "POST", "path": f"/orders/*/refund-{n}/**"}, "times": 2}
+        rule["name"] = f"rule-{n}"
+        rule["fault"] = {"kind": "status", "status": 503} if n % 3 else {"kind": "reset"}
+        rules.append(rule)
+    path.write_text(json.dumps({"seed": 1, "rules": rules}))  # JSON is YAML: the faults file as users write it
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per measured wrk run")
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each server; medians stand")
+    parser.add_argument("--rules", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=200, help="distinct recorded requests")
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    figures: dict[str, list[float]] = {"calm": [], "faults": []}
+    with tempfile.TemporaryDirectory(prefix="faults-bench-") as tmp:
+        work = Path(tmp)
+        cassette = work / "cassette.json"
+        interactions = write_cassette(cassette, args.requests)
+        script = work / "requests.lua"
+        write_wrk_script(script, interactions)
+        rules = faults_file(work / "faults.yaml", args.rules)
+        variants = {"calm": [], "faults": ["--faults", str(rules)]}
+        try:
+            for round_number in range(1, args.rounds + 1):
+                for name, extra in variants.items():
+                    port = free_port()
+                    argv = hudproxy_argv(cassette, port, [*extra, "--journal", str(work / f"{name}.db")])
+                    with running(argv, port, work / f"{name}.log"):
+                        verify(port, interactions)  # every request answered 200 with its recording: no fault fired
+                        result = measure(port, script, args.connections, args.duration, args.warmup)
+                    figures[name].append(result.rps)
+                    print(f"round {round_number} {name:6s}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.3f} ms"
+                          + (f"  ({result.non_2xx} non-2xx!)" if result.non_2xx else ""), flush=True)  # fmt: skip
+        finally:
+            stop_all()
+    calm, faulted = statistics.median(figures["calm"]), statistics.median(figures["faults"])
+    overhead = 1 - faulted / calm
+    verdict = "met" if overhead < TARGET_OVERHEAD else "NOT met"
+    print(f"median req/s: calm {calm:,.0f}, {args.rules} unmatched rules {faulted:,.0f}: "
+          f"{overhead:+.1%} throughput lost (target < {TARGET_OVERHEAD:.0%}: {verdict})")  # fmt: skip
+    summary = {"config": vars(args), "rps": figures, "median": {"calm": calm, "faults": faulted},
+               "overhead": round(overhead, 4), "target_met": overhead < TARGET_OVERHEAD}  # fmt: skip
+    print(json.dumps(summary, indent=2), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,8 +4,8 @@ Every random draw is a hash of (seed, session, rule, the call's number among tha
 no global random, no clock. The same session, rules and seed give the same faults at the same calls, whatever
 other sessions do meanwhile and whichever server (reverse, forward, MCP) answers.
 
-A call no rule matches costs one regex match: every rule's HTTP pattern is joined into one prefilter, and tool
-names into another, so 100 rules cost about what one does.
+A call no rule matches costs a dict lookup or two: rules are filed by method, a literal path in a set and the
+globs joined into one regex per method (tool names likewise), so 100 rules cost about what one does.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from hudproxy.faults.model import BEFORE_ANSWER, Fault, FaultsFile, Rule
 
 MCP_METHOD = "MCP"  # MCP calls reach replay as `MCP mcp://<server>/<method>[/<name>]` (hudproxy.mcp.exchange)
 TOOL_PREFIX = "/tools/call/"
+WILDCARD = re.compile(r"[*?]")
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,34 @@ class CompiledRule:
         return f"{method} {path}"
 
 
+class Prefilter:
+    """Could any of these rules match? Literal subjects in a set, the globs joined into one regex."""
+
+    __slots__ = ("globs", "literals")
+
+    def __init__(self, patterns: list[str]) -> None:
+        self.literals = frozenset(p for p in patterns if not WILDCARD.search(p))
+        globs = sorted({glob_regex(p) for p in patterns if WILDCARD.search(p)})
+        self.globs = re.compile("|".join(f"(?:{g})" for g in globs)) if globs else None
+
+    def may_match(self, subject: str) -> bool:
+        return subject in self.literals or (self.globs is not None and self.globs.fullmatch(subject) is not None)
+
+
+def prefilters(rules: list[CompiledRule]) -> tuple[dict[str, Prefilter], Prefilter | None]:
+    """HTTP rules filed by method (a rule for any method apart): {method: Prefilter}, the any-method one."""
+    by_method: dict[str, list[str]] = {}
+    any_method: list[str] = []
+    for rule in rules:
+        path = rule.rule.match.path or "**"
+        methods = rule.rule.match.methods
+        for method in methods or ():
+            by_method.setdefault(method, []).append(path)
+        if methods is None:
+            any_method.append(path)
+    return {m: Prefilter(p) for m, p in by_method.items()}, Prefilter(any_method) if any_method else None
+
+
 class SessionCounters:
     """Per session: each rule's matching calls so far and the faults it fired (reset with the session)."""
 
@@ -122,8 +151,8 @@ class FaultPlan:
         tools = [r for r in self.rules if r.tool]
         self.http = [(r, re.compile(r.regex)) for r in http]
         self.tools = [(r, re.compile(r.regex)) for r in tools]
-        self._http_any = _joined(http)
-        self._tools_any = _joined(tools)
+        self._by_method, self._any_method = prefilters(http)
+        self._tools_any = Prefilter([r.rule.match.tool or "*" for r in tools]) if tools else None
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -138,14 +167,16 @@ class FaultPlan:
             if not path.startswith(TOOL_PREFIX) or self._tools_any is None:
                 return None
             subject, candidates = unquote(path[len(TOOL_PREFIX) :]), self.tools
-            if self._tools_any.fullmatch(subject) is None:
+            if not self._tools_any.may_match(subject):
                 return None
         else:
-            if self._http_any is None:
+            for_method, any_method = self._by_method.get(method), self._any_method
+            if not (
+                (for_method is not None and for_method.may_match(path))
+                or (any_method is not None and any_method.may_match(path))
+            ):
                 return None
             subject, candidates = f"{method} {path}", self.http
-            if self._http_any.fullmatch(subject) is None:
-                return None
         hit: FaultHit | None = None
         for rule, regex in candidates:
             if regex.fullmatch(subject) is None:
@@ -167,10 +198,3 @@ class FaultPlan:
         if rule.probability is not None:
             return draw(self.seed, session, rule.name, ordinal) < rule.probability
         return True
-
-
-def _joined(rules: list[CompiledRule]) -> re.Pattern[str] | None:
-    """One regex any of the rules' subjects matches: the cheap test every call takes first."""
-    if not rules:
-        return None
-    return re.compile("|".join(f"(?:{r.regex})" for r in rules))

@@ -149,7 +149,7 @@ class FaultPlan:
             raise ConfigError(f"{source}: rule name(s) {', '.join(duplicated)} used twice; each rule needs its own")
         http = [r for r in self.rules if not r.tool]
         tools = [r for r in self.rules if r.tool]
-        self.http = [(r, re.compile(r.regex)) for r in http]
+        self._for_method: dict[str, list[tuple[CompiledRule, re.Pattern[str]]]] = {}
         self.tools = [(r, re.compile(r.regex)) for r in tools]
         self._by_method, self._any_method = prefilters(http)
         self._tools_any = Prefilter([r.rule.match.tool or "*" for r in tools]) if tools else None
@@ -176,7 +176,7 @@ class FaultPlan:
                 or (any_method is not None and any_method.may_match(path))
             ):
                 return None
-            subject, candidates = f"{method} {path}", self.http
+            subject, candidates = path, self._candidates_for(method)
         hit: FaultHit | None = None
         for rule, regex in candidates:
             if regex.fullmatch(subject) is None:
@@ -189,6 +189,19 @@ class FaultPlan:
                     delay = rule.latency.sample(draw(self.seed, session, rule.name, ordinal, "latency")) / 1000
                 hit = FaultHit(rule.name, rule.rule.fault, delay)
         return hit
+
+    def _candidates_for(self, method: str) -> list[tuple[CompiledRule, re.Pattern[str]]]:
+        """The HTTP rules for this method (its own and any-method ones, in file order), each with its path regex."""
+        found = self._for_method.get(method)
+        if found is None:
+            if len(self._for_method) > 64:  # methods are few; a flood of made-up ones must not grow this
+                self._for_method.clear()
+            found = self._for_method[method] = [
+                (rule, re.compile(glob_regex(rule.rule.match.path or "**")))
+                for rule in self.rules
+                if not rule.tool and (rule.rule.match.methods is None or method in rule.rule.match.methods)
+            ]
+        return found
 
     def _fires(self, rule: CompiledRule, session: str, ordinal: int, counters: SessionCounters) -> bool:
         if rule.times is not None and counters.fired.get(rule.name, 0) >= rule.times:

@@ -114,3 +114,19 @@ def test_the_joined_prefilter_decides_as_each_rule_would() -> None:
     for n in (0, 57, 99):
         assert faulted(plan, "s", [("GET", f"/items/{n}/x"), ("POST", f"/items/{n}/x")]) == [f"r{n}", None]
     assert faulted(plan, "s", [("GET", "/items/100/x"), ("GET", "/other")]) == [None, None]
+
+
+def test_a_reset_session_gets_the_same_faults_again() -> None:
+    """`nth` counts from the session's (re)start, so a reset run meets its faults at the same calls."""
+    from hudproxy.replay.sessions import SessionStore
+
+    session = SessionStore().get("run-1")
+    session.faults = parse_faults([{"name": "first", "nth": 1, "fault": {"kind": "reset"}}])
+
+    def rules_fired() -> list[str | None]:
+        hits = [session.faults.decide(session.id, session.counters, "GET", "/a") for _ in range(2)]  # type: ignore[union-attr]
+        return [getattr(hit, "rule", None) for hit in hits]
+
+    assert rules_fired() == ["first", None]
+    session.reset()
+    assert rules_fired() == ["first", None]

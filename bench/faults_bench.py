@@ -11,23 +11,29 @@ measured run).
 On a machine other work shares, req/s swings with that work; CPU per request much less, and on a core of its own
 a server's throughput is 1 / CPU per request, so the verdict is on CPU per request (both are printed).
 
+A third figure, steadier still: in one process, the replay service's `answer()` for the same requests with and
+without the rules (alternating, medians), whose difference is the decision's cost per call, shown as a share of
+the server's CPU per request.
+
     python bench/faults_bench.py [--duration 5] [--rounds 3] [--rules 100] [--connections 32]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from benchkit import group_cpu_s
 from procs import free_port, running, stop_all, verify
 from servers import hudproxy_argv
-from traffic import write_cassette, write_wrk_script
+from traffic import Interaction, write_cassette, write_wrk_script
 from wrkrun import WrkResult, run_wrk
 
 TARGET_OVERHEAD = 0.05
@@ -59,6 +65,40 @@ def measured(pid: int, port: int, script: Path, args: argparse.Namespace) -> tup
     return result, group_cpu_s(pid) - before
 
 
+def in_process(cassette: Path, rules: Path, interactions: list[Interaction], rounds: int, calls: int) -> dict:
+    """Microseconds per `ReplayService.answer` call with and without the rules, medians of alternating rounds."""
+    from hudproxy.faults import load_faults
+    from hudproxy.interaction.model import Request
+    from hudproxy.replay.server import build_service
+
+    service, plan = build_service(cassette), load_faults(rules)
+    requests = []
+    for it in interactions:
+        path, _, query = it.target.partition("?")
+        headers = (("Accept", "*/*"), *((("Content-Type", it.content_type),) if it.content_type else ()))
+        requests.append(Request.from_parts(it.method, "http", "127.0.0.1:9999", path, query, headers,
+                                           (it.body or "").encode()))  # fmt: skip
+
+    async def timed() -> float:
+        started = time.perf_counter()
+        for n in range(calls):
+            _, outcome = await service.answer("bench", requests[n % len(requests)])
+            if not outcome.matched or outcome.fault is not None:
+                raise SystemExit(f"{requests[n % len(requests)].describe()}: not answered by its recording")
+        return (time.perf_counter() - started) / calls * 1e6
+
+    async def alternate() -> dict[str, list[float]]:
+        found: dict[str, list[float]] = {"calm": [], "faults": []}
+        for round_number in range(2 * rounds):
+            for name in ("calm", "faults") if round_number % 2 else ("faults", "calm"):
+                service.faults = plan if name == "faults" else None
+                found[name].append(await timed())
+        return found
+
+    found = asyncio.run(alternate())
+    return {name: statistics.median(values) for name, values in found.items()} | {"rounds_us": found}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=5, help="seconds per measured wrk run")
@@ -67,6 +107,7 @@ def main() -> int:
     parser.add_argument("--rules", type=int, default=100)
     parser.add_argument("--requests", type=int, default=200, help="distinct recorded requests")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--calls", type=int, default=20_000, help="answer() calls per in-process round")
     args = parser.parse_args()
     figures: dict[str, list[float]] = {"calm": [], "faults": []}
     cpu_us: dict[str, list[float]] = {"calm": [], "faults": []}
@@ -78,6 +119,7 @@ def main() -> int:
         write_wrk_script(script, interactions)
         rules = faults_file(work / "faults.yaml", args.rules)
         variants = {"calm": [], "faults": ["--faults", str(rules)]}
+        micro = in_process(cassette, rules, interactions, args.rounds, args.calls)
         try:
             for round_number in range(1, args.rounds + 1):
                 order = list(variants.items()) if round_number % 2 else list(reversed(variants.items()))
@@ -101,11 +143,14 @@ def main() -> int:
     print(f"median req/s: calm {calm:,.0f}, {args.rules} unmatched rules {faulted:,.0f} ({lost:+.1%} lost)")
     print(f"median CPU per request: calm {calm_cpu:.1f} us, {args.rules} unmatched rules {faulted_cpu:.1f} us: "
           f"{overhead:+.1%} (target < {TARGET_OVERHEAD:.0%}: {verdict})")  # fmt: skip
+    added = micro["faults"] - micro["calm"]
+    print(f"in process, answer(): calm {micro['calm']:.2f} us, {args.rules} unmatched rules {micro['faults']:.2f} us "
+          f"per call: {added:+.2f} us, {added / calm_cpu:+.1%} of the server's CPU per request")  # fmt: skip
     summary = {"config": vars(args), "rps": figures, "cpu_us_per_request": cpu_us,
                "median": {"calm_rps": calm, "faults_rps": faulted, "calm_cpu_us": calm_cpu,
                           "faults_cpu_us": faulted_cpu},
                "rps_lost": round(lost, 4), "cpu_overhead": round(overhead, 4),
-               "target_met": overhead < TARGET_OVERHEAD}  # fmt: skip
+               "target_met": overhead < TARGET_OVERHEAD, "in_process_us": micro}  # fmt: skip
     print(json.dumps(summary, indent=2), file=sys.stderr)
     return 0
 

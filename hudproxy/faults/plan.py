@@ -94,19 +94,24 @@ class CompiledRule:
 class Prefilter:
     """Could any of these rules match? Literal subjects in a set, the globs joined into one regex."""
 
-    __slots__ = ("globs", "literals")
+    __slots__ = ("glob", "literals")
 
     def __init__(self, patterns: list[str]) -> None:
         self.literals = frozenset(p for p in patterns if not WILDCARD.search(p))
         globs = sorted({glob_regex(p) for p in patterns if WILDCARD.search(p)})
-        self.globs = re.compile("|".join(f"(?:{g})" for g in globs)) if globs else None
+        self.glob = re.compile("|".join(f"(?:{g})" for g in globs)).fullmatch if globs else _never
 
     def may_match(self, subject: str) -> bool:
-        return subject in self.literals or (self.globs is not None and self.globs.fullmatch(subject) is not None)
+        return subject in self.literals or self.glob(subject) is not None
+
+
+def _never(subject: str) -> None:
+    return None
 
 
 def prefilters(rules: list[CompiledRule]) -> tuple[dict[str, Prefilter], Prefilter | None]:
-    """HTTP rules filed by method (a rule for any method apart): {method: Prefilter}, the any-method one."""
+    """HTTP rules filed by method, each method's Prefilter holding the any-method rules too (one lookup a call);
+    and the any-method rules' own, for methods no rule names."""
     by_method: dict[str, list[str]] = {}
     any_method: list[str] = []
     for rule in rules:
@@ -116,7 +121,8 @@ def prefilters(rules: list[CompiledRule]) -> tuple[dict[str, Prefilter], Prefilt
             by_method.setdefault(method, []).append(path)
         if methods is None:
             any_method.append(path)
-    return {m: Prefilter(p) for m, p in by_method.items()}, Prefilter(any_method) if any_method else None
+    named = {m: Prefilter(paths + any_method) for m, paths in by_method.items()}
+    return named, Prefilter(any_method) if any_method else None
 
 
 class SessionCounters:
@@ -170,11 +176,8 @@ class FaultPlan:
             if not self._tools_any.may_match(subject):
                 return None
         else:
-            for_method, any_method = self._by_method.get(method), self._any_method
-            if not (
-                (for_method is not None and for_method.may_match(path))
-                or (any_method is not None and any_method.may_match(path))
-            ):
+            check = self._by_method.get(method, self._any_method)
+            if check is None or (path not in check.literals and check.glob(path) is None):
                 return None
             subject, candidates = path, self._candidates_for(method)
         hit: FaultHit | None = None

@@ -21,9 +21,10 @@ ROOT = Path(hudproxy.__file__).parent
 # and each layer imports only those before it in this list (replay writes the journal, so the journal sits
 # below replay; the recorder replays what it already has, so it sits above replay). The resource model is learned
 # from a cassette's matched traffic and consulted by replay, so it sits between matching and replay. Grading
-# scores what a run left (journal rows, resource state), so it is the top of the core.
+# scores what a run left (journal rows, resource state), so it is the top of the core. Fault rules (`faults`) are
+# decided by replay and named in its outcomes and the journal, so they sit just above the interaction model.
 BASE = ("errors", "lazy", "choices", "netutil")  # plain helpers every layer may use
-CORE = ("interaction", "scrub", "cassette", "matching", "resources", "journal", "replay", "record", "grading")
+CORE = ("interaction", "faults", "scrub", "cassette", "matching", "resources", "journal", "replay", "record", "grading")
 
 # Modules that live in a core folder for their users' sake but are adapters (they start a mitmproxy thread).
 ADAPTER_MODULES = {"record.background": "runs the mitmproxy recording proxy on a thread (demo, Python API, tests)"}

@@ -52,6 +52,14 @@ class SessionCreated(BaseModel):
     base_url: str = Field(description="Point a client here: every request under it belongs to this session")
 
 
+class FaultsOut(BaseModel):
+    session: str
+    source: Literal["session", "server", "none"] = Field(
+        description="session: its own rules (PUT); server: the server's --faults; none: no rules"
+    )
+    faults: dict[str, Any] | None = Field(description="The rules in force: {seed, rules}")
+
+
 class NearMissOut(BaseModel):
     interaction: int
     request: str
@@ -80,9 +88,10 @@ class CallOut(BaseModel):
     request_body: str | None
     response_body: str | None
     diagnosis: list[NearMissOut] = Field(description="Nearest recordings and what differs (unmatched calls only)")
-    answered_by: str = Field(description="recording, model (synthesized under --generalise) or miss")
+    answered_by: str = Field(description="recording, model (synthesized under --generalise), miss or fault")
     rule: str | None = Field(None, description="The resource model's rule, when the model answered")
     evidence: list[int] = Field([], description="The interactions that taught that rule")
+    fault: str | None = Field(None, description="The fault rule that fired on the call (its kind is `fault`)")
 
 
 class UnusedOut(BaseModel):

@@ -1,5 +1,5 @@
-"""Session endpoints: list, create, reset, drop. Async on purpose: they run on the replay loop's thread,
-so they never race the requests that use the same sessions.
+"""Session endpoints: list, create, reset, drop, and each session's fault rules. Async on purpose: they run on the
+replay loop's thread, so they never race the requests that use the same sessions.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Request, Response
 
 from hudproxy.admin.deps import Service
-from hudproxy.admin.models import ErrorOut, SessionCreate, SessionCreated, SessionOut
+from hudproxy.admin.models import ErrorOut, FaultsOut, SessionCreate, SessionCreated, SessionOut
+from hudproxy.faults.load import parse_faults
+from hudproxy.replay.service import ReplayService
 from hudproxy.replay.sessions import PREFIX, Session
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
@@ -76,3 +78,44 @@ async def session_state(service: Service, session_id: str) -> dict[str, Any]:
 async def drop_session(service: Service, session_id: str) -> None:
     if not service.sessions.drop(session_id):
         raise no_session(session_id)
+
+
+FAULTS_BODY = Body(
+    description="A faults document as in a faults file: `{seed: N, rules: [...]}` (or just the list of rules); "
+    "see hudproxy.faults.model",
+    examples=[{"seed": 7, "rules": [{"name": "throttled", "match": {"method": "POST", "path": "/orders"}, "nth": 1,
+                                      "fault": {"kind": "status", "status": 429, "headers": {"Retry-After": "1"}}}]}],
+)  # fmt: skip
+
+
+def faults_out(service: ReplayService, session: Session) -> FaultsOut:
+    own = session.faults
+    plan = own if own is not None else service.faults
+    source = "session" if own is not None else "server" if plan is not None else "none"
+    return FaultsOut(session=session.id, source=source, faults=plan.as_dict() if plan is not None else None)
+
+
+@router.put("/{session_id}/faults", response_model=FaultsOut, responses={400: {"model": ErrorOut}})
+async def put_faults(service: Service, session_id: str, body: Annotated[Any, FAULTS_BODY]) -> FaultsOut:
+    """Give the session its own fault rules (in place of the server's `--faults`; `{"rules": []}` for none).
+    The session is made if new; its rule counters start again, so `nth` counts from here."""
+    plan = parse_faults(body, f"PUT /_hudproxy/sessions/{session_id}/faults")
+    service.set_faults(session_id, plan)
+    return faults_out(service, service.sessions.get(session_id))
+
+
+@router.get("/{session_id}/faults", response_model=FaultsOut, responses=NOT_FOUND)
+async def get_faults(service: Service, session_id: str) -> FaultsOut:
+    """The rules in force for the session: its own, else the server's."""
+    session = service.sessions.find(session_id)
+    if session is None:
+        raise no_session(session_id)
+    return faults_out(service, session)
+
+
+@router.delete("/{session_id}/faults", status_code=204, response_class=Response, responses=NOT_FOUND)
+async def delete_faults(service: Service, session_id: str) -> None:
+    """Drop the session's own rules: the server's (`--faults`) apply again."""
+    if service.sessions.find(session_id) is None:
+        raise no_session(session_id)
+    service.set_faults(session_id, None)

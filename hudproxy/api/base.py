@@ -11,6 +11,8 @@ from hudproxy.journal.assertions import (
     assert_called,
     assert_called_before,
     assert_not_called,
+    assert_not_retried,
+    assert_retried,
     tool_spec,
 )
 from hudproxy.journal.query import Call, CallList, PathPattern
@@ -88,6 +90,20 @@ class BaseSession:
         """A call matching `first` came before every call matching `then`: `(method, path)` or a CallSpec."""
         __tracebackhide__ = True
         plainly(lambda: assert_called_before(self._read(), as_spec(first), as_spec(then)))
+
+    def assert_retried(
+        self, method: str | None = None, path: PathPattern | None = None, *, after: int = 429, max_attempts: int = 3
+    ) -> list[Call]:
+        """The matching call got `after` (e.g. an injected 429) and was retried, getting through in at most
+        `max_attempts` attempts; returns the attempts."""
+        __tracebackhide__ = True
+        spec = CallSpec(method, path)
+        return plainly(lambda: assert_retried(self._read(), spec, after=after, max_attempts=max_attempts))
+
+    def assert_not_retried(self, method: str | None = "POST", path: PathPattern | None = None) -> None:
+        """No matching write (default: every POST) was sent again after an attempt that got no answer or a 5xx."""
+        __tracebackhide__ = True
+        plainly(lambda: assert_not_retried(self._read(), CallSpec(method, path)))
 
     def tool_calls(self, name: str | None = None) -> CallList:
         """This session's MCP tool calls (all, or of one tool); `Call.json` holds the arguments."""

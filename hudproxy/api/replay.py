@@ -12,6 +12,7 @@ from typing import Any, Self
 
 from hudproxy.admin import attach_admin
 from hudproxy.api.base import BaseSession
+from hudproxy.api.faults import Injection, plan_of
 from hudproxy.api.server import ReplayServer
 from hudproxy.journal.query import CallList
 from hudproxy.matching.policy import MatchPolicy
@@ -36,6 +37,16 @@ class ReplaySession(BaseSession):
     def reset(self) -> None:
         """Start over: fresh replay state, and `calls()` shows only what comes next."""
         self.server.call(lambda: self.server.reset(self.id))
+
+    def inject(self, faults: Any = None, *, seed: int | None = None, **rule: Any) -> Injection:
+        """Fault rules on this session inside a `with` (or `async with`) block, the server's again after it:
+
+            with session.inject(match={"path": "/orders"}, nth=1, fault={"kind": "status", "status": 429}):
+                ...
+
+        `faults`: a faults file, `{seed, rules}` or a list of rules; or one rule's fields as keywords. The rules'
+        counters start at the block, so `nth: 1` is the block's first matching call."""
+        return Injection(self.server, self.id, plan_of(faults, seed, **rule))
 
     def state(self) -> dict[str, dict[str, Any]]:
         """Every resource item this session sees (`Replay(..., generalise=True)`): {resource: {id: item}}."""
@@ -98,6 +109,8 @@ class Replay:
     uuid/hex ids it invents (sequence ids follow the recorded sequence); `openapi` (an OpenAPI file) supplies the
     path templates, ids and schemas over what the model infers: bodies breaking a write's schema get a validation
     error, creates fill the fields the server sets, resources nobody recorded are served from the schemas.
+    `faults` (a faults file, or its data) fault every session's calls by rule (`hudproxy.faults`);
+    `session.inject(...)` gives one session its own for a block.
     """
 
     def __init__(
@@ -117,13 +130,14 @@ class Replay:
         generalise: bool = False,
         seed: int | None = None,
         openapi: str | Path | dict[str, Any] | None = None,
+        faults: Any = None,
     ) -> None:
         self.cassette = Path(cassette)
         self._mcp_upstream = (mcp_command, mcp_url)
         self._options = ReplayOptions(
             match=match, unmatched=unmatched, target=target, stream_timing=stream_timing,
             idle_timeout=idle_timeout, record_misses=record_misses, max_body=max_body,
-            generalise=generalise, seed=seed, openapi=openapi,
+            generalise=generalise, seed=seed, openapi=openapi, faults=faults,
         )  # fmt: skip
         self._journal = Path(journal) if journal is not None else None
         self._keep_journal = keep_journal or journal is not None

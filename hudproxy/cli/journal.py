@@ -87,7 +87,9 @@ def result_of(call: Call) -> str:
     """What happened to the call, in the words of whoever answered it: a replay `matched` a recording or not; a
     recording (session `recording`) `recorded` what it forwarded upstream, and `replayed` what its mode answered
     from the cassette (journaled with no duration, as nothing was forwarded); under `--generalise` the resource
-    model's answers are `synth <rule>`."""
+    model's answers are `synth <rule>`, and the calls a fault rule fired on `fault <rule>`."""
+    if call.fault is not None:
+        return f"fault {call.fault}"
     if call.synthesized:
         return f"synth {call.rule}"
     if not call.matched:

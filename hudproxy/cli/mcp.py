@@ -148,6 +148,7 @@ def replay_stdio(
     session: str | None,
     upstream: Upstream | None = None,
     stream_timing: bool = False,
+    faults: Path | None = None,
 ) -> None:
     """Serve one recorded MCP server on stdin/stdout (the first recorded, or `label`); with `upstream`, its
     unmatched calls are forwarded there and recorded; `stream_timing`: notifications at their recorded pace."""
@@ -156,7 +157,7 @@ def replay_stdio(
     from hudproxy.replay.options import ReplayOptions
     from hudproxy.replay.server import build_service
 
-    service = build_service(cassette, ReplayOptions(match=policy, journal=journal))
+    service = build_service(cassette, ReplayOptions(match=policy, journal=journal, faults=faults))
     passthrough = None
     if upstream is not None:
         from hudproxy.mcp.passthrough import open_passthrough

@@ -78,6 +78,10 @@ def replay(
             "fields, resources nobody recorded) override inference"
         ),
     ] = None,
+    faults: Annotated[
+        Path | None,
+        Opt(help="A faults file (YAML): rules that make matching calls fail on purpose, seeded; see the README"),
+    ] = None,
     admin_token: Annotated[
         str | None, Opt(envvar=TOKEN_ENV, help="Token the admin API (/_hudproxy) requires; needed off loopback")
     ] = None,
@@ -103,6 +107,8 @@ def replay(
     Example: hudproxy replay cassettes/shop.yaml --unmatched passthrough --target https://staging.example.com
              (requests nothing recorded matches are forwarded there and appended to the cassette)
     Example: hudproxy replay cassettes/tools.yaml --unmatched passthrough --mcp-command "python server.py"
+    Example: hudproxy replay cassettes/shop.yaml --faults faults.yaml
+             (429s, resets, cut streams, slow answers by rule, the same ones for the same seed)
     Example: hudproxy replay cassettes/stripe.yaml --mode forward --port 8080
              (clients: HTTPS_PROXY=http://run-7:@127.0.0.1:8080)
 
@@ -119,7 +125,7 @@ def replay(
     policy = match_policy(match_on, ignore_query, ignore_json_field, scrub, forward, read_tool, write_tool)
     if stdio:
         journal_path = None if no_journal else journal
-        cli_mcp.replay_stdio(cassette, policy, journal_path, mcp_name, session, upstream, stream_timing)
+        cli_mcp.replay_stdio(cassette, policy, journal_path, mcp_name, session, upstream, stream_timing, faults)
         return
     body_limit = parse_size(max_body)
     upstream_verify = upstream_trust(upstream_ca, target)
@@ -129,7 +135,7 @@ def replay(
     if forward:
         options = ReplayOptions(
             match=policy, unmatched=unmatched, target=target, journal=journal_path, idle_timeout=idle_timeout,
-            forward=True, max_body=body_limit, generalise=generalise, seed=seed, openapi=openapi,
+            forward=True, max_body=body_limit, generalise=generalise, seed=seed, openapi=openapi, faults=faults,
         )  # fmt: skip
         service = build_service(cassette, options)
         warn_remote(host, replay_exposure(cassette, True, admin_token, service.engine.index.interactions))
@@ -148,6 +154,7 @@ def replay(
         seed=seed,
         openapi=openapi,
         upstream_verify=upstream_verify,
+        faults=faults,
     )
     app = create_replay_app(cassette, options)
     warn_remote(host, replay_exposure(cassette, False, admin_token, app.engine.index.interactions))

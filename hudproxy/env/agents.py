@@ -7,6 +7,7 @@ tools only through `AgentTools.call`, the run's journaled path, and keep an Open
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -92,12 +93,15 @@ def _tool_call(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, 
 class OpenAIChatAgent:
     """An OpenAI-compatible chat-completions client (plain httpx: no SDK needed, any compatible server works).
 
-    `api_key` defaults to $OPENAI_API_KEY and `base_url` to $OPENAI_BASE_URL or OpenAI's API.
+    `api_key` defaults to $OPENAI_API_KEY and `base_url` to $OPENAI_BASE_URL or OpenAI's API. A completion has no
+    side effect, so a 429, a 5xx or a dropped connection is asked again, up to `retries` times (after the
+    answer's Retry-After, else a doubling pause from `backoff` seconds), as a production agent loop must.
     """
 
     def __init__(
         self, model: str, *, base_url: str | None = None, api_key: str | None = None, system: str | None = None,
         max_steps: int = 20, temperature: float | None = None, timeout: float = 120.0, seed: int | None = None,
+        retries: int = 3, backoff: float = 0.5,
     ) -> None:  # fmt: skip
         self.model = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/")
@@ -107,6 +111,8 @@ class OpenAIChatAgent:
         self.temperature = temperature
         self.timeout = timeout
         self.seed = seed  # sent as the API's `seed` (best-effort determinism), e.g. per run by `hudproxy eval`
+        self.retries = retries
+        self.backoff = backoff
 
     async def run(self, prompt: str, tools: AgentTools) -> AgentResult:
         if not self.api_key:
@@ -138,12 +144,28 @@ class OpenAIChatAgent:
             body["temperature"] = self.temperature
         if self.seed is not None:
             body["seed"] = self.seed
-        response = await client.post("/chat/completions", json=body)
+        response = await self._post(client, body)
         if response.status_code != 200:
             status, text = response.status_code, response.text[:300]
             raise ConfigError(f"{self.base_url}/chat/completions answered {status}: {text}")
         message = response.json()["choices"][0]["message"]
         return {k: v for k, v in message.items() if v is not None}
+
+    async def _post(self, client: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Response:
+        """POST the completion, asking again after a 429, a 5xx or a dropped connection (the last one raises)."""
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            try:
+                response = await client.post("/chat/completions", json=body)
+            except httpx.TransportError as exc:
+                if last:
+                    raise ConfigError(f"{self.base_url}/chat/completions: {exc!r} ({attempt + 1} attempts)") from None
+                await asyncio.sleep(self.backoff * 2**attempt)
+                continue
+            if last or not (response.status_code == 429 or response.status_code >= 500):
+                return response
+            await asyncio.sleep(_retry_after(response.headers.get("retry-after"), self.backoff * 2**attempt))
+        raise AssertionError("unreachable")
 
     async def _answer(self, call: dict[str, Any], names: dict[str, str], tools: AgentTools) -> dict[str, Any]:
         function = call.get("function", {})
@@ -155,6 +177,14 @@ class OpenAIChatAgent:
         else:
             text = (await tools.call(name, arguments if isinstance(arguments, dict) else {})).text
         return {"role": "tool", "tool_call_id": call.get("id", ""), "content": text}
+
+
+def _retry_after(value: str | None, default: float, cap: float = 30.0) -> float:
+    """Seconds to wait as a Retry-After header says (seconds; an HTTP date counts as the default), capped."""
+    try:
+        return min(max(float(value), 0.0), cap) if value is not None else default
+    except ValueError:
+        return default
 
 
 def _function_name(name: str) -> str:

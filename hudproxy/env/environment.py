@@ -113,6 +113,15 @@ class Environment:
         """What the current run changed on the environment's replay: created, deleted, updated (field by field)."""
         return self._only_replay().state_diff()
 
+    async def inject_faults(self, session_id: str, faults: Any) -> None:
+        """Fault rules on one run's session of every replay this environment serves (a task's `faults:`)."""
+        running = [r for r in self.replays if r.replay is not None]
+        if not running:
+            raise ConfigError(f"environment {self.name!r}: a task's faults need a replay the environment serves "
+                              "(env.replay(...)); this one has none running.")  # fmt: skip
+        for replay in running:
+            await replay.set_faults(session_id, faults)
+
     def _only_replay(self) -> EnvReplay:
         if len(self.replays) != 1:
             have = "none" if not self.replays else f"{len(self.replays)}: use the one env.replay(...) returned"

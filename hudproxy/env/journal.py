@@ -13,8 +13,16 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from hudproxy.faults.effects import FAULT_HEADER
 from hudproxy.interaction.body import as_text
-from hudproxy.journal.assertions import CallSpec, assert_called, assert_called_before, assert_not_called
+from hudproxy.journal.assertions import (
+    CallSpec,
+    assert_called,
+    assert_called_before,
+    assert_not_called,
+    assert_not_retried,
+    assert_retried,
+)
 from hudproxy.journal.query import Call, CallList, PathPattern
 from hudproxy.journal.rows import iso_time
 from hudproxy.replay.unmatched import UNMATCHED_HEADER
@@ -61,9 +69,11 @@ class RunJournal:
         url = scrub_url(str(request.url), SCRUB)
         headers = scrub_headers(tuple(request.headers.items()), SCRUB)
         rule = response.headers.get(SYNTHESIZED_HEADER)
+        fault = response.headers.get(FAULT_HEADER)  # an answer a replay's fault rule injected
         return self._add(
-            matched=rule is None and UNMATCHED_HEADER not in response.headers, rule=rule,
-            kind="http", method=request.method, url=url, path=urlsplit(url).path, query=urlsplit(url).query,
+            matched=rule is None and fault is None and UNMATCHED_HEADER not in response.headers, rule=rule,
+            fault=fault, kind="http" if fault is None else "fault",
+            method=request.method, url=url, path=urlsplit(url).path, query=urlsplit(url).query,
             status=response.status_code, duration_ms=_ms(started), request_headers=list(headers),
             request_body=_body(request.content), response_body=_body(response.content),
         )  # fmt: skip
@@ -116,6 +126,23 @@ class CallsView:
 
     def assert_called_before(self, first: CallSpec, then: CallSpec) -> None:
         assert_called_before(self.journal_calls(), first, then)
+
+    def assert_retried(
+        self, method: str | None = None, path: PathPattern | None = None, *, after: int = 429, max_attempts: int = 3
+    ) -> list[Call]:
+        """The matching call got `after` (e.g. a 429 a fault rule injected), was retried and got through in at
+        most `max_attempts` attempts."""
+        return assert_retried(self.journal_calls(), CallSpec(method, path), after=after, max_attempts=max_attempts)
+
+    def assert_not_retried(self, method: str | None = "POST", path: PathPattern | None = None) -> None:
+        """No matching write (default: every POST) was sent again after it got no answer or a 5xx."""
+        assert_not_retried(self.journal_calls(), CallSpec(method, path))
+
+    def score_retried(self, *args: Any, **kwargs: Any) -> float:
+        return _score(lambda: self.assert_retried(*args, **kwargs))
+
+    def score_not_retried(self, *args: Any, **kwargs: Any) -> float:
+        return _score(lambda: self.assert_not_retried(*args, **kwargs))
 
     def score_called(self, *args: Any, **kwargs: Any) -> float:
         """`assert_called` as a reward: 1.0 when it holds, 0.0 when it does not."""

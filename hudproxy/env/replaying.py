@@ -86,6 +86,14 @@ class EnvReplay:
         # not `Replay.session(id)`: that resets an existing session, and the run's state is what is graded
         return Session(self._running().server, chosen if isinstance(chosen, str) else chosen.session_id)
 
+    async def set_faults(self, session_id: str, faults: Any) -> None:
+        """Give one session its own fault rules (a faults file, or its data), on the server's loop."""
+        from hudproxy.faults.load import faults_from
+
+        plan = faults_from(faults, f"{self.cassette}: faults")
+        server = self._running().server
+        await asyncio.wrap_future(server.submit(lambda: server.app.service.set_faults(session_id, plan)))
+
     def state(self, run: RunContext | str | None = None) -> dict[str, dict[str, Any]]:
         """Every resource item the run's session sees (`generalise=True`)."""
         return self.session(run).state()

@@ -49,6 +49,12 @@ class RunRecord:
         return self.run["scenario"]
 
     @property
+    def group(self) -> str:
+        """What the summary groups by: the scenario, and the faults it ran under (`update-order [throttled]`)."""
+        faults = self.run.get("faults")
+        return self.run["scenario"] if not faults else f"{self.run['scenario']} [{faults}]"
+
+    @property
     def reward(self) -> float:
         return self.run["reward"]
 
@@ -87,6 +93,8 @@ async def execute(env: Environment, spec: RunSpec, agents: AgentSource, timeout:
     run: Run | None = None
     error: str | None = None
     try:
+        if spec.faults is not None:  # the task's `faults:`, on this run's replay session before anything runs
+            await env.inject_faults(spec.session, spec.faults)
         agent = _Traced(agents.make(spec.scenario, spec.args, spec.seed))
         rubric = load_rubric(spec.rubric) if spec.rubric else None
         work = env.execute(context, spec.scenario, agent, dict(spec.args), rubric)
@@ -123,6 +131,7 @@ def row(spec: RunSpec, agent: str, run: Run | None, error: str | None, started: 
         "idx": spec.index, "task": spec.task, "scenario": spec.scenario, "args": dumps(spec.args),
         "repeat": spec.repeat,
         "agent": agent, "seed": spec.seed, "session": spec.session,
+        "faults": str(spec.faults.get("name") or "faults") if spec.faults else None,
         "prompt": run.prompt if run else None, "answer": run.answer if run else None,
         "reward": 0.0 if error is not None or run is None else run.reward,
         "subscores": dumps(run.subscores if run else {}), "notes": dumps(run.notes if run else []),

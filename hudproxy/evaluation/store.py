@@ -29,20 +29,21 @@ from hudproxy.errors import ConfigError
 from hudproxy.evaluation.execute import CALL_FIELDS, RunRecord, dumps
 
 SCHEMA_VERSION = 4  # 2: calls.parent; 3: calls.rule, calls.evidence (answers the --generalise model made);
-# 4: runs.task, evals.pass_threshold, evals.judge, the tasks table (repeated trials), scores and end_states (rubrics)
+# 4: runs.task, evals.pass_threshold, evals.judge, the tasks table (repeated trials), scores and end_states
+# (rubrics), runs.faults and calls.fault (fault injection)
 EVALS = {"id": str, "env": str, "agent": str, "backend": str, "seed": int, "concurrency": int, "planned": int,
          "finished": int, "errors": int, "mean_reward": float, "status": str, "started": str, "ended": str,
          "pass_threshold": float, "judge": str}  # fmt: skip
 RUNS = {"id": str, "eval_id": str, "idx": int, "scenario": str, "args": str, "repeat": int, "agent": str,
         "seed": int, "session": str, "prompt": str, "answer": str, "reward": float, "subscores": str, "notes": str,
-        "error": str, "started": str, "duration_ms": float, "worker": str, "task": int}  # fmt: skip
+        "error": str, "started": str, "duration_ms": float, "worker": str, "task": int, "faults": str}  # fmt: skip
 TASKS = {"eval_id": str, "task": int, "scenario": str, "args": str, "planned": int, "trials": int, "passed": int,
          "pass_threshold": float, "pass_at_1": float, "pass_at_k": float, "pass_hat_k": float,
          "mean_reward": float, "interval_95": float, "flips": int}  # fmt: skip
 CALLS = {"id": int, "run_id": str, "session": str, "seq": int, "time": str, "kind": str, "method": str, "url": str,
          "path": str, "query": str, "status": int, "matched": int, "interaction": int, "duration_ms": float,
          "request_headers": str, "request_body": str, "response_body": str, "diagnosis": str,
-         "parent": int, "rule": str, "evidence": str}  # fmt: skip
+         "parent": int, "rule": str, "evidence": str, "fault": str}  # fmt: skip
 TRANSCRIPTS = {"run_id": str, "messages": str}
 SCORES = {"id": int, "run_id": str, "criterion": str, "kind": str, "status": str, "value": float, "weight": float,
           "evidence": str}  # fmt: skip
@@ -71,7 +72,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
     db["evals"].create(EVALS, pk="id", if_not_exists=True)
     db["runs"].create(RUNS, pk="id", foreign_keys=[("eval_id", "evals", "id")], if_not_exists=True)
     db["calls"].create(CALLS, pk="id", foreign_keys=[("run_id", "runs", "id")], if_not_exists=True)
-    for column in ("parent", "rule", "evidence"):  # a results database of an older version
+    for column in ("parent", "rule", "evidence", "fault"):  # a results database of an older version
         if column not in db["calls"].columns_dict:
             db["calls"].add_column(column, CALLS[column])  # type: ignore[union-attr]
     for table, columns in (("evals", EVALS), ("runs", RUNS)):  # older databases: the columns added since

@@ -128,7 +128,7 @@ class EvalSummary:
             self.tasks[number] = TaskStats(number, scenario, args, trials)
 
     def add(self, record: RunRecord) -> None:
-        self.scenarios.setdefault(record.scenario, ScenarioStats()).add(record)
+        self.scenarios.setdefault(record.group, ScenarioStats()).add(record)  # calm and faulted runs apart
         self.rewards[round(record.reward, 2)] += 1
         number = record.run.get("task")
         if number is not None:

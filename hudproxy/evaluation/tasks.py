@@ -1,14 +1,16 @@
 """What an eval runs: tasks (a scenario and its arguments, repeated) expanded into numbered run specs.
 
 A task file is YAML (a list) or JSONL (one object a line), each entry `{scenario: name, args: {...}, repeats: n}`
-(`repeats`: the task's trials, each with its own seed; the eval's `--repeats` when absent), and optionally
+(`repeats`: the task's trials, each with its own seed; the eval's `--repeats` when absent), optionally
 `rubric: file.yaml` (relative to the task file), which grades that task instead of the scenario's own rubric or
-reward:
+reward, and, to run it under faults, `faults:` (a faults file, relative to the task file, or the rules inline):
 
     - {scenario: update-order, args: {order_id: A1}, repeats: 100}
+    - {scenario: update-order, args: {order_id: A1}, repeats: 100, faults: faults/throttled.yaml}
     - scenario: refund-order
       args: {order_id: A2, amount: 12.5}
       rubric: rubrics/strict-refund.yaml
+      faults: {name: flaky, seed: 3, rules: [{match: {path: /refunds}, nth: 1, fault: {kind: reset}}]}
 
 Every entry is checked before any run starts (shape, scenario name, arguments against the scenario's signature);
 a bad one is a ConfigError naming the file and line.
@@ -30,7 +32,7 @@ from hudproxy.errors import ConfigError
 if TYPE_CHECKING:
     from hudproxy.env.environment import Environment
 
-KEYS = {"scenario", "args", "repeats", "rubric"}
+KEYS = {"scenario", "args", "repeats", "rubric", "faults"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,12 @@ class Task:
     repeats: int | None = None
     where: str = ""  # "tasks.yaml:3" for messages
     rubric: str | None = None  # a rubric file grading this task (resolved against the task file's folder)
+    faults: dict[str, Any] | None = None  # the runs' fault rules (`hudproxy.faults`), checked, as plain data
+
+    @property
+    def faults_name(self) -> str | None:
+        """How reports tell these runs from the calm ones: the faults' `name`, else the file's stem."""
+        return None if self.faults is None else str(self.faults.get("name") or "faults")
 
     @classmethod
     def parse(cls, entry: Any, where: str, base: Path | None = None) -> Task:
@@ -53,7 +61,9 @@ class Task:
         unknown = sorted(set(entry) - KEYS)
         if unknown:
             names = ", ".join(map(str, unknown))
-            raise ConfigError(f"{where}: unknown key(s) {names}; a task has scenario, args, repeats and rubric")
+            raise ConfigError(
+                f"{where}: unknown key(s) {names}; a task has scenario, args, repeats, rubric and faults"
+            )
         scenario, args, repeats = entry.get("scenario"), entry.get("args") or {}, entry.get("repeats")
         if not isinstance(scenario, str) or not scenario:
             raise ConfigError(f"{where}: `scenario` must be a scenario name (a string)")
@@ -66,7 +76,27 @@ class Task:
             raise ConfigError(f"{where}: `rubric` must be the path of a rubric file (YAML)")
         if rubric is not None and base is not None and not Path(rubric).is_absolute():
             rubric = str(base / rubric)
-        return cls(scenario, dict(args), repeats, where, rubric)
+        return cls(scenario, dict(args), repeats, where, rubric, task_faults(entry.get("faults"), where, base))
+
+
+def task_faults(value: Any, where: str, base: Path | None) -> dict[str, Any] | None:
+    """A task's `faults:` checked now (a bad rule fails before any run) and kept as plain data for the workers:
+    a path (relative to the task file) is read, and named after its stem unless it names itself."""
+    if value is None:
+        return None
+    from hudproxy.faults.load import faults_from
+
+    if isinstance(value, str | Path):
+        path = Path(value) if base is None or Path(value).is_absolute() else base / value
+        plan = faults_from(path)
+        assert plan is not None
+        return {"name": path.stem, **plan.as_dict()}
+    try:
+        plan = faults_from(value, f"{where}: faults")
+    except ConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    assert plan is not None
+    return plan.as_dict()
 
 
 @dataclass(frozen=True)
@@ -83,6 +113,7 @@ class RunSpec:
     session: str
     task: int = 0
     rubric: str | None = None  # the task's rubric file, if it has its own
+    faults: dict[str, Any] | None = None  # the task's fault rules, set on the run's replay session
 
 
 def load_tasks(path: str | Path) -> list[Task]:
@@ -176,7 +207,8 @@ def plan(tasks: list[Task], runs: int, seed: int, prefix: str = "run") -> Iterat
     for number, task in enumerate(tasks):
         for repeat in range(task.repeats or runs):
             session = f"{prefix}-{index:06d}"
-            yield RunSpec(index, task.scenario, task.args, repeat, run_seed(seed, index), session, number, task.rubric)
+            yield RunSpec(index, task.scenario, task.args, repeat, run_seed(seed, index), session, number,
+                          task.rubric, task.faults)  # fmt: skip
             index += 1
 
 

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
         assert_called,
         assert_called_before,
         assert_not_called,
+        assert_not_retried,
+        assert_retried,
         contains,
     )
     from hudproxy.journal.entry import Pending
@@ -27,6 +29,8 @@ _EXPORTS = {
     "assert_called": "assertions",
     "assert_called_before": "assertions",
     "assert_not_called": "assertions",
+    "assert_not_retried": "assertions",
+    "assert_retried": "assertions",
     "contains": "assertions",
     "Pending": "entry",
     "Call": "query",
@@ -45,6 +49,8 @@ __all__ = [
     "assert_called",
     "assert_called_before",
     "assert_not_called",
+    "assert_not_retried",
+    "assert_retried",
     "contains",
     "read_calls",
     "sessions_in",

@@ -110,3 +110,48 @@ def assert_called_before(calls: Sequence[Call], first: CallSpec, then: CallSpec)
         raise failure("expected a later call that was not made", then, calls)
     if min(a) > min(b):
         raise failure(f"expected {first.describe()} before {then.describe()}, but it came after", then, calls)
+
+
+def no_answer_or_server_error(call: Call) -> bool:
+    """The client cannot know whether the write happened: the connection dropped (status 0) or a 5xx."""
+    return call.status == 0 or call.status >= 500
+
+
+def assert_retried(calls: Sequence[Call], spec: CallSpec, *, after: int = 429, max_attempts: int = 3) -> list[Call]:
+    """The call matching `spec` got status `after` (an injected 429, a 503 ...), was sent again, and got through
+    in at most `max_attempts` attempts in all; returns the attempts."""
+    attempts = [c for c in calls if spec.matches(c)]
+    if not attempts:
+        raise failure("expected a call that was not made", spec, calls)
+    refused = [n for n, c in enumerate(attempts) if c.status == after]
+    if not refused:
+        raise failure(f"expected a {after} answer to retry after; no matching call got one", spec, attempts)
+    if refused[0] == len(attempts) - 1:
+        raise failure(f"expected a retry after the {after} (#{attempts[-1].seq}); none came", spec, attempts)
+    if len(attempts) > max_attempts:
+        raise failure(f"expected at most {max_attempts} attempts, found {len(attempts)}", spec, attempts)
+    last = attempts[-1]
+    if last.status == after or no_answer_or_server_error(last):
+        raise failure(f"expected the last attempt to get through, it got {last.status or 'no answer'}", spec, attempts)
+    return attempts
+
+
+def assert_not_retried(
+    calls: Sequence[Call], spec: CallSpec | None = None, failed: Callable[[Call], bool] = no_answer_or_server_error
+) -> None:
+    """No request matching `spec` (default: every POST) was sent again, same path, query and body, after an
+    attempt that `failed` (default: no answer or a 5xx, where the client cannot know whether it happened): a
+    non-idempotent write is not repeated blindly."""
+    spec = spec if spec is not None else CallSpec(method="POST")
+    failed_once: dict[tuple[str, str, str, str | None], Call] = {}
+    for call in calls:
+        if not spec.matches(call):
+            continue
+        key = (call.method.upper(), call.path, call.query, call.request_body)
+        first = failed_once.get(key)
+        if first is not None:
+            shown = first.status or "no answer"
+            raise failure(f"expected no retry of a failed {call.method}: #{first.seq} ({shown}) was sent again as "
+                          f"#{call.seq}", spec, [first, call])  # fmt: skip
+        if failed(call):
+            failed_once[key] = call

@@ -41,6 +41,8 @@ def capture(
     out of the call's objects; a recorded response travels once per interaction (`shipped` holds the
     interactions whose response has already gone to the writer)."""
     live, response, interaction = outcome.request, outcome.response, outcome.interaction
+    if outcome.fault is not None:
+        return faulted(session, seq, started, duration_ms, outcome, kind, parent, shipped)
     if interaction is None:
         index, sent = None, (response.headers, response.body)
         synthesized = outcome.synthesized
@@ -63,6 +65,25 @@ def capture(
     )  # fmt: skip
 
 
+def faulted(
+    session: str, seq: int, started: float, duration_ms: float, outcome: Outcome, kind: str, parent: int | None,
+    shipped: set[int],
+) -> tuple[Any, ...]:  # fmt: skip
+    """A call a fault rule fired on: the answer the client got travels with the row (it may differ from the
+    recording's), and the row names the rule. Rare, so built plainly."""
+    live, response, interaction = outcome.request, outcome.response, outcome.interaction
+    synthesized, fault = outcome.synthesized, outcome.fault
+    answered = interaction is not None or synthesized is not None
+    near = None if answered else json.dumps(diagnosis_data(outcome.near_misses))
+    return (
+        session, seq, started, duration_ms, kind, parent, live.method, live.url, live.headers, captured(live.body),
+        response.status, outcome.matched, interaction.index if interaction is not None else None,
+        (response.headers, response.body), near,
+        synthesized.rule if synthesized else None, list(synthesized.evidence) if synthesized else None,
+        fault.rule if fault is not None else None,
+    )  # fmt: skip
+
+
 def captured(body: bytes) -> CapturedBody:
     """The body as the journal gets it: whole, or (its first CAPTURED_BODY bytes, its size) when larger."""
     return body if len(body) <= CAPTURED_BODY else (body[:CAPTURED_BODY], len(body))
@@ -76,12 +97,14 @@ def to_row(pending: Pending, scrub: ScrubPolicy) -> dict[str, Any]:
     missed = not outcome.matched and synthesized is None
     diagnosis = json.dumps(diagnosis_data(outcome.near_misses)) if missed else None
     answered_by = "recording" if outcome.matched else "miss" if missed else "model"
+    if outcome.fault is not None:
+        answered_by = "fault"
     request = request_part(scrub, live.method, live.url, live.headers, live.body)
     values = (
         session, seq, iso_time(started), kind, *request, response.status,
         response_body_text(scrub, (live.method, live.url, live.headers, live.body), response.headers, response.body),
         int(outcome.matched), outcome.interaction.index if outcome.interaction is not None else None, diagnosis,
         round(duration_ms, 3), "", parent, answered_by, synthesized.rule if synthesized else None,
-        json.dumps(synthesized.evidence) if synthesized else None,
+        json.dumps(synthesized.evidence) if synthesized else None, outcome.fault.rule if outcome.fault else None,
     )  # fmt: skip
     return dict(zip(ROW_COLUMNS, values, strict=True))

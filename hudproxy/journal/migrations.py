@@ -1,7 +1,7 @@
 """The journal's layout, version by version: named migrations, each a step of SQL, and the views readers query.
 
 `PRAGMA user_version` counts the steps applied; `migrate` applies the rest in one transaction that holds the
-file's write lock. Version 7 is the current layout (see `schema` for what each table holds).
+file's write lock. Version 8 is the current layout (see `schema` for what each table holds).
 """
 
 from __future__ import annotations
@@ -166,6 +166,22 @@ def _add_answered_by(db: Connection) -> None:
         db.execute(statement)
 
 
+# Version 8 appends `fault`: the fault rule that fired on the call (`hudproxy.faults`); such a call says
+# `answered_by` = `fault` whatever else answered it (an injected 429, or a recording cut short).
+ANSWERED_BY_V8_SQL = "case when c.fault is not null then 'fault' " + ANSWERED_BY_SQL.removeprefix("case ")
+CALLS_VIEW_V8_SQL = CALLS_VIEW_V7_SQL.replace(ANSWERED_BY_SQL, ANSWERED_BY_V8_SQL).replace(
+    f"c.evidence from {CALL_LOG} c", f"c.evidence, c.fault from {CALL_LOG} c"
+)
+
+
+def _add_fault(db: Connection) -> None:
+    """`fault` on the calls a fault rule fired on (their kind is `fault`); NULL elsewhere, unbound on the hot row."""
+    db.execute(f"alter table {CALL_LOG} add column fault text")
+    for statement in (f"drop view if exists {CALLS_FULL}", f"drop view if exists {CALLS}", CALLS_VIEW_V8_SQL,
+                      f"create view {CALLS_FULL} as select * from {CALLS}"):  # fmt: skip
+        db.execute(statement)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("create_calls", _create_calls),
     ("dedupe_responses", _dedupe_responses),
@@ -174,6 +190,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("add_parent", _add_parent),
     ("compact_calls", _compact_calls),
     ("add_answered_by", _add_answered_by),
+    ("add_fault", _add_fault),
 ]
 
 

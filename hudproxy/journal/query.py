@@ -38,10 +38,14 @@ class Call:
     parent: int | None = None  # seq of the call that caused this one (an MCP tool call's upstream HTTP request)
     rule: str | None = None  # the resource model's rule, when the model answered (`--generalise`)
     evidence: list[int] = field(default_factory=list)  # the interactions that taught that rule
+    fault: str | None = None  # the fault rule that fired on the call (`hudproxy.faults`; its kind is `fault`)
 
     @property
     def answered_by(self) -> str:
-        """`recording` (a recorded interaction), `model` (synthesized under `--generalise`) or `miss`."""
+        """`fault` (a fault rule fired), `recording` (a recorded interaction), `model` (synthesized under
+        `--generalise`) or `miss`."""
+        if self.fault is not None:
+            return "fault"
         if self.matched:
             return "recording"
         return "model" if self.rule is not None else "miss"
@@ -54,7 +58,7 @@ class Call:
     @property
     def missed(self) -> bool:
         """Neither a recording nor the model answered it (the 501 miss): what `--unmatched` lists."""
-        return not self.matched and self.rule is None
+        return not self.matched and self.rule is None and self.fault is None
 
     @property
     def params(self) -> dict[str, str]:
@@ -78,6 +82,7 @@ class Call:
     def describe(self) -> str:
         target = self.path + (f"?{self.query}" if self.query else "")
         verdict = "  [unmatched]" if self.missed else f"  [synthesized: {self.rule}]" if self.synthesized else ""
+        verdict = f"  [fault: {self.fault}]" if self.fault is not None else verdict
         body = f" {self.request_body}" if self.request_body and len(self.request_body) < 120 else ""
         return f"#{self.seq} {self.method} {target}{body} → {self.status}{verdict}"
 
@@ -103,6 +108,7 @@ class Call:
             parent=row.get("parent"),
             rule=row.get("rule"),
             evidence=json.loads(row["evidence"]) if row.get("evidence") else [],
+            fault=row.get("fault"),
         )
 
 
@@ -130,6 +136,11 @@ class CallList(list[Call]):
     def missed(self) -> CallList:
         """The calls nothing answered (neither a recording nor the model)."""
         return CallList(c for c in self if c.missed)
+
+    @property
+    def faulted(self) -> CallList:
+        """The calls a fault rule fired on, each naming its rule (`fault`)."""
+        return CallList(c for c in self if c.fault is not None)
 
 
 PathPattern = str | re.Pattern[str]
@@ -292,7 +303,7 @@ def sessions_in(path: str | Path) -> list[dict[str, Any]]:
     try:
         first, last = iso_time_sql("min(c.started)"), iso_time_sql("max(c.started)")
         sql = (
-            f"select session, count(*) as calls, sum(matched = 0 and rule is null) as unmatched, "
+            f"select session, count(*) as calls, sum(matched = 0 and rule is null and fault is null) as unmatched, "
             f"sum(rule is not null) as synthesized, {first} as first, {last} as last "
             f"from {CALL_LOG} c group by session order by min(c.started)"
         )

@@ -35,12 +35,12 @@ MEMO_LIMIT = 10_000
 ROW_COLUMNS = (
     "session", "seq", "time", "kind", "method", "url", "path", "query", "request_headers", "request_body",
     "status", "response_body", "matched", "interaction", "diagnosis", "duration_ms", "source", "parent",
-    "answered_by", "rule", "evidence",
+    "answered_by", "rule", "evidence", "fault",
 )  # fmt: skip
 REQUEST_COLUMNS = ("run", "method", "url", "path", "query", "request_headers", "request_body")
 LOG_COLUMNS = (
     "session", "seq", "started", "kind", "request", "status", "response_body", "matched", "interaction",
-    "diagnosis", "duration_ms", "run", "parent", "rule", "evidence",
+    "diagnosis", "duration_ms", "run", "parent", "rule", "evidence", "fault",
 )  # fmt: skip
 # Most calls are an HTTP request answered from the cassette with a response already stored: their row binds
 # only these (kind and matched take their column defaults, the rest stay NULL), a third of the cost of a full one.
@@ -75,6 +75,7 @@ class Captured(NamedTuple):
     diagnosis: str | None
     rule: str | None = None
     evidence: list[int] | None = None
+    fault: str | None = None  # the fault rule that fired on the call (its kind is then `fault`)
 
 
 def iso_time(started: float, _cache: dict[int, str] = {}) -> str:  # noqa: B006 - a deliberate per-second cache
@@ -166,14 +167,20 @@ class RowBuilder:
              interaction, response, diagnosis, *answered) in calls:  # fmt: skip
             key = (method, url, headers, body)
             request = ids.get(key) or self.request_id(key)
-            text = self.response_text(interaction, status, response, key) if response is not None else None
+            fault = answered[2] if len(answered) > 2 else None
+            if response is None:
+                text = None
+            elif fault is None:
+                text = self.response_text(interaction, status, response, key)
+            else:  # what the client got (an injected answer, a broken body), in the row itself
+                text = response_body_text(self.scrub, key, *response)
             if text is None and matched and diagnosis is None and parent is None and kind == "http":
                 hot.append((session, seq, started, request, status, interaction, duration_ms, run))
             else:
-                rule, evidence = answered or (None, None)
+                rule, evidence = (*answered, None, None)[:2]
                 full.append((session, seq, started, kind, request, status, text, int(matched), interaction,
                              diagnosis, duration_ms, run, parent, rule,
-                             None if evidence is None else json.dumps(evidence)))  # fmt: skip
+                             None if evidence is None else json.dumps(evidence), fault))  # fmt: skip
         return hot, full
 
     def response_text(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hudproxy.faults.plan import FaultHit
 from hudproxy.interaction.model import Interaction, Request, Response
 from hudproxy.matching.index import NearMiss
 
@@ -30,6 +31,7 @@ class Outcome:
     interaction: Interaction | None = None
     near_misses: list[NearMiss] = field(default_factory=list)
     synthesized: Synthesized | None = None  # answered by the resource model (`--generalise`), not a recording
+    fault: FaultHit | None = None  # a fault rule fired on this call (`hudproxy.faults`): the journal names it
 
     @property
     def matched(self) -> bool:

@@ -21,6 +21,8 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, INVALID_REQUEST
 
 from hudproxy.cassette.model import Cassette
+from hudproxy.faults.effects import tool_error_result
+from hudproxy.faults.model import TimeoutFault, ToolErrorFault
 from hudproxy.interaction.model import Interaction, Response
 from hudproxy.mcp.catalog import ServerCatalog, catalogs
 from hudproxy.mcp.exchange import JSON_HEADERS, Exchange, canonical, from_interaction, request_for, strip_meta
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 
 SESSION_SCOPE_KEY = "hudproxy.session"
 ANSWERED_SCOPE_KEY = "hudproxy.mcp.answered"  # a one-item list: an `Answered` the fast path hands to the SDK
+REQUEST_TIMEOUT = -32001  # the JSON-RPC error code MCP SDKs use for a request that timed out
 UNMATCHED_STATUS = 501  # as for HTTP: the journal shows at a glance that nothing recorded answered
 
 
@@ -75,6 +78,7 @@ class Answered:
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     interaction: Interaction | None = None
+    seq: int | None = None  # its journal seq once journaled (a timed-out call is journaled before it hangs)
 
     def exchange(self) -> Exchange | None:
         return None if self.interaction is None else from_interaction(self.interaction)
@@ -137,6 +141,8 @@ class McpReplayer:
         if session is self.service.refused:  # the client's mistake, said as one: not "unavailable here"
             message = json.loads(outcome.response.body)["message"]
             return Answered(session, outcome, started, clock, None, {"code": INVALID_REQUEST, "message": message})
+        if outcome.fault is not None and outcome.fault.before_answer:
+            return await self.faulted(Answered(session, outcome, started, clock))
         if outcome.interaction is not None:
             return Answered(session, outcome, started, clock, interaction=outcome.interaction)
         if outcome.synthesized is not None:  # `--generalise`: a CRUD-shaped tool answered from the session's state
@@ -151,8 +157,26 @@ class McpReplayer:
         return Answered(session, outcome, started, clock, result, error)
 
     def journaled(self, answered: Answered) -> int:
-        """The call's journal row (kind `mcp`) and its seq in the session."""
-        return self.service.journaled(answered.session, answered.outcome, answered.started, answered.clock, kind="mcp")
+        """The call's journal row (kind `mcp`, `fault` when a rule fired) and its seq in the session; once."""
+        if answered.seq is None:
+            answered.seq = self.service.journaled(
+                answered.session, answered.outcome, answered.started, answered.clock, kind="mcp"
+            )
+        return answered.seq
+
+    async def faulted(self, answered: Answered) -> Answered:
+        """A tool call a fault rule answers in replay's place: `isError` (what an agent must read and cope
+        with), or no answer for `seconds` (journaled first, as the client may give up and cancel), then an error."""
+        hit = answered.outcome.fault
+        assert hit is not None
+        if isinstance(hit.fault, ToolErrorFault):
+            answered.result = tool_error_result(hit.fault, hit.rule)
+            return answered
+        seconds = hit.fault.seconds if isinstance(hit.fault, TimeoutFault) else 0.0
+        self.journaled(answered)
+        await anyio.sleep(seconds)
+        answered.error = {"code": REQUEST_TIMEOUT, "message": f"no answer in {seconds:g}s (fault rule {hit.rule})"}
+        return answered
 
     def missing(self, method: str, params: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """(result, error) for a call no recording matches; never a recorded answer (a listing excepted)."""

@@ -3,6 +3,9 @@ replay core. No upstream connection is ever opened: connection_strategy=lazy, ev
 `request` hook, and `server_connect` kills any connection mitmproxy would still open: bytes after a CONNECT that
 are neither TLS nor HTTP become a raw TCP flow whose client connection is closed, never relayed.
 
+Fault rules (`--faults`, a session's own) act here as in reverse mode, with one difference: mitmproxy sends whole
+answers, so a cut or stalled stream is dropped before its first byte (a reset after the stall's wait).
+
 A session comes from the proxy credentials (`http://<session-id>@127.0.0.1:8080`: the client sends
 `Proxy-Authorization: Basic base64(<session-id>:)` on CONNECT or on each plain-HTTP request), else from the
 `X-Hudproxy-Session` header or a `/s/<id>/` path prefix, as in reverse mode.
@@ -10,6 +13,7 @@ A session comes from the proxy credentials (`http://<session-id>@127.0.0.1:8080`
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -18,6 +22,8 @@ import time
 from mitmproxy import http, tcp
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
+from hudproxy.faults.model import Fault, StallFault, TimeoutFault
+from hudproxy.faults.transport import TRANSPORT_FAULTS
 from hudproxy.interaction.model import Request
 from hudproxy.proxy.convert import request_from_flow, response_to_flow
 from hudproxy.replay.service import ReplayService
@@ -73,8 +79,12 @@ class ReplayAddon:
         started, clock = time.time(), time.perf_counter()
         session_id, request = self._session_and_request(flow)
         session, outcome = await self.service.answer(session_id, request)
-        flow.response = response_to_flow(outcome.response)
         self.service.journaled(session, outcome, started, clock)
+        fault = outcome.fault.fault if outcome.fault is not None else None
+        if fault is not None and fault.kind in TRANSPORT_FAULTS:
+            await act_out_forward(fault, flow)
+            return
+        flow.response = response_to_flow(outcome.response)
 
     def server_connect(self, data: ServerConnectionHookData) -> None:
         """The last guard: whatever layer asked for it, replay opens no connection anywhere."""
@@ -87,6 +97,14 @@ class ReplayAddon:
 
     def done(self) -> None:
         self.service.close()
+
+
+async def act_out_forward(fault: Fault, flow: http.HTTPFlow) -> None:
+    """A transport fault through mitmproxy, which sends whole answers only: the client's connection is killed
+    (after holding it, for a timeout or a stall); a cut or stalled stream ends before its first byte here."""
+    if isinstance(fault, TimeoutFault | StallFault):
+        await asyncio.sleep(fault.seconds)
+    flow.kill()
 
 
 def _address(address: tuple[str, int] | None) -> str:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from hudproxy.cassette.model import Cassette
+from hudproxy.faults.transport import TRANSPORT_FAULTS, act_out
 from hudproxy.interaction.locations import origin, points_at, proxy_origin, relocated
 from hudproxy.interaction.model import Interaction, Request, Response
 from hudproxy.journal.writer import JournalWriter
@@ -144,7 +145,10 @@ class ReplayApp:
         else:
             session, outcome = await self.service.answer(session_id, request_from_scope(scope, path, body))
         self.service.journaled(session, outcome, started, clock)  # before sending: a client that reads the
-        await self.send_response(outcome, send, scope)  # journal right after its answer must find the call there
+        if outcome.fault is not None and outcome.fault.kind in TRANSPORT_FAULTS:  # journal right after its answer
+            await act_out(outcome, encode_headers(outcome.response), receive, send)  # must find the call there
+            return
+        await self.send_response(outcome, send, scope)
 
     async def read_limited(self, scope: Scope, receive: Receive) -> bytes | None:
         """The body, or None when it is (or declares itself) over the limit: a refused body is never read."""
@@ -156,7 +160,9 @@ class ReplayApp:
 
     async def send_response(self, outcome: Outcome, send: Send, scope: Scope | None = None) -> None:
         response = outcome.response
-        headers = self._headers(outcome.interaction, response, scope)
+        # a fault may change a recorded answer (a broken body): its headers are not the recording's to cache
+        interaction = outcome.interaction if outcome.fault is None else None
+        headers = self._headers(interaction, response, scope)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         if not response.chunks:
             await send({"type": "http.response.body", "body": response.body})

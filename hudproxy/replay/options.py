@@ -44,6 +44,7 @@ class ReplayOptions:
     seed: int | None = None  # with the session id, fixes the ids --generalise invents (needs generalise)
     openapi: str | Path | dict[str, Any] | None = None  # an OpenAPI file or document shaping --generalise's model
     upstream_verify: ssl.SSLContext | None = None  # how passthrough checks the target's certificate (None: httpx CAs)
+    faults: Any = None  # fault rules for every session: a faults file path, the data, or a FaultPlan (`--faults`)
 
 
 DEFAULT_OPTIONS = ReplayOptions()  # frozen, so one shared instance is a safe default argument

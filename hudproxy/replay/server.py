@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hudproxy.cassette.files import load_cassette
 from hudproxy.errors import ConfigError
+from hudproxy.faults.load import faults_from
 from hudproxy.journal.query import max_seq
 from hudproxy.journal.writer import JournalWriter
 from hudproxy.matching.policy import with_read_only_hints
@@ -33,6 +34,7 @@ def build_service(cassette_path: str | Path, options: ReplayOptions = DEFAULT_OP
     `options.record_misses` makes the recorder passthrough appends with (`hudproxy.record.misses.record_misses`):
     the adapter (CLI, Python API) passes it, so replay never imports the recorder. `options.stream_timing` is
     the ASGI app's (`create_replay_app`); each option is described on `ReplayOptions`."""
+    faults = faults_from(options.faults, "--faults")  # checked first: a bad file fails before anything loads
     cassette = load_cassette(cassette_path, lazy=True)  # a big compiled cassette is memory-mapped, not read
     mode = Unmatched.parse(str(options.unmatched))
     forward, generalise, seed, openapi = options.forward, options.generalise, options.seed, options.openapi
@@ -68,6 +70,7 @@ def build_service(cassette_path: str | Path, options: ReplayOptions = DEFAULT_OP
     limits = limits_for(options.max_body)
     service = ReplayService(engine, sessions, writer, on_miss, cassette=cassette, limits=limits)
     service.recorder = recorder
+    service.faults = faults
     return service
 
 

@@ -6,10 +6,13 @@ Every replay adapter (the ASGI server, the mitmproxy forward proxy, later MCP) h
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
 from hudproxy.cassette.model import Cassette
+from hudproxy.faults.effects import broken_body, fault_response
+from hudproxy.faults.plan import FaultHit, FaultPlan
 from hudproxy.interaction.body import REQUEST_LIMITS, BodyLimits
 from hudproxy.interaction.model import Request
 from hudproxy.journal.writer import JournalWriter
@@ -45,6 +48,7 @@ class ReplayService:
         # numbers the refused requests (after the journal's highest seq, as every session); never in the store
         self.refused = Session(INVALID_SESSION, self.sessions.first_seq)
         self.recorder: MissRecorder | None = None  # passthrough's recorder: every adapter that records shares it
+        self.faults: FaultPlan | None = None  # the server's fault rules (`--faults`); a session may have its own
 
     def session_or_refused(self, session_id: str | None) -> Session:
         """The session a request belongs to, or the refused-requests one for an id that breaks the rule."""
@@ -62,6 +66,11 @@ class ReplayService:
             session = self.sessions.get(session_id)
         except InvalidSessionId as exc:  # answered (400) and journaled under INVALID_SESSION, never stored
             return self.refused, Outcome(request, invalid_session_response(str(exc)), None, [])
+        plan = session.faults if session.faults is not None else self.faults
+        if plan is not None:
+            hit = plan.decide(session.id, session.counters, request.method, request.path)
+            if hit is not None:
+                return session, await self.faulted(session, request, hit, forward_miss)
         if is_heavy(request, self.limits):  # inflated, parsed and hashed on a worker thread; 413 past the limits
             outcome = await handle_off_loop(self.engine, request, session.state, self.limits)
         else:
@@ -71,6 +80,41 @@ class ReplayService:
         if not outcome.matched and forward_miss and self.on_miss is not None:
             outcome = await self.on_miss(request)
         return session, outcome
+
+    async def replayed(self, session: Session, request: Request, forward_miss: bool) -> Outcome:
+        """`answer`'s replay part for a faulted call (a recording, the model, a miss or passthrough); the hot
+        path keeps its own copy inline, one coroutine fewer per request."""
+        if is_heavy(request, self.limits):  # inflated, parsed and hashed on a worker thread; 413 past the limits
+            outcome = await handle_off_loop(self.engine, request, session.state, self.limits)
+        else:
+            outcome = self.engine.handle(request, session.state)
+        if outcome.response.status == TOO_LARGE_STATUS and outcome.interaction is None:
+            return outcome
+        if not outcome.matched and forward_miss and self.on_miss is not None:
+            outcome = await self.on_miss(request)
+        return outcome
+
+    async def faulted(self, session: Session, request: Request, hit: FaultHit, forward_miss: bool) -> Outcome:
+        """The call under the fault that fired: delayed, then answered in its place (its state unchanged) or
+        answered by replay and broken; the adapters act out what is theirs (drop, cut, stall, never answer)."""
+        if hit.delay_s > 0:
+            await asyncio.sleep(hit.delay_s)
+        if hit.before_answer:
+            return Outcome(request, fault_response(hit), None, fault=hit)
+        outcome = await self.replayed(session, request, forward_miss)
+        fault = hit.fault
+        if fault is not None and fault.kind in ("truncate", "malformed"):
+            outcome.response = broken_body(outcome.response, fault)  # type: ignore[arg-type]
+        outcome.fault = hit
+        return outcome
+
+    def set_faults(self, session_id: str, plan: FaultPlan | None) -> FaultPlan | None:
+        """(On the loop.) Give a session its own fault rules (None: back to the server's); returns the ones it had.
+        Its rule counters start again, so `nth` counts from here."""
+        session = self.sessions.get(session_id)
+        previous, session.faults = session.faults, plan
+        session.counters.clear()
+        return previous
 
     def journaled(
         self,
@@ -83,6 +127,8 @@ class ReplayService:
     ) -> int:
         """Number the call in its session and hand it to the journal (no I/O here); returns its seq."""
         seq = session.next_seq()
+        if outcome.fault is not None:
+            kind = "fault"
         if self.journal is not None:
             elapsed = (time.perf_counter() - clock) * 1000
             self.journal.record(session.id, seq, started, elapsed, outcome, kind, parent)

@@ -17,6 +17,7 @@ import secrets
 import time
 
 from hudproxy.errors import ConfigError
+from hudproxy.faults.plan import FaultPlan, SessionCounters
 from hudproxy.replay.state import ReplayState
 
 DEFAULT_SESSION = "default"
@@ -41,13 +42,15 @@ def split_session_path(path: str) -> tuple[str | None, str]:
 class Session:
     """One isolated run: its replay state and its journal sequence."""
 
-    __slots__ = ("created", "id", "last_seen", "seq", "since", "state")
+    __slots__ = ("counters", "created", "faults", "id", "last_seen", "seq", "since", "state")
 
     def __init__(self, session_id: str, seq: int = 0) -> None:
         self.id = session_id
         self.state = ReplayState(session_id)
         self.seq = self.since = seq  # since: the last seq before this run (its calls are numbered after it)
         self.created = self.last_seen = time.time()
+        self.faults: FaultPlan | None = None  # this session's fault rules, over the server's (`--faults`)
+        self.counters = SessionCounters()  # each fault rule's matching calls and faults so far
 
     @property
     def calls(self) -> int:
@@ -62,6 +65,7 @@ class Session:
     def reset(self) -> None:
         """Fresh replay state; numbering goes on, so the journal rows of each run stay apart."""
         self.state.reset()
+        self.counters.clear()  # a fresh run gets the same faults at the same calls
         self.since = self.seq
 
 

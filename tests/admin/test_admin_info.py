@@ -58,9 +58,11 @@ def test_openapi_lists_every_path_under_the_prefix(server: Server) -> None:
         "/sessions/{session_id}",
         "/sessions/{session_id}/journal",
         "/sessions/{session_id}/state",
+        "/sessions/{session_id}/faults",
         "/unmatched",
     }
     assert set(spec["paths"]["/sessions"]) == {"get", "post"}
+    assert set(spec["paths"]["/sessions/{session_id}/faults"]) == {"get", "put", "delete"}
 
 
 def test_docs_page_points_at_the_prefixed_openapi_document(server: Server) -> None:

@@ -105,6 +105,6 @@ def test_a_version_6_journal_gains_the_columns_and_keeps_its_old_ones(tmp_path: 
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         full = [row[1] for row in conn.execute("pragma table_info(calls_full)")]
     assert columns[: len(OLD_COLUMNS)] == OLD_COLUMNS and columns[len(OLD_COLUMNS) :] == [
-        "answered_by", "rule", "evidence",
+        "answered_by", "rule", "evidence", "fault",
     ]  # fmt: skip
     assert full == columns

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from conftest import Serve
 
 from hudproxy.cassette import compiled
 from hudproxy.cassette.files import load_cassette, save_cassette
@@ -24,6 +25,7 @@ from hudproxy.replay.server import create_replay_app
 from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
 
 COUNT = 600
+Serve = Callable[[Any], str]  # tests/conftest.py's `upstream` fixture
 
 
 def orders(count: int = COUNT, total: int = 0) -> Cassette:

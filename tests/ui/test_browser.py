@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ShopEval
+from ui_shop import ShopEval
 
 pytestmark = pytest.mark.slow
 

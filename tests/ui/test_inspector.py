@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CASSETTE, ShopEval
 from processes import HUDPROXY, hudproxy_listening
+from ui_shop import CASSETTE, ShopEval
 
 from hudproxy.api import Replay
 from hudproxy.cassette.files import load_cassette

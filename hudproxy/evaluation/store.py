@@ -28,7 +28,8 @@ EVALS = {"id": str, "env": str, "agent": str, "backend": str, "seed": int, "conc
          "finished": int, "errors": int, "mean_reward": float, "status": str, "started": str, "ended": str}  # fmt: skip
 RUNS = {"id": str, "eval_id": str, "idx": int, "scenario": str, "args": str, "repeat": int, "agent": str,
         "seed": int, "session": str, "prompt": str, "answer": str, "reward": float, "subscores": str, "notes": str,
-        "error": str, "started": str, "duration_ms": float, "worker": str}  # fmt: skip
+        "error": str, "started": str, "duration_ms": float, "worker": str,
+        "prompt_tokens": int, "completion_tokens": int, "cost": float}  # fmt: skip  # tokens, USD: LLM agents
 CALLS = {"id": int, "run_id": str, "session": str, "seq": int, "time": str, "kind": str, "method": str, "url": str,
          "path": str, "query": str, "status": int, "matched": int, "interaction": int, "duration_ms": float,
          "request_headers": str, "request_body": str, "response_body": str, "diagnosis": str,
@@ -61,6 +62,9 @@ def create_schema(db: sqlite_utils.Database) -> None:
     for column in ("parent", "rule", "evidence"):  # a results database of an older version
         if column not in db["calls"].columns_dict:
             db["calls"].add_column(column, CALLS[column])  # type: ignore[union-attr]
+    for column in ("prompt_tokens", "completion_tokens", "cost"):  # an older results database
+        if column not in db["runs"].columns_dict:
+            db["runs"].add_column(column, RUNS[column])  # type: ignore[union-attr]
     db["transcripts"].create(TRANSCRIPTS, pk="run_id", foreign_keys=[("run_id", "runs", "id")], if_not_exists=True)
     db["runs"].create_index(["eval_id", "idx"], if_not_exists=True)
     db["calls"].create_index(["run_id", "seq"], if_not_exists=True)

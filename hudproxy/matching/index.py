@@ -19,6 +19,7 @@ from hudproxy.matching.aspects import BodyMatcher, matchers_for
 from hudproxy.matching.policy import MatchPolicy
 
 RequestKey = tuple[Hashable, ...]
+SESSION_HEADER = "x-hudproxy-session"  # a session's calls recorded through a replay server keep its id
 MEMO_BYTES = 32 * 1024 * 1024  # what the live-key memo may hold, whatever the requests' sizes
 ENTRY_OVERHEAD = 400  # the dict slot, the tuples, the digest and the small strings of one entry
 
@@ -43,6 +44,7 @@ class CassetteIndex:
         self.by_key: dict[RequestKey, list[int]] = {}
         self.writes_before: list[int] = []
         self.is_write: list[bool] = []
+        self.recorded_session: dict[int, str] = {}  # position -> the X-Hudproxy-Session it was recorded in
         self._memo = KeyMemo(MEMO_BYTES)
         with gc_paused():
             self._build()
@@ -57,6 +59,9 @@ class CassetteIndex:
             write = self.policy.writes.is_write(interaction.request)
             self.is_write.append(write)
             writes += write
+            session = header_value(interaction.request.headers, SESSION_HEADER)
+            if session:
+                self.recorded_session[position] = session
 
     def __len__(self) -> int:
         return len(self.interactions)

@@ -90,6 +90,7 @@ def start(port: int | None = None, timeout: float = 120.0, log: Path | None = No
         sys.executable, "-m", "llama_cpp.server",
         "--model", str(model), "--model_alias", MODEL_ALIAS, "--chat_format", CHAT_FORMAT,
         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "1", "--seed", "7",
+        "--n_batch", "1", "--n_ubatch", "1",  # this build's batched prompt decode segfaults (0.3.36, AVX-512/AMX CPU)
     ]
     sink = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - the child owns it until it exits
     process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)

@@ -43,8 +43,8 @@ def eval_(
         Path | None, Opt(help="openai:MODEL agents call the model through this cassette, each run its own session")
     ] = None,
     llm_mode: Annotated[
-        str, Opt(help="record (fresh, real endpoint) | replay (no endpoint) | once (replay known, record new)")
-    ] = "once",
+        str | None, Opt(help="record (fresh, real endpoint) | replay (no endpoint) | once (replay known, record new)")
+    ] = None,
     llm_stream: Annotated[bool, Opt("--llm-stream", help="openai:MODEL agents ask for streamed answers (SSE)")] = False,
     stream_timing: Annotated[
         bool, Opt("--stream-timing", help="Replay streamed model answers at their recorded pace")
@@ -79,6 +79,8 @@ def eval_(
         logging.getLogger("hudproxy").setLevel(logging.ERROR)  # an agent's unmatched calls are its business
     if arg and not scenario:
         raise ConfigError("--arg applies to --scenario: give --scenario NAME too")
+    if llm_cassette is None and (llm_mode or llm_stream or stream_timing):
+        raise ConfigError("--llm-mode, --llm-stream and --stream-timing apply to --llm-cassette: give it too")
     plan: list[Task] = load_tasks(tasks) if tasks is not None else []
     plan += [Task(name, parse_args(arg or []), where=f"--scenario {name}") for name in split_csv(scenario)]
     if not plan:
@@ -97,7 +99,7 @@ def eval_(
                                       backend=backend, ray_address=ray_address, workers=workers, timeout=timeout,
                                       on_start=progress.on_start, on_result=progress.on_result, stop=stop,
                                       worker_env=passed_on, generalise=generalise, llm_cassette=llm_cassette,
-                                      llm_mode=llm_mode, llm_stream=llm_stream, stream_timing=stream_timing,
+                                      llm_mode=llm_mode or "once", llm_stream=llm_stream, stream_timing=stream_timing,
                                       llm_prices=llm_prices)  # fmt: skip
         finally:
             loop.remove_signal_handler(signal.SIGINT)

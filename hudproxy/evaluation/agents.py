@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hudproxy.env.agents import Agent, Final, OpenAIChatAgent, ScriptedAgent, ToolCall
+from hudproxy.env.llm import REPLAY_KEY
 from hudproxy.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 AgentLike = str | Agent | Callable[..., Any]
 FORMS = "NAME (registered with env.agent), openai:MODEL, or module:factory / file.py:factory"
-REPLAY_KEY = "hudproxy-replay"  # what a replayed model call is sent as its key: no real key is needed or kept
 
 
 @dataclass(frozen=True)

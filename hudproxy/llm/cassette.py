@@ -23,12 +23,15 @@ from pathlib import Path
 from typing import Self
 from urllib.parse import urlsplit
 
-from hudproxy.api.replay import Replay
+from hudproxy.api.server import ReplayServer
 from hudproxy.cassette.appendlog import log_path
 from hudproxy.cassette.files import save_cassette
 from hudproxy.cassette.model import Cassette
 from hudproxy.choices import Choice
 from hudproxy.errors import ConfigError
+from hudproxy.record.misses import record_misses
+from hudproxy.replay.options import ReplayOptions, Unmatched
+from hudproxy.replay.server import create_replay_app
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 log = logging.getLogger("hudproxy.llm")
@@ -69,7 +72,7 @@ class LlmCassette:
         self.origin, self.api_path = f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/")
         self.stream_timing = stream_timing
         self.fresh = self.path.with_name(f".{self.path.stem}.recording{self.path.suffix}")
-        self.replay: Replay | None = None
+        self.server: ReplayServer | None = None
         if self.mode is LlmMode.REPLAY and not self.path.is_file():
             raise ConfigError(f"--llm-cassette {self.path}: no such cassette to replay; record it first with "
                               "--llm-mode record (or once)")  # fmt: skip
@@ -79,9 +82,9 @@ class LlmCassette:
     @property
     def base_url(self) -> str:
         """Where agents send their chat completions (root of hudproxy's server + the endpoint's API path)."""
-        if self.replay is None:
+        if self.server is None:
             raise ConfigError(f"--llm-cassette {self.path}: not started")
-        return self.replay.base_url + self.api_path
+        return self.server.base_url + self.api_path
 
     def _serving(self) -> Path:
         """The file the server replays and appends to, made ready for the mode."""
@@ -97,22 +100,27 @@ class LlmCassette:
         return self.path
 
     def start(self) -> Self:
+        """A bare replay server: no journal of its own (each run journals its model calls itself, as `llm` rows),
+        no admin API, no MCP; misses forwarded and recorded unless replaying."""
         serving = self._serving()
-        if self.mode is LlmMode.REPLAY:
-            replay = Replay(serving, stream_timing=self.stream_timing)
-        else:
-            replay = Replay(serving, unmatched="passthrough", target=self.origin, stream_timing=self.stream_timing)
-        self.replay = replay.start()
+        forwarding = self.mode is not LlmMode.REPLAY
+        options = ReplayOptions(
+            unmatched=Unmatched.PASSTHROUGH if forwarding else Unmatched.ERROR, target=self.origin if forwarding
+            else None, stream_timing=self.stream_timing, idle_timeout=None, record_misses=record_misses,
+        )  # fmt: skip
+        server = ReplayServer(create_replay_app(serving, options))
+        server.start()
+        self.server = server
         log.info("model calls: %s (%s) for %s", self.path, self.mode.value, self.upstream)
         return self
 
     def stop(self, keep: bool = True) -> None:
         """Stop the server (flushing what was recorded); `record` then moves the fresh file over the cassette,
         or drops it (`keep=False`: the eval failed)."""
-        replay, self.replay = self.replay, None
-        if replay is None:
+        server, self.server = self.server, None
+        if server is None:
             return
-        replay.stop()
+        server.stop()
         if self.mode is LlmMode.RECORD:
             if keep and self.fresh.exists():
                 os.replace(self.fresh, self.path)

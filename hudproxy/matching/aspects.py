@@ -177,9 +177,11 @@ class BodyMatcher:
         is_json, data = parse_json(body, content_type)
         if is_json:
             try:
-                scrubbed = match_json(data, request_scrubber(request, policy.scrub))
-                if is_chat(request):
-                    scrubbed = chat_view(scrubbed)
+                if is_chat(request) and isinstance(data, dict):  # its tools are schemas, not data: not scrubbed
+                    data, tools = {k: v for k, v in data.items() if k != "tools"}, data.get("tools")
+                    scrubbed = chat_view(match_json(data, request_scrubber(request, policy.scrub)), tools)
+                else:
+                    scrubbed = match_json(data, request_scrubber(request, policy.scrub))
                 return ("json", _drop_fields(scrubbed, policy.ignore_json_fields))
             except RecursionError:  # parsed, but too deep to walk: compared as bytes
                 return ("bytes", body)

@@ -28,11 +28,14 @@ def is_chat(request: Request) -> bool:
     return request.method.upper() == "POST" and request.path.rstrip("/").endswith(CHAT_PATH)
 
 
-def chat_view(body: Any) -> Any:
-    """The request as it decides the answer: volatile fields dropped, messages normalised."""
+def chat_view(body: Any, tools: Any = None) -> Any:
+    """The request as it decides the answer: volatile fields dropped, messages normalised; `tools` (kept apart
+    from the scrubbed body: JSON Schemas, the same on every call of a run) put back as they are."""
     if not isinstance(body, dict):
         return body
     view = {k: v for k, v in body.items() if k not in VOLATILE and v is not None}
+    if tools is not None:
+        view["tools"] = tools
     if isinstance(view.get("messages"), list):
         view["messages"] = [_message(m) for m in view["messages"]]
     return view

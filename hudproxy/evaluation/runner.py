@@ -96,6 +96,9 @@ async def run_eval(
 
     def accept(record: RunRecord) -> None:
         record.run.update(_usage_columns(record, prices))
+        missed = llm.misses.pop(record.run["session"], None) if llm is not None else None
+        if missed and record.run["error"]:  # why the model call found no recording: the turn and field
+            record.run["error"] += "\n" + "\n".join(missed)
         summary.add(record)
         if writer is not None:
             writer.put(record)

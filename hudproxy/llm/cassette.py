@@ -29,9 +29,12 @@ from hudproxy.cassette.files import save_cassette
 from hudproxy.cassette.model import Cassette
 from hudproxy.choices import Choice
 from hudproxy.errors import ConfigError
+from hudproxy.interaction.model import Request
+from hudproxy.matching.outcome import Outcome
 from hudproxy.record.misses import record_misses
 from hudproxy.replay.options import ReplayOptions, Unmatched
 from hudproxy.replay.server import create_replay_app
+from hudproxy.replay.unmatched import UNMATCHED_STATUS, diagnosis
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 log = logging.getLogger("hudproxy.llm")
@@ -73,6 +76,7 @@ class LlmCassette:
         self.stream_timing = stream_timing
         self.fresh = self.path.with_name(f".{self.path.stem}.recording{self.path.suffix}")
         self.server: ReplayServer | None = None
+        self.misses: dict[str, list[str]] = {}  # session (run id) -> why each of its unmatched calls missed
         if self.mode is LlmMode.REPLAY and not self.path.is_file():
             raise ConfigError(f"--llm-cassette {self.path}: no such cassette to replay; record it first with "
                               "--llm-mode record (or once)")  # fmt: skip
@@ -108,11 +112,20 @@ class LlmCassette:
             unmatched=Unmatched.PASSTHROUGH if forwarding else Unmatched.ERROR, target=self.origin if forwarding
             else None, stream_timing=self.stream_timing, idle_timeout=None, record_misses=record_misses,
         )  # fmt: skip
-        server = ReplayServer(create_replay_app(serving, options))
+        app = create_replay_app(serving, options)
+        app.service.on_outcome = self._missed
+        server = ReplayServer(app)
         server.start()
         self.server = server
         log.info("model calls: %s (%s) for %s", self.path, self.mode.value, self.upstream)
         return self
+
+    def _missed(self, session: str, outcome: Outcome) -> None:
+        """Keep why a run's call found no recording (its turn and field, as HTTP misses are told), for its error."""
+        if outcome.interaction is None and outcome.response.status == UNMATCHED_STATUS:
+            asked = Request(outcome.request.method, outcome.request.url)  # named, not shown: no body, no headers
+            text = diagnosis(asked, outcome.near_misses, f"--llm-cassette {self.path}")
+            self.misses.setdefault(session, []).append(text)
 
     def stop(self, keep: bool = True) -> None:
         """Stop the server (flushing what was recorded); `record` then moves the fresh file over the cassette,

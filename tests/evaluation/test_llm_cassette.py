@@ -133,6 +133,11 @@ async def test_a_run_the_cassette_never_saw_is_a_miss_naming_the_turn(model_env:
                              out=tmp_path / "b.db")  # fmt: skip
     (run,) = rows(tmp_path / "b.db", "runs")
     assert summary.errors == 1 and "answered 501" in run["error"]
+    assert f"unmatched: POST /v1/chat/completions (--llm-cassette {cassette})" in run["error"]
+    assert (
+        "differs: body.messages[0] (turn 1, user).content: \"Update order A1 to paid. Answer 'done' when "
+        'it is." (recorded "Update order A1 to shipped. Answer \'done\' when it is.")'
+    ) in run["error"]
     (call,) = [c for c in rows(tmp_path / "b.db", "calls") if c["kind"] == "llm"]
     assert json.loads(call["response_body"])["error"] == "not_available"
 

@@ -45,6 +45,19 @@ def eval_(
     generalise: Annotated[
         bool, Opt("--generalise", help="The env's replays answer unrecorded CRUD calls from each run's own state")
     ] = False,
+    llm_cassette: Annotated[
+        Path | None, Opt(help="openai:MODEL agents call the model through this cassette, each run its own session")
+    ] = None,
+    llm_mode: Annotated[
+        str | None, Opt(help="record (fresh, real endpoint) | replay (no endpoint) | once (replay known, record new)")
+    ] = None,
+    llm_stream: Annotated[bool, Opt("--llm-stream", help="openai:MODEL agents ask for streamed answers (SSE)")] = False,
+    stream_timing: Annotated[
+        bool, Opt("--stream-timing", help="Replay streamed model answers at their recorded pace")
+    ] = False,
+    llm_prices: Annotated[
+        Path | None, Opt(help="Price table (YAML/JSON): {model: {prompt: USD/1M tokens, completion: USD/1M}}")
+    ] = None,
 ) -> None:
     """Run scenarios x arguments x repeats, each run isolated (own replay session, database, mocks, journal).
 
@@ -60,6 +73,8 @@ def eval_(
              (rubric criteria written `judge: "..."` asked of the model; answers cached, see HUDPROXY_JUDGE_CACHE)
     Example: hudproxy eval envs/todos --scenario add-todo --arg title=sow --generalise
              (env.replay answers what nobody recorded from each run's state; graded with env.state_diff())
+    Example: hudproxy eval envs/shop -s update-order --arg order_id=A1 --agent openai:gpt-4o-mini --runs 20
+             --llm-cassette llm.yaml --llm-mode record    (then --llm-mode replay: the same runs, offline)
 
     `--agent scripted` is the factory the environment registered with `env.agent("scripted", factory)`.
     Ctrl-C stops: runs in flight are cancelled, finished ones are kept (exit code 130).
@@ -74,6 +89,8 @@ def eval_(
         logging.getLogger("hudproxy").setLevel(logging.ERROR)  # an agent's unmatched calls are its business
     if arg and not scenario:
         raise ConfigError("--arg applies to --scenario: give --scenario NAME too")
+    if llm_cassette is None and (llm_mode or llm_stream or stream_timing):
+        raise ConfigError("--llm-mode, --llm-stream and --stream-timing apply to --llm-cassette: give it too")
     plan: list[Task] = load_tasks(tasks) if tasks is not None else []
     plan += [Task(name, parse_args(arg or []), where=f"--scenario {name}") for name in split_csv(scenario)]
     if not plan:
@@ -92,8 +109,9 @@ def eval_(
                                       backend=backend, ray_address=ray_address, workers=workers, timeout=timeout,
                                       on_start=progress.on_start, on_result=progress.on_result, stop=stop,
                                       worker_env=passed_on, generalise=generalise,
-                                      pass_threshold=pass_threshold, judge=judge,
-                                      judge_samples=judge_samples)  # fmt: skip
+                                      pass_threshold=pass_threshold, judge=judge, judge_samples=judge_samples,
+                                      llm_cassette=llm_cassette, llm_mode=llm_mode or "once", llm_stream=llm_stream,
+                                      stream_timing=stream_timing, llm_prices=llm_prices)  # fmt: skip
         finally:
             loop.remove_signal_handler(signal.SIGINT)
 

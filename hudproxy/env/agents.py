@@ -8,15 +8,19 @@ tools only through `AgentTools.call`, the run's journaled path, and keep an Open
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import re
+import ssl
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
+from hudproxy.env.run import current_run
 from hudproxy.env.tools import ToolError, ToolSpec, as_text
 from hudproxy.errors import ConfigError
 
@@ -90,18 +94,25 @@ def _tool_call(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, 
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
 
 
+SESSION_HEADER = "X-Hudproxy-Session"
+
+
 class OpenAIChatAgent:
     """An OpenAI-compatible chat-completions client (plain httpx: no SDK needed, any compatible server works).
 
     `api_key` defaults to $OPENAI_API_KEY and `base_url` to $OPENAI_BASE_URL or OpenAI's API. A completion has no
     side effect, so a 429, a 5xx or a dropped connection is asked again, up to `retries` times (after the
     answer's Retry-After, else a doubling pause from `backoff` seconds), as a production agent loop must.
+    `stream=True` asks for server-sent events (with the final usage chunk). Inside a run each model call is a
+    journal row (kind `llm`, with the usage the answer reports) and, with `session_header=True` (an LLM cassette:
+    hudproxy's server is the base URL), carries the run's `X-Hudproxy-Session`, so each run records and replays
+    its own calls.
     """
 
     def __init__(
         self, model: str, *, base_url: str | None = None, api_key: str | None = None, system: str | None = None,
         max_steps: int = 20, temperature: float | None = None, timeout: float = 120.0, seed: int | None = None,
-        retries: int = 3, backoff: float = 0.5,
+        retries: int = 3, backoff: float = 0.5, stream: bool = False, session_header: bool = False,
     ) -> None:  # fmt: skip
         self.model = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/")
@@ -113,6 +124,8 @@ class OpenAIChatAgent:
         self.seed = seed  # sent as the API's `seed` (best-effort determinism), e.g. per run by `hudproxy eval`
         self.retries = retries
         self.backoff = backoff
+        self.stream = stream
+        self.session_header = session_header
 
     async def run(self, prompt: str, tools: AgentTools) -> AgentResult:
         if not self.api_key:
@@ -123,7 +136,11 @@ class OpenAIChatAgent:
         messages: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
         messages.append({"role": "user", "content": prompt})
         headers = {"Authorization": f"Bearer {self.api_key}"}
-        async with httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=self.timeout) as client:
+        run = current_run.get()
+        if self.session_header and run is not None:
+            headers[SESSION_HEADER] = run.session_id
+        async with httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=self.timeout,
+                                     verify=_tls()) as client:  # fmt: skip
             for _ in range(self.max_steps):
                 message = await self._complete(client, messages, functions)
                 messages.append(message)
@@ -144,17 +161,21 @@ class OpenAIChatAgent:
             body["temperature"] = self.temperature
         if self.seed is not None:
             body["seed"] = self.seed
+        if self.stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
         response = await self._post(client, body)
         if response.status_code != 200:
             status, text = response.status_code, response.text[:300]
             raise ConfigError(f"{self.base_url}/chat/completions answered {status}: {text}")
-        message = response.json()["choices"][0]["message"]
+        message = streamed_message(response.text) if self.stream else response.json()["choices"][0]["message"]
         return {k: v for k, v in message.items() if v is not None}
 
     async def _post(self, client: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Response:
         """POST the completion, asking again after a 429, a 5xx or a dropped connection (the last one raises)."""
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
+            started = time.perf_counter()
             try:
                 response = await client.post("/chat/completions", json=body)
             except httpx.TransportError as exc:
@@ -162,6 +183,9 @@ class OpenAIChatAgent:
                     raise ConfigError(f"{self.base_url}/chat/completions: {exc!r} ({attempt + 1} attempts)") from None
                 await asyncio.sleep(self.backoff * 2**attempt)
                 continue
+            run = current_run.get()
+            if run is not None:  # every answer the model gave, retried ones too: the journal shows the 429s
+                run.journal.http(response.request, response, started, kind="llm")
             if last or not (response.status_code == 429 or response.status_code >= 500):
                 return response
             await asyncio.sleep(_retry_after(response.headers.get("retry-after"), self.backoff * 2**attempt))
@@ -185,6 +209,40 @@ def _retry_after(value: str | None, default: float, cap: float = 30.0) -> float:
         return min(max(float(value), 0.0), cap) if value is not None else default
     except ValueError:
         return default
+
+
+def streamed_message(text: str) -> dict[str, Any]:
+    """The assistant message a chat-completions event stream adds up to: content and tool calls by index."""
+    message: dict[str, Any] = {"role": "assistant"}
+    content: list[str] = []
+    calls: dict[int, dict[str, Any]] = {}
+    for line in text.splitlines():
+        data = line[5:].strip() if line.startswith("data:") else ""
+        if not data or data == "[DONE]":
+            continue
+        chunk = json.loads(data)
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                content.append(delta["content"])
+            for part in delta.get("tool_calls") or []:
+                empty = {"type": "function", "function": {"name": "", "arguments": ""}}
+                call = calls.setdefault(part.get("index", len(calls)), empty)
+                if part.get("id"):
+                    call["id"] = part["id"]
+                function = part.get("function") or {}
+                call["function"]["name"] += function.get("name") or ""
+                call["function"]["arguments"] += function.get("arguments") or ""
+    message["content"] = "".join(content) if content or not calls else None
+    if calls:
+        message["tool_calls"] = [calls[index] for index in sorted(calls)]
+    return message
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process: httpx builds one per client, loading the CA bundle (~0.1 s) for every run."""
+    return httpx.create_ssl_context()
 
 
 def _function_name(name: str) -> str:

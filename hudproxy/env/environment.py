@@ -308,9 +308,20 @@ class Environment:
         return await mount.connector.call(mount.original(name), args, run)
 
     # -- runs ------------------------------------------------------------------------------------------------
-    async def run(self, scenario: str, agent: Agent, /, **args: Any) -> Run:
-        """One isolated run: setup and prompt, the agent's tool calls, the reward; `run.calls()` is its journal."""
-        return await self.execute(RunContext(self.name), scenario, agent, args)
+    async def run(
+        self, scenario: str, agent: Agent, /, *, llm_cassette: str | Path | None = None, llm_mode: str = "once",
+        stream_timing: bool = False, **args: Any,
+    ) -> Run:  # fmt: skip
+        """One isolated run: setup and prompt, the agent's tool calls, the reward; `run.calls()` is its journal.
+
+        `llm_cassette`: an `OpenAIChatAgent`'s model calls go through it (`llm_mode` record, replay or once; see
+        `hudproxy.llm.cassette`), so the run can be replayed without the model."""
+        if llm_cassette is None:
+            return await self.execute(RunContext(self.name), scenario, agent, args)
+        from hudproxy.env.llm import routed_through
+
+        async with routed_through(agent, llm_cassette, llm_mode, stream_timing) as routed:
+            return await self.execute(RunContext(self.name), scenario, routed, args)
 
     async def execute(
         self, context: RunContext, scenario: str, agent: Agent, args: dict[str, Any], rubric: Rubric | None = None

@@ -62,17 +62,20 @@ class RunJournal:
             request_body=_json_text(scrub_json(args, SCRUB)), response_body=body,
         )  # fmt: skip
 
-    def http(self, request: Any, response: Any, started: float) -> Call:
+    def http(self, request: Any, response: Any, started: float, kind: str = "http") -> Call:
         """An httpx request/response pair, scrubbed (headers, query, JSON bodies) before it is kept. An answer a
         generalising replay synthesized (its `X-Hudproxy-Synthesized` header) is marked with its rule, and a replay's
-        miss (its `X-Hudproxy-Unmatched` 501) as unmatched, as the replay's own journal marks it."""
+        miss (its `X-Hudproxy-Unmatched` 501) as unmatched, as the replay's own journal marks it. `kind` `llm`: an
+        agent's own model call (its response body carries the token usage)."""
         url = scrub_url(str(request.url), SCRUB)
         headers = scrub_headers(tuple(request.headers.items()), SCRUB)
+        if kind == "llm":  # the provider key is not even kept as a placeholder: a replay sends another key
+            headers = tuple((k, v) for k, v in headers if k.lower() not in SCRUB.headers)
         rule = response.headers.get(SYNTHESIZED_HEADER)
         fault = response.headers.get(FAULT_HEADER)  # an answer a replay's fault rule injected
         return self._add(
             matched=rule is None and fault is None and UNMATCHED_HEADER not in response.headers, rule=rule,
-            fault=fault, kind="http" if fault is None else "fault",
+            fault=fault, kind=kind if fault is None else "fault",
             method=request.method, url=url, path=urlsplit(url).path, query=urlsplit(url).query,
             status=response.status_code, duration_ms=_ms(started), request_headers=list(headers),
             request_body=_body(request.content), response_body=_body(response.content),

@@ -1,7 +1,8 @@
 """Which agent plays each run, from `--agent`:
 
 - `NAME` (e.g. `scripted`): a factory the environment registered, `env.agent("scripted", factory)`;
-- `openai:MODEL`: `OpenAIChatAgent(MODEL)` ($OPENAI_API_KEY, $OPENAI_BASE_URL), sent each run's seed;
+- `openai:MODEL`: `OpenAIChatAgent(MODEL)` ($OPENAI_API_KEY, $OPENAI_BASE_URL), sent each run's seed; with an
+  LLM cassette (`ModelRoute`) its calls go to hudproxy's server instead, each run in its own session;
 - `package.module:factory` or `path/to/file.py:factory`: a factory from outside the environment.
 
 A factory is `factory(scenario, args)` or `factory(scenario, args, seed)` and returns an Agent, or a list of
@@ -17,10 +18,12 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hudproxy.env.agents import Agent, Final, OpenAIChatAgent, ScriptedAgent, ToolCall
+from hudproxy.env.llm import REPLAY_KEY
 from hudproxy.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -30,17 +33,27 @@ AgentLike = str | Agent | Callable[..., Any]
 FORMS = "NAME (registered with env.agent), openai:MODEL, or module:factory / file.py:factory"
 
 
+@dataclass(frozen=True)
+class ModelRoute:
+    """Where `openai:MODEL` agents send their calls (picklable: each Ray worker gets it): hudproxy's server of an
+    LLM cassette (`base_url`), streamed or not; `replaying` needs no provider key."""
+
+    base_url: str | None = None
+    stream: bool = False
+    replaying: bool = False
+
+
 class AgentSource:
     """Makes each run's agent; resolved once per process (the driver checks it, each Ray worker re-resolves)."""
 
-    def __init__(self, spec: AgentLike, env: Environment) -> None:
+    def __init__(self, spec: AgentLike, env: Environment, route: ModelRoute | None = None) -> None:
         self.spec = spec
         self.label = spec if isinstance(spec, str) else getattr(spec, "__name__", type(spec).__name__)
         self._shared: Agent | None = None
         self._factory: Callable[..., Any] | None = None
         self._takes_seed = False
         if isinstance(spec, str):
-            self._factory = resolve(spec, env)
+            self._factory = resolve(spec, env, route or ModelRoute())
         elif callable(getattr(spec, "run", None)):
             self._shared = spec  # type: ignore[assignment]  # an Agent instance: stateless by the protocol
         elif callable(spec):
@@ -62,10 +75,10 @@ class AgentSource:
         raise ConfigError(f"agent {self.label!r} returned {made!r} for {scenario!r}: expected an Agent or steps")
 
 
-def resolve(spec: str, env: Environment) -> Callable[..., Any]:
+def resolve(spec: str, env: Environment, route: ModelRoute | None = None) -> Callable[..., Any]:
     """The factory a spec names (see the module docstring); a bad spec raises ConfigError listing the forms."""
     if spec.startswith("openai:"):
-        return openai_factory(spec.partition(":")[2])
+        return openai_factory(spec.partition(":")[2], route or ModelRoute())
     if ":" in spec:
         return import_factory(spec)
     factory = env.agents.get(spec)
@@ -76,15 +89,17 @@ def resolve(spec: str, env: Environment) -> Callable[..., Any]:
     return factory
 
 
-def openai_factory(model: str) -> Callable[..., Agent]:
+def openai_factory(model: str, route: ModelRoute) -> Callable[..., Agent]:
     if not model:
         raise ConfigError("--agent openai:MODEL needs a model name, e.g. openai:gpt-4o-mini")
-    if not os.environ.get("OPENAI_API_KEY"):
+    key = os.environ.get("OPENAI_API_KEY") or (REPLAY_KEY if route.replaying else None)
+    if not key:
         raise ConfigError(f"--agent openai:{model} needs an API key: set OPENAI_API_KEY (and OPENAI_BASE_URL for a "
                           "compatible server)")  # fmt: skip
 
     def factory(scenario: str, args: dict[str, Any], seed: int) -> Agent:
-        return OpenAIChatAgent(model, seed=seed)
+        return OpenAIChatAgent(model, seed=seed, base_url=route.base_url, api_key=key, stream=route.stream,
+                               session_header=route.base_url is not None)  # fmt: skip
 
     return factory
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from hudproxy.errors import ConfigError
-from hudproxy.evaluation.agents import AgentLike, AgentSource
+from hudproxy.evaluation.agents import AgentLike, AgentSource, ModelRoute
 from hudproxy.evaluation.execute import RunRecord, execute, failed
 from hudproxy.evaluation.local import Accept
 from hudproxy.evaluation.tasks import RunSpec
@@ -32,8 +32,11 @@ PASSED_ON = ("HUDPROXY_", "OPENAI_")
 class EvalWorker:
     """One Ray actor: its own environment, loaded from the path, running up to `concurrency` runs at once."""
 
-    def __init__(self, env_path: str, agent: AgentLike, concurrency: int, timeout: float | None) -> None:
+    def __init__(
+        self, env_path: str, agent: AgentLike, concurrency: int, timeout: float | None, route: ModelRoute | None = None
+    ) -> None:
         self.env_path, self.agent, self.concurrency, self.timeout = env_path, agent, concurrency, timeout
+        self.route = route  # an LLM cassette's server, the driver's: every worker's model calls go to it
         self.env: Any = None
         self.agents: AgentSource | None = None
         self.slots: asyncio.Semaphore | None = None
@@ -43,7 +46,7 @@ class EvalWorker:
         from hudproxy.env.loader import load_env
 
         self.env = load_env(self.env_path)
-        self.agents = AgentSource(self.agent, self.env)
+        self.agents = AgentSource(self.agent, self.env, self.route)
         self.slots = asyncio.Semaphore(self.concurrency)
         await self.env.start()
         return f"{os.uname().nodename}:{os.getpid()}"
@@ -70,7 +73,7 @@ def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 async def run_ray(
     env_path: str, specs: Iterator[RunSpec], agent: AgentLike, label: str, accept: Accept, *, concurrency: int,
     timeout: float | None = None, stop: asyncio.Event | None = None, address: str | None = None,
-    workers: int | None = None, env_vars: dict[str, str] | None = None,
+    workers: int | None = None, env_vars: dict[str, str] | None = None, route: ModelRoute | None = None,
 ) -> bool:  # fmt: skip
     """Run every spec on Ray actors (True), or until `stop` is set (False)."""
     try:
@@ -85,7 +88,7 @@ async def run_ray(
             where = f" at {address}" if address else ""
             raise ConfigError(f"--backend ray: cannot start or reach Ray{where}: {exc}") from None
     try:
-        actors = _start_actors(ray, env_path, agent, concurrency, timeout, workers, env_vars)
+        actors = _start_actors(ray, env_path, agent, concurrency, timeout, workers, env_vars, route)
         try:
             await _ready(ray, actors)
             return await _drive(ray, actors, specs, label, accept, stop)
@@ -98,7 +101,7 @@ async def run_ray(
 
 def _start_actors(
     ray: Any, env_path: str, agent: AgentLike, concurrency: int, timeout: float | None, workers: int | None,
-    env_vars: dict[str, str] | None,
+    env_vars: dict[str, str] | None, route: ModelRoute | None = None,
 ) -> list[Any]:  # fmt: skip
     cpus = float(ray.cluster_resources().get("CPU", 1))
     count = workers or max(1, int(cpus))
@@ -106,7 +109,7 @@ def _start_actors(
     remote = ray.remote(EvalWorker).options(
         num_cpus=min(1.0, cpus / count), max_concurrency=per_worker + 8, runtime_env={"env_vars": worker_env(env_vars)}
     )
-    return [remote.remote(env_path, agent, per_worker, timeout) for _ in range(count)]
+    return [remote.remote(env_path, agent, per_worker, timeout, route) for _ in range(count)]
 
 
 async def _ready(ray: Any, actors: list[Any]) -> None:

@@ -7,6 +7,11 @@
 Every run has its own RunContext: its replay session (`run-000042`, the same in every eval of a freshly loaded
 environment, so two evals give identical journals), its journal, mock services and databases. The same tasks,
 agent and seed give the same rewards and journal rows on either backend (timestamps and durations aside).
+
+An LLM agent's model calls go through an LLM cassette (`llm_cassette=`, `llm_mode=` record | replay | once):
+recorded against the real endpoint, or replayed with none, each run's calls under its own session, so a replayed
+eval gives the recorded transcripts, journals and rewards. Each run's token usage (and cost, by `llm_prices`)
+is summed from its `llm` journal rows into the results and the summary.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any
 from hudproxy.choices import Choice
 from hudproxy.env.environment import Environment
 from hudproxy.errors import ConfigError
-from hudproxy.evaluation.agents import AgentLike, AgentSource
+from hudproxy.evaluation.agents import AgentLike, AgentSource, ModelRoute
 from hudproxy.evaluation.execute import RunRecord, dumps
 from hudproxy.evaluation.local import run_local
 from hudproxy.evaluation.store import ResultsWriter
@@ -34,6 +39,8 @@ from hudproxy.evaluation.summary import PASS_THRESHOLD, EvalSummary
 from hudproxy.evaluation.tasks import Task, as_tasks, check_tasks, plan, plan_size
 from hudproxy.grading.active_judge import judging_with
 from hudproxy.grading.judging import Judge
+from hudproxy.llm.cassette import LlmCassette, LlmMode
+from hudproxy.llm.usage import Prices, load_prices, run_usage
 
 TasksLike = Sequence[Task | Mapping[str, Any]] | Task | Mapping[str, Any] | str | Path
 OnResult = Callable[[RunRecord, EvalSummary], None]
@@ -58,6 +65,8 @@ async def run_eval(
     on_start: Callable[[EvalSummary], None] | None = None, on_result: OnResult | None = None,
     stop: asyncio.Event | None = None, worker_env: dict[str, str] | None = None, generalise: bool = False,
     pass_threshold: float = PASS_THRESHOLD, judge: Judge | str | None = None, judge_samples: int = 1,
+    llm_cassette: str | Path | None = None, llm_mode: LlmMode | str = LlmMode.ONCE, llm_stream: bool = False,
+    stream_timing: bool = False, llm_prices: str | Path | Mapping[str, Any] | None = None,
 ) -> EvalSummary:  # fmt: skip
     """Run every task `repeats` times (else `runs` times) with a fresh agent per run; see the module docstring.
 
@@ -74,6 +83,9 @@ async def run_eval(
     `generalise`: every `env.replay(...)` of the environment answers unrecorded CRUD requests from each run's own
     resource state (`hudproxy eval --generalise`); scenarios grade it with `env.state_diff()`.
     `on_start(summary)` is called once everything is checked, before the first run; `on_result` after each run.
+    `llm_cassette`: `openai:MODEL` agents call the model through it (`llm_mode` record, replay or once: see
+    `hudproxy.llm.cassette`), streamed with `llm_stream`, replayed at the recorded pace with `stream_timing`;
+    `llm_prices` (a file or mapping, `hudproxy.llm.usage`) prices each run's tokens.
     """
     _check_numbers(runs, concurrency, workers, timeout)
     if math.isnan(pass_threshold):
@@ -84,7 +96,10 @@ async def run_eval(
     check_tasks(environment, task_list)
     if generalise:
         worker_env = {**(worker_env or {}), **_generalising(environment)}
-    agents = AgentSource(agent, environment)  # checked here, before any run, even when Ray workers run them
+    prices = load_prices(llm_prices) if llm_prices is not None else None
+    llm = LlmCassette(llm_cassette, llm_mode, stream_timing=stream_timing) if llm_cassette is not None else None
+    route = ModelRoute(None, llm_stream, replaying=llm is not None and llm.mode is LlmMode.REPLAY)
+    agents = AgentSource(agent, environment, route)  # checked here, before any run, even when Ray workers run them
     if chosen is Backend.RAY and origin is None:
         raise ConfigError("--backend ray: each worker loads the environment from its file; pass its path")
     judging, owned = _judge(judge, judge_samples)
@@ -103,6 +118,10 @@ async def run_eval(
         raise
 
     def accept(record: RunRecord) -> None:
+        record.run.update(_usage_columns(record, prices))
+        missed = llm.misses.pop(record.run["session"], None) if llm is not None else None
+        if missed and record.run["error"]:  # why the model call found no recording: the turn and field
+            record.run["error"] += "\n" + "\n".join(missed)
         summary.add(record)
         if writer is not None:
             writer.put(record)
@@ -113,6 +132,10 @@ async def run_eval(
         on_start(summary)
     clock, status = time.perf_counter(), "interrupted"
     try:
+        if llm is not None:
+            await asyncio.to_thread(llm.start)
+            route = ModelRoute(llm.base_url, llm_stream, replaying=llm.mode is LlmMode.REPLAY)
+            agents = AgentSource(agent, environment, route)
         if chosen is Backend.LOCAL:
             with judging_with(judging):  # the runs' tasks start inside, so scoring finds the judge
                 async with _started(environment):
@@ -123,7 +146,7 @@ async def run_eval(
 
             complete = await run_ray(str(origin), specs, agent, agents.label, accept, concurrency=concurrency,
                                      timeout=timeout, stop=stop, address=ray_address, workers=workers,
-                                     env_vars=worker_env)  # fmt: skip
+                                     env_vars=worker_env, route=route)  # fmt: skip
         status = "finished" if complete else "interrupted"
     except (Exception, asyncio.CancelledError) as exc:
         status = "interrupted" if isinstance(exc, asyncio.CancelledError) else "failed"
@@ -131,10 +154,21 @@ async def run_eval(
     finally:
         summary.elapsed_s = time.perf_counter() - clock
         summary.interrupted = status != "finished"
+        if llm is not None:  # a re-recording replaces the cassette only when the eval finished
+            await asyncio.to_thread(llm.stop, status == "finished")
         if writer is not None:
             writer.close(status, {**summary.totals(), "ended": _now()}, summary.task_rows())
         _close(judging, owned)
     return summary
+
+
+def _usage_columns(record: RunRecord, prices: Prices | None) -> dict[str, Any]:
+    """The run's token usage and cost, from its `llm` journal rows (None when it made no model call)."""
+    found = run_usage(record.calls, prices)
+    if found is None:
+        return {"prompt_tokens": None, "completion_tokens": None, "cost": None}
+    usage, cost = found
+    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens, "cost": cost}
 
 
 def _generalising(env: Environment) -> dict[str, str]:

@@ -30,13 +30,14 @@ from hudproxy.evaluation.execute import CALL_FIELDS, RunRecord, dumps
 
 SCHEMA_VERSION = 4  # 2: calls.parent; 3: calls.rule, calls.evidence (answers the --generalise model made);
 # 4: runs.task, evals.pass_threshold, evals.judge, the tasks table (repeated trials), scores and end_states
-# (rubrics), runs.faults and calls.fault (fault injection)
+# (rubrics), runs.faults and calls.fault (fault injection), runs.prompt_tokens/completion_tokens/cost (LLM agents)
 EVALS = {"id": str, "env": str, "agent": str, "backend": str, "seed": int, "concurrency": int, "planned": int,
          "finished": int, "errors": int, "mean_reward": float, "status": str, "started": str, "ended": str,
          "pass_threshold": float, "judge": str}  # fmt: skip
 RUNS = {"id": str, "eval_id": str, "idx": int, "scenario": str, "args": str, "repeat": int, "agent": str,
         "seed": int, "session": str, "prompt": str, "answer": str, "reward": float, "subscores": str, "notes": str,
-        "error": str, "started": str, "duration_ms": float, "worker": str, "task": int, "faults": str}  # fmt: skip
+        "error": str, "started": str, "duration_ms": float, "worker": str, "task": int, "faults": str,
+        "prompt_tokens": int, "completion_tokens": int, "cost": float}  # fmt: skip  # tokens, USD: LLM agents
 TASKS = {"eval_id": str, "task": int, "scenario": str, "args": str, "planned": int, "trials": int, "passed": int,
          "pass_threshold": float, "pass_at_1": float, "pass_at_k": float, "pass_hat_k": float,
          "mean_reward": float, "interval_95": float, "flips": int}  # fmt: skip

@@ -119,6 +119,8 @@ class EvalSummary:
     rewards: Counter[float] = field(default_factory=Counter)
     interrupted: bool = False
     elapsed_s: float = 0.0
+    tokens: Counter[str] = field(default_factory=Counter)  # prompt / completion tokens of LLM agents' calls
+    cost: float | None = None  # USD, when a price table priced every model call
     pass_threshold: float = PASS_THRESHOLD
     tasks: dict[int, TaskStats] = field(default_factory=dict)
 
@@ -130,12 +132,23 @@ class EvalSummary:
     def add(self, record: RunRecord) -> None:
         self.scenarios.setdefault(record.group, ScenarioStats()).add(record)  # calm and faulted runs apart
         self.rewards[round(record.reward, 2)] += 1
+        if record.run.get("prompt_tokens") is not None:
+            self.tokens.update(prompt=record.run["prompt_tokens"], completion=record.run["completion_tokens"])
+            if record.run.get("cost") is not None:
+                self.cost = (self.cost or 0.0) + record.run["cost"]
         number = record.run.get("task")
         if number is not None:
             found = self.tasks.get(number)
             if found is None:
                 found = self.tasks[number] = TaskStats(number, record.scenario, record.run.get("args") or "{}")
             found.add(record)
+
+    def usage_text(self) -> str:
+        """`; tokens 1,204 prompt + 310 completion ($0.0004)`: an LLM agent's usage, for the caption."""
+        if not self.tokens:
+            return ""
+        cost = f" (${self.cost:.4f})" if self.cost is not None else ""
+        return f"; tokens {self.tokens['prompt']:,} prompt + {self.tokens['completion']:,} completion{cost}"
 
     @property
     def repeated(self) -> bool:
@@ -197,7 +210,7 @@ class EvalSummary:
         state = "interrupted" if self.interrupted else "done"
         rate = f" ({rate_text(self.runs_per_s)})" if self.finished > 1 and self.elapsed_s > 0 else ""
         table.caption = (f"{state}: {self.finished}/{self.planned} runs in {duration_text(self.elapsed_s)}{rate}, "
-                         f"mean reward {self.mean_reward:.3f}, {self.errors} errors"
+                         f"mean reward {self.mean_reward:.3f}, {self.errors} errors{self.usage_text()}"
                          + (f"; results in {self.out}" if self.out else ""))  # fmt: skip
         table.caption_justify = "left"
         return table

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, unquote_plus
 from hudproxy.interaction.body import content_encoding, decode_body, parse_json
 from hudproxy.interaction.headers import header_value
 from hudproxy.interaction.model import Request
+from hudproxy.matching.chat import chat_differences, chat_view, is_chat
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.scrub.matching import match_json, match_pairs, request_scrubber
 from hudproxy.scrub.scrubber import FORM_TYPE, scrub_decoded_body
@@ -142,7 +143,10 @@ def _show(values: Any) -> str:
 
 
 class BodyMatcher:
-    """Bodies as data: JSON compared as parsed values, forms as field multisets, anything else as bytes."""
+    """Bodies as data: JSON compared as parsed values, forms as field multisets, anything else as bytes.
+
+    A chat-completions call (`hudproxy.matching.chat`) is compared as a conversation: volatile fields dropped,
+    messages normalised, and a miss named by the turn that differs."""
 
     name = "body"
 
@@ -173,7 +177,11 @@ class BodyMatcher:
         is_json, data = parse_json(body, content_type)
         if is_json:
             try:
-                scrubbed = match_json(data, request_scrubber(request, policy.scrub))
+                if is_chat(request) and isinstance(data, dict):  # its tools are schemas, not data: not scrubbed
+                    data, tools = {k: v for k, v in data.items() if k != "tools"}, data.get("tools")
+                    scrubbed = chat_view(match_json(data, request_scrubber(request, policy.scrub)), tools)
+                else:
+                    scrubbed = match_json(data, request_scrubber(request, policy.scrub))
                 return ("json", _drop_fields(scrubbed, policy.ignore_json_fields))
             except RecursionError:  # parsed, but too deep to walk: compared as bytes
                 return ("bytes", body)
@@ -212,6 +220,8 @@ class BodyMatcher:
         (ka, a), (kb, b) = self.live_view(live, policy), self.view(recorded, policy)
         if (ka, a) == (kb, b):
             return []
+        if ka == kb == "json" and is_chat(live):
+            return chat_differences(a, b, _json_diff)
         if ka == kb == "json":
             return _json_diff(a, b, "body") or ["body: differs"]
         if ka == kb == "form":

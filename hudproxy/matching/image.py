@@ -23,7 +23,7 @@ from pathlib import Path
 from hudproxy.cassette.compiled import cache_dir
 from hudproxy.matching.policy import MatchPolicy
 
-INDEX_LAYOUT = 1
+INDEX_LAYOUT = 2  # 2: the session each interaction was recorded in
 KEY_MODULES = ("matching/aspects.py", "matching/index.py", "matching/policy.py", "matching/writes.py", "scrub")
 
 RequestKey = tuple[Hashable, ...]
@@ -34,6 +34,7 @@ class IndexImage:
     by_key: dict[RequestKey, list[int]]  # key -> positions recorded under it, in recorded order
     is_write: bytes  # one byte per interaction
     is_mcp: bytes
+    recorded_session: dict[int, str] = dataclasses.field(default_factory=dict)  # position -> X-Hudproxy-Session
 
     def keys(self) -> list[RequestKey]:
         """Each position's key (near-miss search walks them; built on the first miss, not at start)."""
@@ -79,12 +80,12 @@ def load(digest: str | None, policy: MatchPolicy, count: int) -> IndexImage | No
     if digest is None:
         return None
     try:
-        by_key, is_write, is_mcp = marshal.loads(image_path(digest, policy).read_bytes())
+        by_key, is_write, is_mcp, sessions = marshal.loads(image_path(digest, policy).read_bytes())
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    if not (isinstance(by_key, dict) and len(is_write) == len(is_mcp) == count):
+    if not (isinstance(by_key, dict) and isinstance(sessions, dict) and len(is_write) == len(is_mcp) == count):
         return None
-    return IndexImage(by_key, bytes(is_write), bytes(is_mcp))
+    return IndexImage(by_key, bytes(is_write), bytes(is_mcp), sessions)
 
 
 def save(digest: str | None, policy: MatchPolicy, image: IndexImage) -> None:
@@ -94,7 +95,7 @@ def save(digest: str | None, policy: MatchPolicy, image: IndexImage) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps((image.by_key, image.is_write, image.is_mcp)))
+        tmp.write_bytes(marshal.dumps((image.by_key, image.is_write, image.is_mcp, image.recorded_session)))
         os.replace(tmp, target)
     except (OSError, ValueError):
         return

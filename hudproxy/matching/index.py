@@ -22,6 +22,7 @@ from hudproxy.matching.aspects import BodyMatcher, matchers_for
 from hudproxy.matching.policy import MatchPolicy
 
 RequestKey = tuple[Hashable, ...]
+SESSION_HEADER = "x-hudproxy-session"  # a session's calls recorded through a replay server keep its id
 MEMO_BYTES = 32 * 1024 * 1024  # what the live-key memo may hold, whatever the requests' sizes
 ENTRY_OVERHEAD = 400  # the dict slot, the tuples, the digest and the small strings of one entry
 
@@ -56,6 +57,7 @@ class CassetteIndex:
         self.is_write: bytes = built.is_write
         self.is_mcp: bytes = built.is_mcp
         self.writes_before = image.writes_before(built.is_write)
+        self.recorded_session: dict[int, str] = built.recorded_session  # position -> its X-Hudproxy-Session
 
     @cached_property
     def keys(self) -> list[RequestKey]:
@@ -65,11 +67,15 @@ class CassetteIndex:
     def _compute(self) -> image.IndexImage:
         by_key: dict[RequestKey, list[int]] = {}
         is_write = bytearray()
+        sessions: dict[int, str] = {}
         for position, interaction in enumerate(scan(self.interactions)):
             by_key.setdefault(self.key(interaction.request), []).append(position)
             is_write.append(self.policy.writes.is_write(interaction.request))
+            session = header_value(interaction.request.headers, SESSION_HEADER)
+            if session:
+                sessions[position] = session
         is_mcp = bytes(url.startswith("mcp://") for _, url in request_lines(self.interactions))
-        return image.IndexImage(by_key, bytes(is_write), is_mcp)
+        return image.IndexImage(by_key, bytes(is_write), is_mcp, sessions)
 
     def __len__(self) -> int:
         return len(self.interactions)

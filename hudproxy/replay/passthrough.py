@@ -18,7 +18,7 @@ import httpx
 
 from hudproxy.errors import CassetteWriteError
 from hudproxy.interaction.answers import write_failed_response
-from hudproxy.interaction.model import Interaction, Request, Response
+from hudproxy.interaction.model import Chunk, Interaction, Request, Response
 from hudproxy.matching.outcome import Outcome
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.netutil import failure_cause
@@ -26,7 +26,8 @@ from hudproxy.netutil import failure_cause
 log = logging.getLogger("hudproxy.replay")
 
 log = logging.getLogger(__name__)
-DROP_REQUEST_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding"})
+# the session header names a replay session here; the target has no use for it (the recording keeps it)
+DROP_REQUEST_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding", "x-hudproxy-session"})
 log = logging.getLogger("hudproxy.replay")
 
 
@@ -34,7 +35,9 @@ class MissRecorder(Protocol):
     """What passthrough records a forwarded miss with: `hudproxy.record.Recorder` in mode new_episodes, which
     the adapter (CLI, Python API) hands in, so replay never imports the recorder."""
 
-    def on_response(self, request: Request, response: Response, duration_ms: float) -> Interaction: ...
+    def on_response(
+        self, request: Request, response: Response, duration_ms: float, chunks: tuple[Chunk, ...] = ()
+    ) -> Interaction: ...
 
     def close(self) -> None: ...
 
@@ -74,12 +77,13 @@ class Passthrough:
         url = self.upstream_url(request)
         headers = [(k, v) for k, v in request.headers if k.lower() not in DROP_REQUEST_HEADERS]
         started = time.monotonic()
+        chunks: list[Chunk] = []
         try:
             upstream = await self.client.send(
                 self.client.build_request(request.method, url, headers=headers, content=request.body), stream=True
             )
             try:
-                body = b"".join([part async for part in upstream.aiter_raw()])
+                body = await self._read(upstream, chunks)
             finally:
                 await upstream.aclose()
         except httpx.TransportError as error:
@@ -92,7 +96,9 @@ class Passthrough:
         )
         recorded = Request(request.method, url, request.headers, request.body)
         try:
-            interaction = self.recorder.on_response(recorded, response, (time.monotonic() - started) * 1000)
+            interaction = self.recorder.on_response(
+                recorded, response, (time.monotonic() - started) * 1000, tuple(chunks)
+            )
         except CassetteWriteError as exc:  # logged by the writer; the client is told, as the recorder tells it
             return Outcome(request, write_failed_response(exc))
         log.info(
@@ -101,6 +107,19 @@ class Passthrough:
             interaction.index,
         )  # fmt: skip
         return Outcome(request, response, interaction)
+
+    @staticmethod
+    async def _read(upstream: httpx.Response, chunks: list[Chunk]) -> bytes:
+        """The whole body; for a streamed one (SSE, chunked without a length) each piece's size and arrival time
+        after the headers, as the recording proxy keeps them, so `--stream-timing` replays it at its pace."""
+        parts: list[bytes] = []
+        streamed = is_streamed(upstream.headers)
+        since = time.monotonic()
+        async for part in upstream.aiter_raw():
+            parts.append(part)
+            if streamed and part:
+                chunks.append(Chunk(len(part), (time.monotonic() - since) * 1000))
+        return b"".join(parts)
 
     def failed(self, request: Request, error: httpx.TransportError) -> Response:
         """The target gave no answer: 502 with a JSON body naming it and the cause, an ERROR line; the service
@@ -125,6 +144,14 @@ class Passthrough:
     async def aclose(self) -> None:
         await self.client.aclose()
         self.recorder.close()
+
+
+def is_streamed(headers: httpx.Headers) -> bool:
+    """Server-sent events, or a chunked body without a length: the recording proxy's rule (`should_stream`)."""
+    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+    return "text/event-stream" in headers.get("content-type", "").lower() or (
+        chunked and "content-length" not in headers
+    )
 
 
 def parts_of(url: str) -> str:

@@ -4,6 +4,8 @@ The rule (documented in the README): a recording's "history" is the set of write
 recorded before it. Among the candidates for a request, prefer the one whose history best agrees with the
 writes this session has actually had matched: most of its history matched first, then fewest of its history
 missing. Where that does not decide, candidates go in recorded order and the last one repeats.
+Candidates recorded in this very session (their `X-Hudproxy-Session` header, as an eval records each run's model
+calls) come before all others: one cassette holds many runs, and each run replays its own answers.
 
 Per-session state is two small containers, so a session costs almost nothing and shares the index.
 """
@@ -29,6 +31,11 @@ class ReplayState:
     def choose(self, candidates: list[int], index: CassetteIndex) -> int:
         if len(candidates) == 1:
             return candidates[0]
+        if index.recorded_session:
+            own = [c for c in candidates if index.recorded_session.get(c) == self.name]
+            candidates = own or candidates
+            if len(candidates) == 1:
+                return candidates[0]
         best: list[int] = []
         best_score: tuple[int, int] | None = None
         for position in candidates:

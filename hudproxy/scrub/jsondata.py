@@ -15,6 +15,18 @@ from typing import Any
 from hudproxy.scrub.text import Scrubber, rule_of
 
 Leaf = str | int | float
+SCHEMA_WORDS = frozenset({"type", "anyOf", "oneOf", "allOf", "$ref", "enum", "items", "properties", "format"})
+
+
+def schema_names(key: object, value: Any) -> bool:
+    """A JSON Schema's `properties` (an LLM tool's parameters, an OpenAPI body): its keys name fields (a tool
+    may take a `password`), and the schemas under them hold no secret, so they are walked, never hidden."""
+    return (
+        key == "properties"
+        and isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(v, dict) and not SCHEMA_WORDS.isdisjoint(v) for v in value.values())
+    )
 
 
 def collect(data: Any, scrubber: Scrubber, found: list[tuple[str, Leaf]]) -> None:
@@ -25,7 +37,9 @@ def collect(data: Any, scrubber: Scrubber, found: list[tuple[str, Leaf]]) -> Non
         item = stack.pop()
         if isinstance(item, dict):
             for key, value in item.items():
-                if policy.is_secret_field(str(key)):
+                if schema_names(key, value):
+                    stack.extend(value.values())
+                elif policy.is_secret_field(str(key)):
                     _leaves(str(key), value, scrubber, found)
                 elif isinstance(value, dict | list):
                     stack.append(value)
@@ -53,7 +67,9 @@ def rewrite(data: Any, scrubber: Scrubber) -> Any:
     if isinstance(data, dict):
         policy = scrubber.policy
         return {
-            key: _hidden(value, rule_of(str(key)), scrubber)
+            key: {name: rewrite(schema, scrubber) for name, schema in value.items()}
+            if schema_names(key, value)
+            else _hidden(value, rule_of(str(key)), scrubber)
             if policy.is_secret_field(str(key))
             else rewrite(value, scrubber)
             for key, value in data.items()

@@ -5,6 +5,7 @@ uvicorn's own Date/Server headers are off so replayed headers are exactly the re
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import socket
@@ -16,7 +17,10 @@ from typing import Any
 import uvicorn
 
 
-def server_config(app: Any, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
+def server_config(
+    app: Any, host: str, port: int, log_level: str = "warning", protocol: type[asyncio.Protocol] | None = None
+) -> uvicorn.Config:
+    """uvicorn's settings; `protocol`: the HTTP protocol class (the replay fast path), else httptools'."""
     return uvicorn.Config(
         app,
         host=host,
@@ -26,7 +30,7 @@ def server_config(app: Any, host: str, port: int, log_level: str = "warning") ->
         server_header=False,
         date_header=False,
         lifespan="auto",
-        http="httptools",
+        http=protocol or "httptools",
         loop="uvloop",
         timeout_keep_alive=30,
     )
@@ -56,17 +60,25 @@ class ForegroundServer(uvicorn.Server):
                 self._captured_signals = [s for s in self._captured_signals if s != signal.SIGTERM]
 
 
-def serve_forever(app: Any, host: str, port: int, log_level: str = "warning") -> None:
+def serve_forever(
+    app: Any, host: str, port: int, log_level: str = "warning", protocol: type[asyncio.Protocol] | None = None
+) -> None:
     """Foreground server for the CLI; returns on Ctrl-C / SIGTERM after a clean shutdown."""
-    ForegroundServer(server_config(app, host, port, log_level)).run()
+    ForegroundServer(server_config(app, host, port, log_level, protocol)).run()
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, timeout: float = 10.0) -> Iterator[str]:
+def serve_in_thread(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    timeout: float = 10.0,
+    protocol: type[asyncio.Protocol] | None = None,
+) -> Iterator[str]:
     """Run `app` on a background thread; yields its base URL and stops it on exit."""
     sock = bind_socket(host, port)
     bound_port = sock.getsockname()[1]
-    config = server_config(app, host, bound_port)
+    config = server_config(app, host, bound_port, protocol=protocol)
     config.loop = "asyncio"
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="hudproxy-server")

@@ -19,7 +19,7 @@ from hudproxy.mcp.http import attach_mcp
 from hudproxy.mcp.passthrough_options import check_passthrough, http_unmatched, mcp_upstream
 from hudproxy.record.misses import record_misses
 from hudproxy.replay.asgi import ReplayApp
-from hudproxy.replay.options import ReplayOptions, Unmatched
+from hudproxy.replay.options import ReplayOptions, ServerKind, Unmatched
 from hudproxy.replay.server import create_replay_app
 
 
@@ -90,7 +90,8 @@ class Replay:
     `generalise=True` answers unrecorded CRUD requests from each session's resources (`hudproxy.resources`);
     a session's `state()` and `state_diff()` then show them for grading; `seed` (with the session id) fixes the
     uuid/hex ids it invents (sequence ids follow the recorded sequence); `openapi` (an OpenAPI file) supplies the
-    path templates, over what the model infers.
+    path templates, over what the model infers. `server="asgi"` answers every request through the ASGI app
+    (default "fast", or $HUDPROXY_REPLAY_SERVER: plain requests as pre-built bytes, see `hudproxy.replay.http1`).
     """
 
     def __init__(
@@ -110,8 +111,10 @@ class Replay:
         generalise: bool = False,
         seed: int | None = None,
         openapi: str | Path | dict[str, Any] | None = None,
+        server: ServerKind | str | None = None,
     ) -> None:
         self.cassette = Path(cassette)
+        self._server_kind = ServerKind.parse(server) if server is not None else None
         self._mcp_upstream = (mcp_command, mcp_url)
         self._options = ReplayOptions(
             match=match, unmatched=unmatched, target=target, stream_timing=stream_timing,
@@ -160,7 +163,7 @@ class Replay:
             from hudproxy.mcp.passthrough import attach_passthrough
 
             attach_passthrough(app, "127.0.0.1", upstream)  # the same, misses forwarded and recorded
-        server = ReplayServer(app)
+        server = ReplayServer(app, self._server_kind)
         server.start()
         self._server = server
         return self

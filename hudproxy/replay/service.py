@@ -24,6 +24,11 @@ MissHandler = Callable[[Request], Awaitable[Outcome]]
 OutcomeHook = Callable[[str, Outcome], None]
 
 
+def invalid_session(request: Request, error: InvalidSessionId) -> Outcome:
+    """A 400 journaled under INVALID_SESSION; the id is never stored."""
+    return Outcome(request, invalid_session_response(str(error)), None, [])
+
+
 class ReplayService:
     def __init__(
         self,
@@ -58,19 +63,30 @@ class ReplayService:
     ) -> tuple[Session, Outcome]:
         """The answer in this session; a miss goes to `on_miss` unless the adapter answers its own misses
         (`forward_miss=False`: MCP, whose passthrough talks to an MCP server, not an HTTP target)."""
-        try:
-            session = self.sessions.get(session_id)
-        except InvalidSessionId as exc:  # answered (400) and journaled under INVALID_SESSION, never stored
-            return self.refused, Outcome(request, invalid_session_response(str(exc)), None, [])
-        if is_heavy(request, self.limits):  # inflated, parsed and hashed on a worker thread; 413 past the limits
+        if not is_heavy(request, self.limits):
+            session, outcome = self.answer_now(session_id, request)
+            if session is self.refused:
+                return session, outcome
+        else:  # inflated, parsed and hashed on a worker thread; 413 past the limits
+            try:
+                session = self.sessions.get(session_id)
+            except InvalidSessionId as exc:
+                return self.refused, invalid_session(request, exc)
             outcome = await handle_off_loop(self.engine, request, session.state, self.limits)
-        else:
-            outcome = self.engine.handle(request, session.state)
         if outcome.response.status == TOO_LARGE_STATUS and outcome.interaction is None:
             return session, outcome
         if not outcome.matched and forward_miss and self.on_miss is not None:
             outcome = await self.on_miss(request)
         return session, outcome
+
+    def answer_now(self, session_id: str | None, request: Request) -> tuple[Session, Outcome]:
+        """The answer to a request that is not heavy (`limits.is_heavy`), without a miss handler's forwarding:
+        no await, so the HTTP/1.1 fast path answers it within the read that completed it."""
+        try:
+            session = self.sessions.get(session_id)
+        except InvalidSessionId as exc:
+            return self.refused, invalid_session(request, exc)
+        return session, self.engine.handle(request, session.state)
 
     def journaled(
         self,

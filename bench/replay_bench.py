@@ -1,4 +1,5 @@
-"""Replay servers side by side on this machine: bare uvicorn floor, mitmdump --server-replay, hudproxy.
+"""Replay servers side by side on this machine: the raw uvloop ceiling, the bare uvicorn ASGI floor, mitmdump
+--server-replay, and hudproxy (the fast path, --no-journal, and --server asgi).
 
 Each server runs pinned to core 0 and wrk to core 1, over loopback only. Every server must first answer every
 recorded request with 200 and the recorded body, so error pages are never benchmarked. See bench/README.md.
@@ -28,12 +29,13 @@ from servers import (
     hudproxy_argv,
     hudproxy_variants,
     mitm_replay_argv,
+    raw_argv,
     record_with_mitmdump,
 )
 from traffic import Interaction, check_roundtrip, write_cassette, write_wrk_script
 from wrkrun import measure as measure_wrk
 
-SERVERS = ("bare", "mitmdump", "hudproxy")
+SERVERS = ("raw", "bare", "mitmdump", "hudproxy")
 LOW, HIGH = 1, 32  # concurrencies: latency at 1 connection, throughput at 32
 
 
@@ -88,7 +90,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     p.add_argument(
         "--servers",
         default=",".join(SERVERS),
-        help="comma list out of bare,mitmdump,hudproxy",
+        help="comma list out of raw,bare,mitmdump,hudproxy",
     )
     p.add_argument("--no-scale", action="store_true", help="skip the scale and load-time test")
     p.add_argument(
@@ -179,6 +181,8 @@ def run(cfg: Config, workdir: Path, report: dict[str, Any]) -> None:
     script = workdir / "requests.lua"
     write_wrk_script(script, interactions)
     bench = _Bench(cfg, workdir, report, interactions, script)
+    if "raw" in cfg.servers:
+        _attempt(report, "raw", bench.raw)
     if "bare" in cfg.servers:
         _attempt(report, "bare", bench.bare)
     if "mitmdump" in cfg.servers:
@@ -211,6 +215,9 @@ class _Bench:
     @property
     def cassette(self) -> Path:
         return self.workdir / "cassette.json"
+
+    def raw(self) -> None:
+        self.server("raw", lambda port: raw_argv(self.cassette, port))
 
     def bare(self) -> None:
         self.server("bare", lambda port: bare_argv(self.cassette, port))

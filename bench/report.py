@@ -76,8 +76,8 @@ def compute_ratios(report: dict[str, Any], low: int, high: int) -> None:
     """req/s ratios at ``high`` connections, p50 ratios at ``low``: each hudproxy run against the others."""
     rows = {(r["server"], r["connections"]): r for r in report["throughput"]}
     servers = list(dict.fromkeys(r["server"] for r in report["throughput"]))
-    pairs = [(h, other) for h in servers if h.startswith("hudproxy") for other in ("bare", "mitmdump")]
-    pairs.append(("bare", "mitmdump"))  # reference: how far the floor is above the peer
+    pairs = [(h, other) for h in servers if h.startswith("hudproxy") for other in ("raw", "bare", "mitmdump")]
+    pairs += [("bare", "raw"), ("bare", "mitmdump")]  # references: the ASGI floor against the ceiling and the peer
     for a, b in pairs:
         if (a, high) in rows and (b, high) in rows:
             report["ratios"][f"{a} / {b} req/s @{high}"] = rows[a, high]["rps"] / rows[b, high]["rps"]

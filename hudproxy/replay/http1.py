@@ -86,11 +86,45 @@ class FastReplayProtocol(HttpToolsProtocol):
         self.encoding: bytes | None = None
         self.session_header: bytes | None = None
         self.started = self.clock = 0.0
+        self.used = False  # a read or an answer since the keep-alive timer was armed
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         host, port = self.server or ("127.0.0.1", 80)
         self.netloc = f"{host}:{port}"
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
+
+    # The keep-alive timeout with one timer per idle period, not one per answer (uvicorn arms a timer after
+    # every response and cancels it on every read: two loop calls per request on the fast path).
+    def _unset_keepalive_if_required(self) -> None:
+        self.used = True  # the timer, when it fires, sees the connection was used and waits again
+
+    def on_response_complete(self) -> None:
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        elif self.timeout_keep_alive_task is None:
+            self.used = False
+            self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.keep_alive_expired)
+
+    def keep_alive_expired(self) -> None:
+        self.timeout_keep_alive_task = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # an ASGI answer (a stream) is still going: its completion arms the timer again
+        if self.used:
+            self.used = False
+            self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.keep_alive_expired)
+        elif not self.transport.is_closing():
+            self.transport.close()
 
     # Parser callbacks: only what the fast path needs; the ASGI scope is built when a request goes there.
     def on_message_begin(self) -> None:

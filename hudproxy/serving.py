@@ -33,6 +33,7 @@ def server_config(
         http=protocol or "httptools",
         loop="uvloop",
         timeout_keep_alive=30,
+        backlog=4096,  # many clients connecting at once (bench/connections_bench.py: 10,000) are not refused
     )
 
 
@@ -60,10 +61,31 @@ class ForegroundServer(uvicorn.Server):
                 self._captured_signals = [s for s in self._captured_signals if s != signal.SIGTERM]
 
 
+def raise_fd_limit() -> int:
+    """Lift this process's open-file limit (soft) to its hard limit: each client connection holds a file
+    descriptor, and the common soft default (1,024) would refuse the 1,025th concurrent connection. Returns
+    the limit now in force."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX: nothing to raise
+        return -1
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (ValueError, OSError):
+        return soft
+    return wanted
+
+
 def serve_forever(
     app: Any, host: str, port: int, log_level: str = "warning", protocol: type[asyncio.Protocol] | None = None
 ) -> None:
-    """Foreground server for the CLI; returns on Ctrl-C / SIGTERM after a clean shutdown."""
+    """Foreground server for the CLI (its fd limit raised first); returns on Ctrl-C / SIGTERM after a clean
+    shutdown."""
+    raise_fd_limit()
     ForegroundServer(server_config(app, host, port, log_level, protocol)).run()
 
 

@@ -10,13 +10,14 @@ recorded request with 200 and the recorded body, so error pages are never benchm
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -33,6 +34,7 @@ from servers import (
     record_with_mitmdump,
 )
 from traffic import Interaction, check_roundtrip, write_cassette, write_wrk_script
+from wrkrun import WrkResult, run_wrk
 from wrkrun import measure as measure_wrk
 
 SERVERS = ("raw", "bare", "mitmdump", "hudproxy")
@@ -55,6 +57,7 @@ class Config:
     ready_timeout_s: float
     keep: bool
     out: Path
+    interleave: bool = False
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Config:
@@ -105,6 +108,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         help="keep the temp dir (cassettes, scripts, server logs)",
     )
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json")
+    p.add_argument(
+        "--interleave",
+        action="store_true",
+        help="start every server at once and measure them back to back in each of --runs rounds (a busy machine)",
+    )
     a = p.parse_args(argv)
     servers = tuple(s.strip() for s in a.servers.split(",") if s.strip())
     if unknown := set(servers) - set(SERVERS):
@@ -124,6 +132,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         ready_timeout_s=120.0,
         keep=a.keep,
         out=a.out,
+        interleave=a.interleave,
     )
 
 
@@ -189,6 +198,8 @@ def run(cfg: Config, workdir: Path, report: dict[str, Any]) -> None:
         _attempt(report, "mitmdump", bench.mitmdump)
     if "hudproxy" in cfg.servers:
         _attempt(report, "hudproxy", bench.hudproxy)
+    if cfg.interleave:
+        _interleaved(bench)
     if cfg.scale:
         _scale(cfg, workdir, report)
 
@@ -211,6 +222,7 @@ class _Bench:
     report: dict[str, Any]
     interactions: list[Interaction]
     script: Path
+    waiting: list[tuple[str, Callable[[int], list[str]]]] = field(default_factory=list)  # --interleave
 
     @property
     def cassette(self) -> Path:
@@ -236,7 +248,10 @@ class _Bench:
             )
 
     def server(self, name: str, argv: Callable[[int], list[str]]) -> None:
-        """Start, verify every request, then warm-up + measure at each concurrency."""
+        """Start, verify every request, then warm-up + measure at each concurrency (--interleave: later)."""
+        if self.cfg.interleave:
+            self.waiting.append((name, argv))
+            return
         port = free_port()
         print(f"{name}: starting on port {port}", flush=True)
         with running(
@@ -293,3 +308,43 @@ def _scale(cfg: Config, workdir: Path, report: dict[str, Any]) -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _started(bench: _Bench, stack: contextlib.ExitStack) -> dict[str, int]:
+    """(--interleave) Every waiting server started and verified; name -> port."""
+    ports: dict[str, int] = {}
+    for name, argv in bench.waiting:
+        port = free_port()
+        print(f"{name}: starting on port {port}", flush=True)
+        log = bench.workdir / f"{name.replace(' ', '')}.log"
+        try:
+            stack.enter_context(running(argv(port), port, log, bench.cfg.ready_timeout_s))
+            verify(port, bench.interactions)
+        except BenchError as exc:
+            bench.report["unavailable"][name] = str(exc)
+            print(f"{name}: not available ({exc})", flush=True)
+            continue
+        ports[name] = port
+    return ports
+
+
+def _interleaved(bench: _Bench) -> None:
+    """Every server up at once (each pinned to core 0, idle while another is measured); each of --runs rounds
+    measures them back to back, so a change in the machine's load hits them alike. The median round stands per
+    server, and each round's figures are kept for paired ratios (report.compute_ratios)."""
+    cfg = bench.cfg
+    with contextlib.ExitStack() as stack:
+        ports = _started(bench, stack)
+        for conns in (LOW, HIGH):
+            for port in ports.values():
+                run_wrk(port, bench.script, conns, cfg.warmup_s)
+            rounds: dict[str, list[WrkResult]] = {name: [] for name in ports}
+            for _ in range(cfg.runs):
+                for name, port in ports.items():
+                    rounds[name].append(run_wrk(port, bench.script, conns, cfg.duration_s))
+            for name, results in rounds.items():
+                median = sorted(results, key=lambda r: r.rps)[(len(results) - 1) // 2]
+                result = replace(median, runs_rps=tuple(r.rps for r in results))  # in round order
+                rep.add_throughput(bench.report, name, result)
+                _progress(name, conns, result.rps, result.p50_ms, result.non_2xx + result.socket_errors)
+            bench.report.setdefault("rounds", {})[str(conns)] = {n: [r.rps for r in rs] for n, rs in rounds.items()}

@@ -83,6 +83,12 @@ def compute_ratios(report: dict[str, Any], low: int, high: int) -> None:
             report["ratios"][f"{a} / {b} req/s @{high}"] = rows[a, high]["rps"] / rows[b, high]["rps"]
         if (a, low) in rows and (b, low) in rows:
             report["ratios"][f"{a} / {b} p50 @{low}"] = rows[a, low]["p50_ms"] / rows[b, low]["p50_ms"]
+    rounds = report.get("rounds", {}).get(str(high), {})  # --interleave: each round's req/s, in round order
+    for a, b in pairs:
+        if a in rounds and b in rounds and rounds[a] and len(rounds[a]) == len(rounds[b]):
+            paired = sorted(x / y for x, y in zip(rounds[a], rounds[b], strict=True))
+            key = f"{a} / {b} req/s @{high}, paired median of {len(paired)} rounds"
+            report["ratios"][key] = paired[(len(paired) - 1) // 2]
 
 
 def save(report: dict[str, Any], out: Path) -> None:

@@ -233,6 +233,13 @@ class FastReplayProtocol(HttpToolsProtocol):
         if not keep_alive:
             self.transport.close()
         self.on_response_complete()
+        if self.flow.write_paused:  # a client that pipelines without reading: stop reading until it drains
+            self.flow.pause_reading()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self.cycle is None or self.cycle.response_complete:
+            self.flow.resume_reading()
 
     def sender(self, outcome: Outcome) -> Callable[[Scope, Receive, Send], Any]:
         """An ASGI app that sends an outcome already answered and journaled (a stream, a redirect home)."""

@@ -42,6 +42,7 @@ def cassette(tmp_path: Path) -> Path:
         ),
         make_interaction(make_request("GET", f"{API}/orders/A1"), make_response(json={"status": "shipped"})),
         make_interaction(make_request("GET", f"{API}/plain"), recorded_without_length()),
+        make_interaction(make_request("HEAD", f"{API}/plain"), recorded_without_length()),
         make_interaction(
             make_request("GET", f"{API}/sized"), make_response(body=b"sized", headers=(("Content-Length", "5"),))
         ),

@@ -295,6 +295,12 @@ def _scale(cfg: Config, workdir: Path, report: dict[str, Any]) -> None:
     )
     inputs = scale.prepare(workdir, cfg.scale_n)
     timing = scale.Timing(HIGH, cfg.duration_s, cfg.warmup_s, cfg.runs, cfg.load_timeout_s)
+    if cfg.interleave:
+        entries = [(scale.new_entry(name, inputs), argv) for name, argv, _ in targets]
+        report["scale"] += [entry for entry, _ in entries]
+        print(f"scale: {', '.join(name for name, _, _ in targets)}, small and large at once", flush=True)
+        _attempt(report, "scale", lambda: scale.measure_interleaved(entries, inputs, workdir, timing))
+        return
     for name, argv, caches in targets:
         entry = scale.new_entry(name, inputs)
         report["scale"].append(entry)
@@ -304,10 +310,6 @@ def _scale(cfg: Config, workdir: Path, report: dict[str, Any]) -> None:
             f"{name} (scale)",
             lambda e=entry, a=argv, c=caches: scale.measure(e, a, inputs, workdir, timing, restart=c),
         )
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 def _started(bench: _Bench, stack: contextlib.ExitStack) -> dict[str, int]:
@@ -348,3 +350,7 @@ def _interleaved(bench: _Bench) -> None:
                 rep.add_throughput(bench.report, name, result)
                 _progress(name, conns, result.rps, result.p50_ms, result.non_2xx + result.socket_errors)
             bench.report.setdefault("rounds", {})[str(conns)] = {n: [r.rps for r in rs] for n, rs in rounds.items()}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -143,7 +143,7 @@ class FastReplayProtocol(HttpToolsProtocol):
             self.declared = value
         elif name == b"content-encoding":
             self.encoding = value
-        elif name == SESSION_HEADER:
+        elif name == SESSION_HEADER and self.session_header is None:  # the first one, as the ASGI path reads it
             self.session_header = value
         elif name == b"expect" and value.lower() == b"100-continue":
             self.expect_100_continue = True

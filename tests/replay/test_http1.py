@@ -169,22 +169,8 @@ def test_the_fast_path_writes_the_bytes_uvicorn_writes_for_the_asgi_app(cassette
         got = answers(fast.base_url, EXCHANGE)
     for sent, want, have in zip(EXCHANGE, expected, got, strict=True):
         assert have == want, sent.split(b"\r\n")[0]
-    assert [int(head.split()[1]) for head, _ in got] == [
-        200,
-        200,
-        200,
-        501,
-        200,
-        501,
-        200,
-        200,
-        204,
-        200,
-        302,
-        501,
-        400,
-        200,
-    ]
+    statuses = [int(head.split()[1]) for head, _ in got]
+    assert statuses == [200, 200, 200, 501, 200, 200, 200, 200, 204, 200, 302, 501, 400, 200]  # HEAD /orders: none
 
 
 def test_plain_requests_are_answered_from_the_byte_cache(cassette: Path) -> None:
@@ -276,3 +262,17 @@ def test_http10_closes_unless_it_asks_for_keep_alive(cassette: Path) -> None:
             _, headers, body = reader.response()  # recorded without a length: no chunks for HTTP/1.0
             assert b"transfer-encoding" not in headers and body == b"no length recorded"
             assert reader.closed()
+
+
+def test_of_two_session_headers_the_first_one_counts(cassette: Path, tmp_path: Path) -> None:
+    """As the ASGI path reads it (the first X-Hudproxy-Session), so both paths journal the call alike."""
+    twice = (
+        b"GET /orders/A1 HTTP/1.1\r\nHost: api.test\r\nX-Hudproxy-Session: first\r\nX-Hudproxy-Session: second\r\n\r\n"
+    )
+    with Replay(cassette, journal=tmp_path / "j.db") as replay:
+        first, second = replay.session("first"), replay.session("second")
+        with connected(replay.base_url) as sock:
+            sock.sendall(twice)
+            assert json.loads(Reader(sock).response()[2]) == {"status": "pending"}
+        assert [(c.method, c.path) for c in first.calls()] == [("GET", "/orders/A1")]
+        assert second.calls() == []

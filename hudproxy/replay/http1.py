@@ -37,7 +37,7 @@ from hudproxy.matching.outcome import Outcome
 from hudproxy.replay.asgi import ADMIN_PREFIX, Receive, ReplayApp, Scope, Send
 from hudproxy.replay.limits import HEAVY_BODY, is_heavy
 from hudproxy.replay.options import SERVER_ENV, ServerKind
-from hudproxy.replay.sessions import SESSION_HEADER, split_session_path
+from hudproxy.replay.sessions import PREFIX, SESSION_HEADER, split_session_path
 from hudproxy.replay.wire import WireResponse, wire_response
 
 log = logging.getLogger("hudproxy.replay")
@@ -98,6 +98,21 @@ class FastReplayProtocol(HttpToolsProtocol):
         if self.timeout_keep_alive_task is not None:
             self.timeout_keep_alive_task.cancel()
             self.timeout_keep_alive_task = None
+
+    def data_received(self, data: bytes) -> None:
+        """uvicorn's, with the keep-alive timer marked used rather than cancelled (see below)."""
+        self.used = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+        except httptools.HttpParserError:
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
 
     # The keep-alive timeout with one timer per idle period, not one per answer (uvicorn arms a timer after
     # every response and cancels it on every read: two loop calls per request on the fast path).
@@ -209,29 +224,33 @@ class FastReplayProtocol(HttpToolsProtocol):
 
     # Answering
     def answer(self) -> None:
-        url = self.url.decode("latin-1")
-        raw_path, _, query = url.partition("?")
-        session_id, path = split_session_path(raw_path)
+        raw_path, _, query = self.url.decode("latin-1").partition("?")
+        session_id, path = split_session_path(raw_path) if raw_path.startswith(PREFIX) else (None, raw_path)
         if session_id is None and self.session_header is not None:
             session_id = self.session_header.decode("latin-1")
         body = b"".join(self.body) if self.body else b""
         headers = tuple([(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.headers])
         method = self.parser.get_method().decode("ascii")
         request = Request.from_parts(method, self.scheme or "http", self.netloc, path, query, headers, body)
-        if is_heavy(request, self.service.limits):
+        service = self.service
+        if body and is_heavy(request, service.limits):
             self.hand_over(self.replay_app(), body, more_body=False)
             return
-        session, outcome = self.service.answer_now(session_id, request)
-        self.service.journaled(session, outcome, self.started, self.clock)  # before the answer, as the ASGI path
+        session, outcome = service.answer_now(session_id, request)
+        service.journaled(session, outcome, self.started, self.clock)  # before the answer, as the ASGI path
         wire = self.wires.lookup(outcome)
         if wire is None:
             self.hand_over(self.sender(outcome), b"", more_body=False)
             return
-        http10 = self.parser.get_http_version() == "1.0"
-        keep_alive = self.keep_alive and not (http10 and wire.chunked)
-        self.transport.write(wire.answer(method == "HEAD", keep_alive, http10))
-        if not keep_alive:
-            self.transport.close()
+        keep_alive = self.keep_alive
+        if keep_alive and method != "HEAD" and self.parser.get_http_version() == "1.1":
+            self.transport.write(wire.kept_alive)  # the common case: built once, written as is
+        else:
+            http10 = self.parser.get_http_version() == "1.0"
+            keep_alive = keep_alive and not (http10 and wire.chunked)
+            self.transport.write(wire.answer(method == "HEAD", keep_alive, http10))
+            if not keep_alive:
+                self.transport.close()
         self.on_response_complete()
         if self.flow.write_paused:  # a client that pipelines without reading: stop reading until it drains
             self.flow.pause_reading()

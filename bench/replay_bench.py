@@ -24,7 +24,7 @@ from typing import Any
 
 import report as rep
 import scale
-from procs import BenchError, free_port, running, stop_all, verify
+from procs import BenchError, children, cpu_seconds, free_port, running, stop_all, verify
 from servers import (
     bare_argv,
     hudproxy_argv,
@@ -312,21 +312,26 @@ def _scale(cfg: Config, workdir: Path, report: dict[str, Any]) -> None:
         )
 
 
-def _started(bench: _Bench, stack: contextlib.ExitStack) -> dict[str, int]:
-    """(--interleave) Every waiting server started and verified; name -> port."""
-    ports: dict[str, int] = {}
+def _group_cpu(pid: int) -> float:
+    """CPU seconds of a server and its helper processes (hudproxy's journal worker) so far."""
+    return sum(cpu_seconds(p) or 0.0 for p in (pid, *children(pid)))
+
+
+def _started(bench: _Bench, stack: contextlib.ExitStack) -> dict[str, tuple[int, int]]:
+    """(--interleave) Every waiting server started and verified; name -> (port, pid)."""
+    ports: dict[str, tuple[int, int]] = {}
     for name, argv in bench.waiting:
         port = free_port()
         print(f"{name}: starting on port {port}", flush=True)
         log = bench.workdir / f"{name.replace(' ', '')}.log"
         try:
-            stack.enter_context(running(argv(port), port, log, bench.cfg.ready_timeout_s))
+            proc = stack.enter_context(running(argv(port), port, log, bench.cfg.ready_timeout_s))
             verify(port, bench.interactions)
         except BenchError as exc:
             bench.report["unavailable"][name] = str(exc)
             print(f"{name}: not available ({exc})", flush=True)
             continue
-        ports[name] = port
+        ports[name] = (port, proc.pid)
     return ports
 
 
@@ -338,17 +343,24 @@ def _interleaved(bench: _Bench) -> None:
     with contextlib.ExitStack() as stack:
         ports = _started(bench, stack)
         for conns in (LOW, HIGH):
-            for port in ports.values():
+            for port, _ in ports.values():
                 run_wrk(port, bench.script, conns, cfg.warmup_s)
             rounds: dict[str, list[WrkResult]] = {name: [] for name in ports}
+            cpu: dict[str, list[float]] = {name: [] for name in ports}  # CPU-µs per answered request
             for _ in range(cfg.runs):
-                for name, port in ports.items():
-                    rounds[name].append(run_wrk(port, bench.script, conns, cfg.duration_s))
+                for name, (port, pid) in ports.items():
+                    before = _group_cpu(pid)
+                    result = run_wrk(port, bench.script, conns, cfg.duration_s)
+                    rounds[name].append(result)
+                    cpu[name].append((_group_cpu(pid) - before) / max(result.requests, 1) * 1e6)
             for name, results in rounds.items():
                 median = sorted(results, key=lambda r: r.rps)[(len(results) - 1) // 2]
                 result = replace(median, runs_rps=tuple(r.rps for r in results))  # in round order
                 rep.add_throughput(bench.report, name, result)
                 _progress(name, conns, result.rps, result.p50_ms, result.non_2xx + result.socket_errors)
+                spent = sorted(cpu[name])[(len(cpu[name]) - 1) // 2]
+                bench.report.setdefault("cpu_us_per_request", {}).setdefault(name, {})[str(conns)] = spent
+                print(f"  {name} @{conns}: {spent:.1f} CPU-µs per request (server and its helpers)", flush=True)
             bench.report.setdefault("rounds", {})[str(conns)] = {n: [r.rps for r in rs] for n, rs in rounds.items()}
 
 

@@ -104,6 +104,18 @@ def print_report(report: dict[str, Any]) -> None:
         ["server", "conns", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock err"],
         [_throughput_row(r) for r in report["throughput"]],
     )
+    cpu = report.get("cpu_us_per_request", {})  # --interleave
+    if cpu:
+        bare = cpu.get("bare", {})
+        _table(
+            "CPU-µs per request (server and its helpers): less sensitive to other load than req/s",
+            ["server", "@1", "@32", "bare / server @32"],
+            [
+                [name, _num(c.get("1"), ".1f"), _num(c.get("32"), ".1f"),
+                 _num(bare["32"] / c["32"] if "32" in bare and c.get("32") else None, ".2f")]
+                for name, c in cpu.items()
+            ],
+        )  # fmt: skip
     if report["ratios"]:
         _table("Ratios", ["ratio", "value"], [[k, f"{v:.3f}"] for k, v in report["ratios"].items()])
     if report["scale"]:

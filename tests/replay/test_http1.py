@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,10 +16,12 @@ import pytest
 from hudproxy.api.replay import Replay
 from hudproxy.cassette.files import dumps_cassette
 from hudproxy.interaction import Chunk, Response
+from hudproxy.netutil import free_port
 from hudproxy.replay.http1 import fast_protocol
 from hudproxy.replay.server import create_replay_app
 from hudproxy.serving import serve_in_thread
 from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
+from tests.processes import HUDPROXY, wide_environment
 
 API = "http://api.test"
 BIG = b"x" * (100 * 1024)  # over the 64 KiB a body may have on the fast path
@@ -276,3 +279,12 @@ def test_of_two_session_headers_the_first_one_counts(cassette: Path, tmp_path: P
             assert json.loads(Reader(sock).response()[2]) == {"status": "pending"}
         assert [(c.method, c.path) for c in first.calls()] == [("GET", "/orders/A1")]
         assert second.calls() == []
+
+
+def test_an_unknown_server_kind_is_one_line_and_exit_2(cassette: Path) -> None:
+    done = subprocess.run(
+        [HUDPROXY, "replay", str(cassette), "--server", "bogus", "--port", str(free_port())],
+        capture_output=True, text=True, timeout=60, env=wide_environment(), check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == "hudproxy: unknown --server 'bogus'; valid values: fast, asgi."

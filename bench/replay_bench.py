@@ -1,4 +1,5 @@
-"""Replay servers side by side on this machine: bare uvicorn floor, mitmdump --server-replay, hudproxy.
+"""Replay servers side by side on this machine: the raw uvloop ceiling, the bare uvicorn ASGI floor, mitmdump
+--server-replay, and hudproxy (the fast path, --no-journal, and --server asgi).
 
 Each server runs pinned to core 0 and wrk to core 1, over loopback only. Every server must first answer every
 recorded request with 200 and the recorded body, so error pages are never benchmarked. See bench/README.md.
@@ -9,31 +10,34 @@ recorded request with 200 and the recorded body, so error pages are never benchm
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import report as rep
 import scale
-from procs import BenchError, free_port, running, stop_all, verify
+from procs import BenchError, children, cpu_seconds, free_port, running, stop_all, verify
 from servers import (
     bare_argv,
     hudproxy_argv,
     hudproxy_variants,
     mitm_replay_argv,
+    raw_argv,
     record_with_mitmdump,
 )
 from traffic import Interaction, check_roundtrip, write_cassette, write_wrk_script
+from wrkrun import WrkResult, run_wrk
 from wrkrun import measure as measure_wrk
 
-SERVERS = ("bare", "mitmdump", "hudproxy")
+SERVERS = ("raw", "bare", "mitmdump", "hudproxy")
 LOW, HIGH = 1, 32  # concurrencies: latency at 1 connection, throughput at 32
 
 
@@ -53,6 +57,7 @@ class Config:
     ready_timeout_s: float
     keep: bool
     out: Path
+    interleave: bool = False
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Config:
@@ -88,7 +93,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     p.add_argument(
         "--servers",
         default=",".join(SERVERS),
-        help="comma list out of bare,mitmdump,hudproxy",
+        help="comma list out of raw,bare,mitmdump,hudproxy",
     )
     p.add_argument("--no-scale", action="store_true", help="skip the scale and load-time test")
     p.add_argument(
@@ -103,6 +108,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         help="keep the temp dir (cassettes, scripts, server logs)",
     )
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json")
+    p.add_argument(
+        "--interleave",
+        action="store_true",
+        help="start every server at once and measure them back to back in each of --runs rounds (a busy machine)",
+    )
     a = p.parse_args(argv)
     servers = tuple(s.strip() for s in a.servers.split(",") if s.strip())
     if unknown := set(servers) - set(SERVERS):
@@ -122,6 +132,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         ready_timeout_s=120.0,
         keep=a.keep,
         out=a.out,
+        interleave=a.interleave,
     )
 
 
@@ -179,12 +190,16 @@ def run(cfg: Config, workdir: Path, report: dict[str, Any]) -> None:
     script = workdir / "requests.lua"
     write_wrk_script(script, interactions)
     bench = _Bench(cfg, workdir, report, interactions, script)
+    if "raw" in cfg.servers:
+        _attempt(report, "raw", bench.raw)
     if "bare" in cfg.servers:
         _attempt(report, "bare", bench.bare)
     if "mitmdump" in cfg.servers:
         _attempt(report, "mitmdump", bench.mitmdump)
     if "hudproxy" in cfg.servers:
         _attempt(report, "hudproxy", bench.hudproxy)
+    if cfg.interleave:
+        _interleaved(bench)
     if cfg.scale:
         _scale(cfg, workdir, report)
 
@@ -207,10 +222,14 @@ class _Bench:
     report: dict[str, Any]
     interactions: list[Interaction]
     script: Path
+    waiting: list[tuple[str, Callable[[int], list[str]]]] = field(default_factory=list)  # --interleave
 
     @property
     def cassette(self) -> Path:
         return self.workdir / "cassette.json"
+
+    def raw(self) -> None:
+        self.server("raw", lambda port: raw_argv(self.cassette, port))
 
     def bare(self) -> None:
         self.server("bare", lambda port: bare_argv(self.cassette, port))
@@ -229,7 +248,10 @@ class _Bench:
             )
 
     def server(self, name: str, argv: Callable[[int], list[str]]) -> None:
-        """Start, verify every request, then warm-up + measure at each concurrency."""
+        """Start, verify every request, then warm-up + measure at each concurrency (--interleave: later)."""
+        if self.cfg.interleave:
+            self.waiting.append((name, argv))
+            return
         port = free_port()
         print(f"{name}: starting on port {port}", flush=True)
         with running(
@@ -273,6 +295,12 @@ def _scale(cfg: Config, workdir: Path, report: dict[str, Any]) -> None:
     )
     inputs = scale.prepare(workdir, cfg.scale_n)
     timing = scale.Timing(HIGH, cfg.duration_s, cfg.warmup_s, cfg.runs, cfg.load_timeout_s)
+    if cfg.interleave:
+        entries = [(scale.new_entry(name, inputs), argv) for name, argv, _ in targets]
+        report["scale"] += [entry for entry, _ in entries]
+        print(f"scale: {', '.join(name for name, _, _ in targets)}, small and large at once", flush=True)
+        _attempt(report, "scale", lambda: scale.measure_interleaved(entries, inputs, workdir, timing))
+        return
     for name, argv, caches in targets:
         entry = scale.new_entry(name, inputs)
         report["scale"].append(entry)
@@ -282,6 +310,58 @@ def _scale(cfg: Config, workdir: Path, report: dict[str, Any]) -> None:
             f"{name} (scale)",
             lambda e=entry, a=argv, c=caches: scale.measure(e, a, inputs, workdir, timing, restart=c),
         )
+
+
+def _group_cpu(pid: int) -> float:
+    """CPU seconds of a server and its helper processes (hudproxy's journal worker) so far."""
+    return sum(cpu_seconds(p) or 0.0 for p in (pid, *children(pid)))
+
+
+def _started(bench: _Bench, stack: contextlib.ExitStack) -> dict[str, tuple[int, int]]:
+    """(--interleave) Every waiting server started and verified; name -> (port, pid)."""
+    ports: dict[str, tuple[int, int]] = {}
+    for name, argv in bench.waiting:
+        port = free_port()
+        print(f"{name}: starting on port {port}", flush=True)
+        log = bench.workdir / f"{name.replace(' ', '')}.log"
+        try:
+            proc = stack.enter_context(running(argv(port), port, log, bench.cfg.ready_timeout_s))
+            verify(port, bench.interactions)
+        except BenchError as exc:
+            bench.report["unavailable"][name] = str(exc)
+            print(f"{name}: not available ({exc})", flush=True)
+            continue
+        ports[name] = (port, proc.pid)
+    return ports
+
+
+def _interleaved(bench: _Bench) -> None:
+    """Every server up at once (each pinned to core 0, idle while another is measured); each of --runs rounds
+    measures them back to back, so a change in the machine's load hits them alike. The median round stands per
+    server, and each round's figures are kept for paired ratios (report.compute_ratios)."""
+    cfg = bench.cfg
+    with contextlib.ExitStack() as stack:
+        ports = _started(bench, stack)
+        for conns in (LOW, HIGH):
+            for port, _ in ports.values():
+                run_wrk(port, bench.script, conns, cfg.warmup_s)
+            rounds: dict[str, list[WrkResult]] = {name: [] for name in ports}
+            cpu: dict[str, list[float]] = {name: [] for name in ports}  # CPU-µs per answered request
+            for _ in range(cfg.runs):
+                for name, (port, pid) in ports.items():
+                    before = _group_cpu(pid)
+                    result = run_wrk(port, bench.script, conns, cfg.duration_s)
+                    rounds[name].append(result)
+                    cpu[name].append((_group_cpu(pid) - before) / max(result.requests, 1) * 1e6)
+            for name, results in rounds.items():
+                median = sorted(results, key=lambda r: r.rps)[(len(results) - 1) // 2]
+                result = replace(median, runs_rps=tuple(r.rps for r in results))  # in round order
+                rep.add_throughput(bench.report, name, result)
+                _progress(name, conns, result.rps, result.p50_ms, result.non_2xx + result.socket_errors)
+                spent = sorted(cpu[name])[(len(cpu[name]) - 1) // 2]
+                bench.report.setdefault("cpu_us_per_request", {}).setdefault(name, {})[str(conns)] = spent
+                print(f"  {name} @{conns}: {spent:.1f} CPU-µs per request (server and its helpers)", flush=True)
+            bench.report.setdefault("rounds", {})[str(conns)] = {n: [r.rps for r in rs] for n, rs in rounds.items()}
 
 
 if __name__ == "__main__":

@@ -76,13 +76,19 @@ def compute_ratios(report: dict[str, Any], low: int, high: int) -> None:
     """req/s ratios at ``high`` connections, p50 ratios at ``low``: each hudproxy run against the others."""
     rows = {(r["server"], r["connections"]): r for r in report["throughput"]}
     servers = list(dict.fromkeys(r["server"] for r in report["throughput"]))
-    pairs = [(h, other) for h in servers if h.startswith("hudproxy") for other in ("bare", "mitmdump")]
-    pairs.append(("bare", "mitmdump"))  # reference: how far the floor is above the peer
+    pairs = [(h, other) for h in servers if h.startswith("hudproxy") for other in ("raw", "bare", "mitmdump")]
+    pairs += [("bare", "raw"), ("bare", "mitmdump")]  # references: the ASGI floor against the ceiling and the peer
     for a, b in pairs:
         if (a, high) in rows and (b, high) in rows:
             report["ratios"][f"{a} / {b} req/s @{high}"] = rows[a, high]["rps"] / rows[b, high]["rps"]
         if (a, low) in rows and (b, low) in rows:
             report["ratios"][f"{a} / {b} p50 @{low}"] = rows[a, low]["p50_ms"] / rows[b, low]["p50_ms"]
+    rounds = report.get("rounds", {}).get(str(high), {})  # --interleave: each round's req/s, in round order
+    for a, b in pairs:
+        if a in rounds and b in rounds and rounds[a] and len(rounds[a]) == len(rounds[b]):
+            paired = sorted(x / y for x, y in zip(rounds[a], rounds[b], strict=True))
+            key = f"{a} / {b} req/s @{high}, paired median of {len(paired)} rounds"
+            report["ratios"][key] = paired[(len(paired) - 1) // 2]
 
 
 def save(report: dict[str, Any], out: Path) -> None:
@@ -98,6 +104,18 @@ def print_report(report: dict[str, Any]) -> None:
         ["server", "conns", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock err"],
         [_throughput_row(r) for r in report["throughput"]],
     )
+    cpu = report.get("cpu_us_per_request", {})  # --interleave
+    if cpu:
+        bare = cpu.get("bare", {})
+        _table(
+            "CPU-µs per request (server and its helpers): less sensitive to other load than req/s",
+            ["server", "@1", "@32", "bare / server @32"],
+            [
+                [name, _num(c.get("1"), ".1f"), _num(c.get("32"), ".1f"),
+                 _num(bare["32"] / c["32"] if "32" in bare and c.get("32") else None, ".2f")]
+                for name, c in cpu.items()
+            ],
+        )  # fmt: skip
     if report["ratios"]:
         _table("Ratios", ["ratio", "value"], [[k, f"{v:.3f}"] for k, v in report["ratios"].items()])
     if report["scale"]:

@@ -9,7 +9,7 @@ JSON and as YAML.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from procs import free_port, loaded, running, verify
 from traffic import Interaction, spread_sample, write_cassette, write_wrk_script
 from wrkrun import measure as measure_wrk
+from wrkrun import run_wrk
 
 SMALL_N = 100
 Argv = Callable[[Path, int], list[str]]
@@ -118,3 +119,38 @@ def _rps(port: int, script: Path, timing: Timing) -> float:
 
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name)
+
+
+def measure_interleaved(
+    entries: list[tuple[dict[str, Any], Argv]], inputs: ScaleInputs, workdir: Path, timing: Timing
+) -> None:
+    """(--interleave) Small and large (JSON) servers of every target up at once, measured back to back in each
+    of ``timing.runs`` rounds; a server's ratio is the median over rounds of its large / small req/s in the same
+    round, so a change in the machine's load between the two figures does not show as a scale effect. Load
+    times are not measured in this mode (four servers load at once)."""
+    with ExitStack() as stack:
+        ports: dict[tuple[int, str], int] = {}
+        for k, (entry, argv) in enumerate(entries):
+            for size, cassette, sample in (
+                ("small", inputs.small_json, inputs.small_sample),
+                ("large", inputs.large_json, inputs.large_sample),
+            ):
+                port = free_port()
+                log = workdir / f"{_slug(entry['server'])}-{size}.log"
+                stack.enter_context(running(argv(cassette, port), port, log, timing.load_timeout_s))
+                verify(port, sample)
+                ports[k, size] = port
+        scripts = {"small": inputs.small_script, "large": inputs.large_script}
+        for (_, size), port in ports.items():
+            run_wrk(port, scripts[size], timing.connections, timing.warmup_s)
+        rounds: dict[tuple[int, str], list[float]] = {key: [] for key in ports}
+        for _ in range(timing.runs):
+            for (k, size), port in ports.items():
+                rounds[k, size].append(run_wrk(port, scripts[size], timing.connections, timing.duration_s).rps)
+        for k, (entry, _) in enumerate(entries):
+            small, large = rounds[k, "small"], rounds[k, "large"]
+            ratios = sorted(b / a for a, b in zip(small, large, strict=True))
+            entry["rps_small"] = sorted(small)[(len(small) - 1) // 2]
+            entry["rps_large"] = sorted(large)[(len(large) - 1) // 2]
+            entry["ratio"] = ratios[(len(ratios) - 1) // 2]
+            entry["rounds"] = {"small": small, "large": large}

@@ -28,6 +28,11 @@ def bare_argv(cassette: Path, port: int) -> list[str]:
     ]
 
 
+def raw_argv(cassette: Path, port: int) -> list[str]:
+    """The physical reference: a raw uvloop protocol writing canned bytes (no ASGI, no matching)."""
+    return [sys.executable, str(BENCH_DIR / "raw_server.py"), str(cassette), "--port", str(port), "--host", HOST]
+
+
 def hudproxy_argv(cassette: Path, port: int, extra: Sequence[str] = ()) -> list[str]:
     """hudproxy's replay server as a user would start it."""
     return [
@@ -107,7 +112,8 @@ def record_with_mitmdump(
 
 
 def hudproxy_variants() -> list[tuple[str, list[str]]]:
-    """The hudproxy configurations to run: plain, plus ``--no-journal`` when ``replay --help`` offers it."""
+    """The hudproxy configurations to run: plain (the fast path where ``replay --help`` offers ``--server``), the
+    ASGI path beside it, plus ``--no-journal`` when ``replay --help`` offers it."""
     exe = _which("hudproxy")
     try:
         done = subprocess.run(
@@ -125,6 +131,8 @@ def hudproxy_variants() -> list[tuple[str, list[str]]]:
     variants = [("hudproxy", [])]
     if "--no-journal" in done.stdout:
         variants.append(("hudproxy --no-journal", ["--no-journal"]))
+    if "--server" in done.stdout:
+        variants.append(("hudproxy --server asgi", ["--server", "asgi"]))
     return variants
 
 

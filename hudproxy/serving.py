@@ -5,6 +5,7 @@ uvicorn's own Date/Server headers are off so replayed headers are exactly the re
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import socket
@@ -16,7 +17,10 @@ from typing import Any
 import uvicorn
 
 
-def server_config(app: Any, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
+def server_config(
+    app: Any, host: str, port: int, log_level: str = "warning", protocol: type[asyncio.Protocol] | None = None
+) -> uvicorn.Config:
+    """uvicorn's settings; `protocol`: the HTTP protocol class (the replay fast path), else httptools'."""
     return uvicorn.Config(
         app,
         host=host,
@@ -26,9 +30,10 @@ def server_config(app: Any, host: str, port: int, log_level: str = "warning") ->
         server_header=False,
         date_header=False,
         lifespan="auto",
-        http="httptools",
+        http=protocol or "httptools",
         loop="uvloop",
         timeout_keep_alive=30,
+        backlog=4096,  # many clients connecting at once (bench/connections_bench.py: 10,000) are not refused
     )
 
 
@@ -56,17 +61,46 @@ class ForegroundServer(uvicorn.Server):
                 self._captured_signals = [s for s in self._captured_signals if s != signal.SIGTERM]
 
 
-def serve_forever(app: Any, host: str, port: int, log_level: str = "warning") -> None:
-    """Foreground server for the CLI; returns on Ctrl-C / SIGTERM after a clean shutdown."""
-    ForegroundServer(server_config(app, host, port, log_level)).run()
+def raise_fd_limit() -> int:
+    """Lift this process's open-file limit (soft) to its hard limit: each client connection holds a file
+    descriptor, and the common soft default (1,024) would refuse the 1,025th concurrent connection. Returns
+    the limit now in force."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX: nothing to raise
+        return -1
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (ValueError, OSError):
+        return soft
+    return wanted
+
+
+def serve_forever(
+    app: Any, host: str, port: int, log_level: str = "warning", protocol: type[asyncio.Protocol] | None = None
+) -> None:
+    """Foreground server for the CLI (its fd limit raised first); returns on Ctrl-C / SIGTERM after a clean
+    shutdown."""
+    raise_fd_limit()
+    ForegroundServer(server_config(app, host, port, log_level, protocol)).run()
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, timeout: float = 10.0) -> Iterator[str]:
+def serve_in_thread(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    timeout: float = 10.0,
+    protocol: type[asyncio.Protocol] | None = None,
+) -> Iterator[str]:
     """Run `app` on a background thread; yields its base URL and stops it on exit."""
     sock = bind_socket(host, port)
     bound_port = sock.getsockname()[1]
-    config = server_config(app, host, bound_port)
+    config = server_config(app, host, bound_port, protocol=protocol)
     config.loop = "asyncio"
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="hudproxy-server")

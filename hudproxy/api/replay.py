@@ -20,7 +20,7 @@ from hudproxy.mcp.http import attach_mcp
 from hudproxy.mcp.passthrough_options import check_passthrough, http_unmatched, mcp_upstream
 from hudproxy.record.misses import record_misses
 from hudproxy.replay.asgi import ReplayApp
-from hudproxy.replay.options import ReplayOptions, Unmatched
+from hudproxy.replay.options import ReplayOptions, ServerKind, Unmatched
 from hudproxy.replay.server import create_replay_app
 
 
@@ -110,7 +110,9 @@ class Replay:
     path templates, ids and schemas over what the model infers: bodies breaking a write's schema get a validation
     error, creates fill the fields the server sets, resources nobody recorded are served from the schemas.
     `faults` (a faults file, or its data) fault every session's calls by rule (`hudproxy.faults`);
-    `session.inject(...)` gives one session its own for a block.
+    `session.inject(...)` gives one session its own for a block. `server="asgi"` answers every request through
+    the ASGI app (default "fast", or $HUDPROXY_REPLAY_SERVER: plain requests as pre-built bytes, see
+    `hudproxy.replay.http1`).
     """
 
     def __init__(
@@ -131,8 +133,10 @@ class Replay:
         seed: int | None = None,
         openapi: str | Path | dict[str, Any] | None = None,
         faults: Any = None,
+        server: ServerKind | str | None = None,
     ) -> None:
         self.cassette = Path(cassette)
+        self._server_kind = ServerKind.parse(server) if server is not None else None
         self._mcp_upstream = (mcp_command, mcp_url)
         self._options = ReplayOptions(
             match=match, unmatched=unmatched, target=target, stream_timing=stream_timing,
@@ -181,7 +185,7 @@ class Replay:
             from hudproxy.mcp.passthrough import attach_passthrough
 
             attach_passthrough(app, "127.0.0.1", upstream)  # the same, misses forwarded and recorded
-        server = ReplayServer(app)
+        server = ReplayServer(app, self._server_kind)
         server.start()
         self._server = server
         return self

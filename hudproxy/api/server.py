@@ -10,6 +10,8 @@ from collections.abc import Callable
 from hudproxy.api.common import LOOP_TIMEOUT, T
 from hudproxy.journal.query import CallList, read_calls
 from hudproxy.replay.asgi import Receive, ReplayApp, Scope, Send
+from hudproxy.replay.http1 import protocol_for
+from hudproxy.replay.options import ServerKind
 from hudproxy.serving import serve_in_thread
 
 
@@ -20,8 +22,9 @@ class ReplayServer:
     queues a call's journal entry before sending its answer, so a flush makes every answered call readable.
     """
 
-    def __init__(self, app: ReplayApp) -> None:
+    def __init__(self, app: ReplayApp, server: ServerKind | str | None = None) -> None:
         self.app = app
+        self.server = server  # fast (the HTTP/1.1 fast path) or asgi; None: $HUDPROXY_REPLAY_SERVER, else fast
         self.loop: asyncio.AbstractEventLoop | None = None
         self.base_url = ""
         self.marks: dict[str, int] = {}  # session id -> last seq before its (re)start: calls() shows later ones
@@ -33,7 +36,8 @@ class ReplayServer:
         await self.app(scope, receive, send)
 
     def start(self) -> None:
-        self.base_url = self._stack.enter_context(serve_in_thread(self))
+        protocol = protocol_for(self.app, self.server)
+        self.base_url = self._stack.enter_context(serve_in_thread(self, protocol=protocol))
 
     def stop(self) -> None:
         self._stack.close()

@@ -24,8 +24,9 @@ from hudproxy.errors import ConfigError
 from hudproxy.mcp.passthrough_options import check_passthrough, http_unmatched
 from hudproxy.netutil import ensure_port_free
 from hudproxy.record.misses import record_misses
+from hudproxy.replay.http1 import protocol_for
 from hudproxy.replay.limits import parse_size
-from hudproxy.replay.options import ReplayOptions
+from hudproxy.replay.options import SERVER_ENV, ReplayOptions, ServerKind
 from hudproxy.replay.server import DEFAULT_JOURNAL, JOURNAL_ENV, build_service, create_replay_app
 from hudproxy.replay.service import ReplayService
 from hudproxy.serving import serve_forever
@@ -92,6 +93,9 @@ def replay(
     mcp_name: Annotated[str | None, Opt(help="MCP: which recorded server --stdio serves (default: the first)")] = None,
     session: Annotated[str | None, Opt(help="MCP: the session --stdio replays in (journal, state)")] = None,
     max_body: Annotated[str, Opt(help="Largest request body, inflated too (e.g. 64MB); larger ones get 413")] = "64MB",
+    server: Annotated[
+        str, Opt(envvar=SERVER_ENV, help="fast: answers as pre-built bytes (default) | asgi: uvicorn and the ASGI app")
+    ] = "fast",
     allow_remote: Annotated[
         bool, Opt(help="Listen off loopback (--host 0.0.0.0) without --admin-token: everything served is exposed")
     ] = False,
@@ -128,6 +132,7 @@ def replay(
         cli_mcp.replay_stdio(cassette, policy, journal_path, mcp_name, session, upstream, stream_timing, faults)
         return
     body_limit = parse_size(max_body)
+    server_kind = ServerKind.parse(server)
     upstream_verify = upstream_trust(upstream_ca, target)
     refuse_remote(host, allow_remote, replay_exposure(cassette, forward, admin_token), admin_token, TOKEN_HINT)
     ensure_port_free(host, port)
@@ -171,7 +176,7 @@ def replay(
         console.print(f"journal: {journal_path} (sessions: /s/<id>/... or header X-Hudproxy-Session)")
     guarded = " (token required)" if admin_token else ""
     console.print(f"admin API: http://{host}:{port}/_hudproxy/docs{guarded}")
-    serve_forever(app, host, port)
+    serve_forever(app, host, port, protocol=protocol_for(app, server_kind))
 
 
 def _passthrough_banner(cassette: Path, target: str | None, upstream: Upstream | None) -> str:

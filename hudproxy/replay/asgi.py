@@ -22,6 +22,7 @@ from hudproxy.replay.engine import Outcome, ReplayEngine
 from hudproxy.replay.limits import refused, size_refusal
 from hudproxy.replay.service import MissHandler, OutcomeHook, ReplayService
 from hudproxy.replay.sessions import SESSION_HEADER, SessionStore, split_session_path
+from hudproxy.replay.wire import encode_headers
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -29,15 +30,6 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 ADMIN_PREFIX = "/_hudproxy"
-HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"upgrade"})
-
-
-def encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
-    return [
-        (name.encode("latin-1").lower(), value.encode("latin-1"))
-        for name, value in response.headers
-        if name.lower().encode("latin-1") not in HOP_BY_HOP
-    ]
 
 
 async def read_body(receive: Receive, limit: int | None = None) -> bytes | None:

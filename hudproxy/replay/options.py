@@ -27,6 +27,21 @@ class Unmatched(Choice):
         return "--unmatched"
 
 
+class ServerKind(Choice):
+    """Which HTTP server answers replay requests: the fast path (pre-built bytes; anything unusual still goes
+    to the ASGI app on the same connection) or uvicorn with the ASGI app for every request."""
+
+    FAST = "fast"
+    ASGI = "asgi"
+
+    @classmethod
+    def option_name(cls) -> str:
+        return "--server"
+
+
+SERVER_ENV = "HUDPROXY_REPLAY_SERVER"  # the default of `--server` / `Replay(server=)` when set
+
+
 @dataclass(frozen=True)
 class ReplayOptions:
     """How a replay server matches, answers, journals and forwards; the defaults are `hudproxy replay`'s."""

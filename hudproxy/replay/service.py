@@ -27,6 +27,11 @@ MissHandler = Callable[[Request], Awaitable[Outcome]]
 OutcomeHook = Callable[[str, Outcome], None]
 
 
+def invalid_session(request: Request, error: InvalidSessionId) -> Outcome:
+    """A 400 journaled under INVALID_SESSION; the id is never stored."""
+    return Outcome(request, invalid_session_response(str(error)), None, [])
+
+
 class ReplayService:
     def __init__(
         self,
@@ -49,6 +54,7 @@ class ReplayService:
         self.refused = Session(INVALID_SESSION, self.sessions.first_seq)
         self.recorder: MissRecorder | None = None  # passthrough's recorder: every adapter that records shares it
         self.faults: FaultPlan | None = None  # the server's fault rules (`--faults`); a session may have its own
+        self.faulted_sessions: set[str] = set()  # sessions with their own rules (set_faults): never the fast path
 
     def session_or_refused(self, session_id: str | None) -> Session:
         """The session a request belongs to, or the refused-requests one for an id that breaks the rule."""
@@ -65,16 +71,16 @@ class ReplayService:
         try:
             session = self.sessions.get(session_id)
         except InvalidSessionId as exc:  # answered (400) and journaled under INVALID_SESSION, never stored
-            return self.refused, Outcome(request, invalid_session_response(str(exc)), None, [])
+            return self.refused, invalid_session(request, exc)
         plan = session.faults if session.faults is not None else self.faults
         if plan is not None:
             hit = plan.decide(session.id, session.counters, request.method, request.path)
             if hit is not None:
                 return session, await self.faulted(session, request, hit, forward_miss)
-        if is_heavy(request, self.limits):  # inflated, parsed and hashed on a worker thread; 413 past the limits
-            outcome = await handle_off_loop(self.engine, request, session.state, self.limits)
-        else:
+        if not is_heavy(request, self.limits):
             outcome = self.engine.handle(request, session.state)
+        else:  # inflated, parsed and hashed on a worker thread; 413 past the limits
+            outcome = await handle_off_loop(self.engine, request, session.state, self.limits)
         if outcome.response.status == TOO_LARGE_STATUS and outcome.interaction is None:
             return session, outcome
         if not outcome.matched and forward_miss and self.on_miss is not None:
@@ -114,7 +120,24 @@ class ReplayService:
         session = self.sessions.get(session_id)
         previous, session.faults = session.faults, plan
         session.counters.clear()
+        if plan is None:
+            self.faulted_sessions.discard(session.id)
+        else:
+            self.faulted_sessions.add(session.id)  # the fast path hands every request to the async path
         return previous
+
+    def answer_now(self, session_id: str | None, request: Request) -> tuple[Session, Outcome] | None:
+        """The answer to a request that is not heavy (`limits.is_heavy`), without a miss handler's forwarding:
+        no await, so the HTTP/1.1 fast path answers it within the read that completed it. None while fault
+        rules are set (the server's or any session's): a fault may delay or drop the answer, which is the
+        async path's to act out."""
+        if self.faults is not None or self.faulted_sessions:
+            return None
+        try:
+            session = self.sessions.get(session_id)
+        except InvalidSessionId as exc:
+            return self.refused, invalid_session(request, exc)
+        return session, self.engine.handle(request, session.state)
 
     def journaled(
         self,

@@ -11,11 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from envs.todos.service import create_app
 from envs.todos.walks import LabelWalker, Step, Walker, comparable
 from hudproxy.replay.options import ReplayOptions
 from hudproxy.replay.server import create_replay_app
+from tests.replay.servers import serve_replay
+
+pytestmark = pytest.mark.usefixtures("replay_server")
 
 TODOS = Path(__file__).resolve().parents[2] / "cassettes" / "todos.yaml"
 WALKS, STEPS, SEED = 25, 14, 16
@@ -42,7 +46,12 @@ def answer(client: httpx.Client, step: Step) -> tuple[int, Any]:
 def walk(upstream: Callable[[Any], str], options: ReplayOptions, walker: type[Walker], walks: int) -> dict[str, Any]:
     live = Fresh()
     live_url = upstream(live)
-    replay_url = upstream(create_replay_app(TODOS, options))
+    with serve_replay(create_replay_app(TODOS, options)) as replay_url:
+        return walk_both(live, live_url, replay_url, walker, walks)
+
+
+def walk_both(live: Fresh, live_url: str, replay_url: str, walker: type[Walker], walks: int) -> dict[str, Any]:
+    """Random CRUD walks sent to both; the replay (generalising) must agree with the live API."""
     agreed: Counter[str] = Counter()
     total: Counter[str] = Counter()
     synthesized = 0

@@ -18,6 +18,8 @@ from hudproxy.netutil import free_port, wait_for_port
 from hudproxy.replay import ReplayEngine, ReplayState
 from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
 
+pytestmark = pytest.mark.usefixtures("replay_server")
+
 API = "http://notes.test"
 KNOWN, MADE = "0b5e7f3c-1d2a-4c3b-9e8f-123456789abc", "7f0c1a2b-3c4d-4e5f-8a9b-abcdefabcdef"
 HUDPROXY = shutil.which("hudproxy") or "hudproxy"

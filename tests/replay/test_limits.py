@@ -23,6 +23,8 @@ from hudproxy.api.replay import Replay
 from hudproxy.cassette.files import dumps_cassette
 from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
 
+pytestmark = pytest.mark.usefixtures("replay_server")
+
 ZEROS = 256 * 1024 * 1024  # what each bomb inflates to
 BOMBS = {
     "gzip": lambda: gzip.compress(b"\0" * ZEROS, 9),  # 254 KiB on the wire

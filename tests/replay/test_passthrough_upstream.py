@@ -22,6 +22,8 @@ from hudproxy.testing import make_cassette, make_interaction, make_request, make
 from tests.processes import HUDPROXY, hudproxy_listening
 from tests.proxy.tls_upstream import TlsFiles, make_private_ca, serve_tls
 
+pytestmark = pytest.mark.usefixtures("replay_server")
+
 
 def environment() -> dict[str, str]:
     """The test's environment (HUDPROXY_CA_DIR included) without proxy variables, on a wide terminal."""

@@ -26,6 +26,8 @@ from hudproxy.api.replay import Replay
 from hudproxy.cassette.files import dumps_cassette
 from hudproxy.testing import make_cassette, make_interaction, make_request, make_response
 
+pytestmark = pytest.mark.usefixtures("replay_server")
+
 MAX_BODY = 256 * 1024
 LOGGERS = ("uvicorn", "uvicorn.error", "asyncio", "hudproxy", "hudproxy.journal")
 

@@ -293,6 +293,8 @@ class FastReplayProtocol(HttpToolsProtocol):
         )  # fmt: skip
         self.cycle.body = bytearray(body)
         self.cycle.more_body = more_body
+        if body or not more_body:  # what uvicorn's on_body / on_message_complete signal: receive() has something
+            self.cycle.message_event.set()
         if existing is None or existing.response_complete:
             self._start_asgi_task(self.cycle, app)
         else:

@@ -42,14 +42,14 @@ _SECTION_END = re.compile(rb"\n(?:[^\s#-]|-[^ \t\r\n])")  # a column-0 line that
 _ITEM = b"\n- "
 
 
-def parse(text: bytes, piece_bytes: int = PIECE_BYTES, fork: bool = True) -> tuple[Any, list[Interaction]] | None:
+def parse(text: bytes, fork: bool = True) -> tuple[Any, list[Interaction]] | None:
     """(the document without its items, the items as checked Interactions), or None to load the usual way.
 
     `fork`: parse the second half in a child process (skipped when other threads run: a fork copies only this
     one, and a lock another thread holds would never be released in the child)."""
     if may_alias(text) or cut_at_marker(text) is not None:
         return None
-    cut = _pieces(text, piece_bytes)
+    cut = _pieces(text, PIECE_BYTES)
     if cut is None:
         return None
     head, pieces = cut
@@ -122,7 +122,7 @@ def _converted_or_none(text: bytes, pieces: list[tuple[int, int]]) -> list[Inter
 
 def _in_child(work: Callable[[], bytes]) -> Callable[[], bytes | None]:
     """Run `work` in a forked child now; the returned function waits for its bytes (None if it failed)."""
-    out = tempfile.TemporaryFile()
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by `result`, after the child has written it
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code, never runs its atexit handlers
         code = 1
@@ -130,7 +130,7 @@ def _in_child(work: Callable[[], bytes]) -> Callable[[], bytes | None]:
             out.write(work())
             out.flush()
             code = 0
-        except BaseException:  # noqa: BLE001 - any failure only means "decline"; the parent loads the usual way
+        except BaseException:  # any failure only means "decline": the parent loads the usual way
             code = 1
         finally:
             os._exit(code)

@@ -74,7 +74,7 @@ class CassetteLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         try:  # no anchors, so no node is shared: plain text, mappings and lists need none of the generic machinery
             return self._construct_plain(node)
         except (_NotPlain, TypeError, RecursionError):  # a merge key, an unhashable key, deep nesting: the usual way
-            self.constructed_objects.clear()
+            self.constructed_objects, self.recursive_objects, self.deep_construct = {}, {}, False
             return super().construct_document(node)
 
     def _construct_plain(self, node: yaml.Node) -> Any:

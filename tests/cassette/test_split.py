@@ -210,6 +210,8 @@ def test_anchors_are_found_where_yaml_allows_them(text: bytes, expected: bool) -
         "a: !!binary aGVsbG8=\n",
         "? [1]\n: 2\n",
         "a: 1\na: 2\n",
+        "a: !!set {[1]: 1}\n",
+        "a: !!omap [{b: 1}]\n",
     ],
 )
 def test_the_plain_constructor_builds_what_safe_yaml_builds(document: str) -> None:

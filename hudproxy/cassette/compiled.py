@@ -69,7 +69,7 @@ def alias_path(source: Path) -> Path | None:
     return cache_dir() / "by-identity" / f"{hashlib.sha256(identity.encode()).hexdigest()[:40]}.alias"
 
 
-def _flatten(i: Interaction) -> tuple[Any, ...]:
+def flatten(i: Interaction) -> tuple[Any, ...]:
     q, r = i.request, i.response
     chunks = tuple((c.size, c.at_ms) for c in r.chunks)
     return (q.method, q.url, q.headers, q.body, r.status, r.reason, r.headers, r.body, chunks,
@@ -167,7 +167,7 @@ def _write_image(target: Path, interactions: list[Interaction], meta: dict[str, 
     with tmp.open("wb") as out:
         out.write(PREFIX.pack(MAGIC, len(header)))
         out.write(header)
-        rows = [marshal.dumps(_flatten(i)) for i in interactions]
+        rows = [marshal.dumps(flatten(i)) for i in interactions]
         offsets, at = [0], 0
         for row in rows:
             at += len(row)

@@ -15,7 +15,7 @@ import orjson
 import yaml
 from pydantic import ValidationError
 
-from hudproxy.cassette import compiled
+from hudproxy.cassette import compiled, split
 from hudproxy.cassette.appendlog import LogContents, log_path, read_log
 from hudproxy.cassette.atomic import atomic_write
 from hudproxy.cassette.compat import upgrade
@@ -93,8 +93,12 @@ def load_recovering(path: str | Path) -> tuple[Cassette, bool]:
             compiled.remember(path, text)  # the next lazy open finds the entry without reading the file
             cassette = Cassette(interactions=cached[0], meta=cached[1], path=path)
             return (_merge_log(cassette, logged), True) if logged is not None else (cassette, False)
-        kept, data = _parse_recovering(path, text)
-        cassette = cassette_from_data(path, text[:kept], data)
+        split_load = None if is_json_path(path) or len(text) < split.MIN_SIZE else _load_split(path, text)
+        if split_load is not None:
+            kept, cassette = len(text), split_load
+        else:
+            kept, data = _parse_recovering(path, text)
+            cassette = cassette_from_data(path, text[:kept], data)
         if kept < len(text):
             log.warning(
                 "%s: the last interaction was cut off (a recording stopped mid-write): dropped %d bytes from "
@@ -139,6 +143,27 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _load_split(path: Path, text: bytes) -> Cassette | None:
+    """A big YAML file the way hudproxy and vcrpy write it, parsed in pieces on two cores (cassette/split.py);
+    None for anything else (an `mcp:` section, an older format, any problem), which the full loader then reads
+    with the same result or its located error."""
+    parsed = split.parse(text)
+    if parsed is None:
+        return None
+    head, interactions = parsed
+    if not isinstance(head, dict) or head.get("interactions") is not None or head.get("mcp") is not None:
+        return None
+    meta = head.get("hudproxy")
+    if isinstance(meta, dict) and meta.get("format", FORMAT_VERSION) != FORMAT_VERSION:
+        return None  # an upgrade may rewrite the items: the full loader applies it
+    try:
+        cassette = cassette_from_data(path, text, {**head, "interactions": []})
+    except CassetteError:
+        return None
+    cassette.interactions = interactions
+    return cassette
 
 
 def _parse_recovering(path: Path, text: bytes) -> tuple[int, Any]:

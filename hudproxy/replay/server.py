@@ -6,7 +6,8 @@ import dataclasses
 import gc
 from pathlib import Path
 
-from hudproxy.cassette.files import load_cassette
+from hudproxy.cassette.files import gc_paused, load_cassette
+from hudproxy.cassette.lazy import LazyInteractions
 from hudproxy.errors import ConfigError
 from hudproxy.faults.load import faults_from
 from hudproxy.journal.query import max_seq
@@ -47,7 +48,11 @@ def build_service(cassette_path: str | Path, options: ReplayOptions = DEFAULT_OP
         shown = "a document" if isinstance(openapi, dict) else openapi
         raise ConfigError(f"--openapi {shown}: it shapes the model --generalise answers from; give --generalise too.")
     document = load_openapi(openapi) if isinstance(openapi, str | Path) else openapi
-    engine = ReplayEngine.from_cassette(cassette, policy, generalise=generalise, seed=seed or 0, openapi=document)
+    with gc_paused():  # the index's many small objects: collected never (frozen below), not walked on the way
+        engine = ReplayEngine.from_cassette(cassette, policy, generalise=generalise, seed=seed or 0, openapi=document)
+        if not isinstance(cassette.interactions, LazyInteractions):
+            gc.collect()  # a parsed file's garbage cycles go before what stays is frozen (a mapped one has none)
+        gc.freeze()  # the cassette and index live as long as the server: keep them out of every later GC pass
     on_miss, recorder = None, None
     if mode is Unmatched.PASSTHROUGH:
         target = options.target
@@ -63,8 +68,7 @@ def build_service(cassette_path: str | Path, options: ReplayOptions = DEFAULT_OP
     journal = options.journal
     source = str(Path(cassette_path).resolve())
     writer = JournalWriter(journal, engine.index.policy.scrub, source=source) if journal is not None else None
-    gc.collect()
-    gc.freeze()  # the cassette and index live as long as the server: keep them out of every later GC pass
+    gc.freeze()  # and what the service built beside them
     first_seq = max_seq(journal) if journal is not None else 0  # this run's numbers follow the file's
     sessions = SessionStore(options.idle_timeout, first_seq)
     limits = limits_for(options.max_body)

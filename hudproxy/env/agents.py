@@ -95,13 +95,16 @@ def _tool_call(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, 
 
 
 SESSION_HEADER = "X-Hudproxy-Session"
+# The answers a completion is asked again after: throttled, or a server error that may pass. Not 501 (Not
+# Implemented: a replay's "nothing recorded for this" does not change on a retry) nor other 5xx that do not pass.
+RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class OpenAIChatAgent:
     """An OpenAI-compatible chat-completions client (plain httpx: no SDK needed, any compatible server works).
 
     `api_key` defaults to $OPENAI_API_KEY and `base_url` to $OPENAI_BASE_URL or OpenAI's API. A completion has no
-    side effect, so a 429, a 5xx or a dropped connection is asked again, up to `retries` times (after the
+    side effect, so a 429, a 500/502/503/504 or a dropped connection is asked again, up to `retries` times (after the
     answer's Retry-After, else a doubling pause from `backoff` seconds), as a production agent loop must.
     `stream=True` asks for server-sent events (with the final usage chunk). Inside a run each model call is a
     journal row (kind `llm`, with the usage the answer reports) and, with `session_header=True` (an LLM cassette:
@@ -186,7 +189,7 @@ class OpenAIChatAgent:
             run = current_run.get()
             if run is not None:  # every answer the model gave, retried ones too: the journal shows the 429s
                 run.journal.http(response.request, response, started, kind="llm")
-            if last or not (response.status_code == 429 or response.status_code >= 500):
+            if last or response.status_code not in RETRIED_STATUSES:
                 return response
             await asyncio.sleep(_retry_after(response.headers.get("retry-after"), self.backoff * 2**attempt))
         raise AssertionError("unreachable")

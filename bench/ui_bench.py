@@ -5,13 +5,12 @@ journal, a cassette of 100,000 interactions, a results database of 10,000 runs.
     python bench/ui_bench.py --calls 20000 --interactions 20000 --runs 2000 --repeat 5
 
 Each page is requested in-process through the ASGI app (Starlette's TestClient: no socket, so what is timed is
-the server's work: the query, the template, the response), after one warm-up; the median and the worst of
-`--repeat` are reported against the 200 ms budget, and the first request apart (the very first also compiles the
-templates). A journal page is one bounded query whichever page it is, the first view of a session included; a
-cassette's first look starts building its filter index in a thread of its own while the unfiltered table is read
-from the cassette's list: the build is timed from that first look until done, and the filtered pages after it.
-The data is real hudproxy data
-written the real way: the journal by the journal's own store (the same rows a replay server writes), the
+the server's work: the query, the template, the response): the first request apart (the very first also compiles
+the templates), then the median and the worst of the next `--repeat` against the 200 ms budget. A journal page is
+one bounded query whichever page it is, the first view of a session included. A cassette's first look starts
+building its filter index in a thread of its own while the unfiltered table is read from the cassette's list: the
+build is timed from that first look until done, and the filtered pages come after it. The data is real hudproxy
+data written the real way: the journal by the journal's own store (the same rows a replay server writes), the
 cassette as Interaction objects, the runs with the results store's schema.
 """
 

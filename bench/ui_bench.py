@@ -5,10 +5,12 @@ journal, a cassette of 100,000 interactions, a results database of 10,000 runs.
     python bench/ui_bench.py --calls 20000 --interactions 20000 --runs 2000 --repeat 5
 
 Each page is requested in-process through the ASGI app (Starlette's TestClient: no socket, so what is timed is
-the server's work: the query, the template, the response), after one warm-up; the median and the worst of
-`--repeat` are reported against the 200 ms budget, and the first request apart: a session's first page reads its
-order once (one scan of the session's rows), which later pages only top up. The data is real hudproxy data
-written the real way: the journal by the journal's own store (the same rows a replay server writes), the
+the server's work: the query, the template, the response): the first request apart (the very first also compiles
+the templates), then the median and the worst of the next `--repeat` against the 200 ms budget. A journal page is
+one bounded query whichever page it is, the first view of a session included. A cassette's first look starts
+building its filter index in a thread of its own while the unfiltered table is read from the cassette's list: the
+build is timed from that first look until done, and the filtered pages come after it. The data is real hudproxy
+data written the real way: the journal by the journal's own store (the same rows a replay server writes), the
 cassette as Interaction objects, the runs with the results store's schema.
 """
 
@@ -20,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
@@ -92,11 +95,12 @@ def make_results(path: Path, runs: int) -> None:
     db.close()
 
 
-def timed(client: TestClient, url: str, repeat: int) -> tuple[float, float, float]:
-    """(first request, median, worst of the next `repeat`): the first builds what a page keeps (a session's order)."""
+def timed(client: TestClient, url: str, repeat: int, settle: Callable[[], None] = lambda: None) -> tuple[float, ...]:
+    """(first request, median, worst of the next `repeat`); `settle` runs between the first and the rest."""
     start = time.perf_counter()
     assert client.get(url).status_code == 200, url
     first = (time.perf_counter() - start) * 1000
+    settle()
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -121,12 +125,16 @@ def main(argv: list[str] | None = None) -> int:
         cassette = make_cassette(args.interactions)
         made = time.perf_counter() - start
         source = CassetteSource.from_cassette("big", cassette)
-        start = time.perf_counter()
-        source.index  # noqa: B018 - built once per cassette, on first look; timed apart from the pages
-        indexed = time.perf_counter() - start
         app = create_ui_app(Sources({"big": source}, lambda: journal, results))
         print(f"data: {args.calls:,} calls, {args.interactions:,} interactions, {args.runs:,} runs (made in "
-              f"{made:.1f} s); cassette table index built once in {indexed * 1000:.0f} ms")  # fmt: skip
+              f"{made:.1f} s)")  # fmt: skip
+        looked: list[float] = []
+
+        def index_built() -> None:
+            """Waits for the cassette's filter index, built in the background from its first look (timed from it)."""
+            source.index.wait()
+            looked.append(time.perf_counter())
+
         late_seq = args.calls - 250
         pages = [
             ("journal: a session's first page (200 calls)", f"/journal/{SESSION}"),
@@ -144,10 +152,15 @@ def main(argv: list[str] | None = None) -> int:
         with TestClient(app) as client:
             print(f"{'page':<52} {'first ms':>9} {'median ms':>10} {'worst ms':>9}  budget {BUDGET_MS:.0f} ms (median)")
             for label, url in pages:
-                first, median, worst = timed(client, url, args.repeat)
+                first_look = url == "/cassettes/big"
+                start = time.perf_counter()
+                first, median, worst = timed(client, url, args.repeat, index_built if first_look else lambda: None)
                 over += median > BUDGET_MS
                 verdict = "ok" if median <= BUDGET_MS else "OVER"
                 print(f"{label:<52} {first:>9.1f} {median:>10.1f} {worst:>9.1f}  {verdict}")
+                if first_look:
+                    print(f"  (its filter index, built in the background: {(looked[0] - start) * 1000:.0f} ms from "
+                          "the first look, which did not wait for it)")  # fmt: skip
     return 1 if over else 0
 
 

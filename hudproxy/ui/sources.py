@@ -46,7 +46,7 @@ class CassetteSource:
 
     @property
     def index(self) -> CassetteIndex:
-        """The table of summaries in SQLite, built once: every later page is a LIMIT query on it."""
+        """The table of summaries, built once (in the background): every filtered page is a LIMIT query on it."""
         self._ready()
         assert self._index is not None
         return self._index

@@ -90,8 +90,8 @@ def test_journal_timeline_classes_filters_and_expands(page: Any, inspector: str,
     missing = shop_eval.run_of(1).replace(shop_eval.run_of(1).rsplit("-", 1)[0], "run")  # run-00000N
     page.click(f"text={missing}")
     calls = page.locator("#timeline li.call")
-    assert calls.count() == 2
-    assert page.locator("#timeline li.k-unmatched").count() == 1 and page.locator("#timeline li.k-http").count() == 1
+    assert calls.count() == 1  # the agent's PATCH nobody recorded; the rubric grades from the journal, reading nothing
+    assert page.locator("#timeline li.k-unmatched").count() == 1 and page.locator("#timeline li.k-http").count() == 0
     assert page.locator("#timeline li.k-unmatched .bar").is_visible()
     page.locator("#timeline li.k-unmatched summary").click()  # ui.js fetches the call's details into the row
     page.wait_for_selector("#timeline li.k-unmatched .call-detail")

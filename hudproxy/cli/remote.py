@@ -55,7 +55,9 @@ def warn_remote(host: str, exposes: str) -> None:
 
 def replay_exposure(cassette: Path, forward: bool, token: str | None, interactions: Sequence[Interaction] = ()) -> str:
     """What a replay server gives a client on another machine (with the recorded hosts once they are known)."""
-    recorded = (urlsplit(url).hostname or "" for _, url in request_lines(interactions))  # a lazy cassette stays lazy
+    # each distinct scheme://netloc parsed once (100,000 URLs, a handful of hosts); a lazy cassette stays lazy
+    origins = {url.split("/", 3)[2] if "://" in url else url for _, url in request_lines(interactions)}
+    recorded = (urlsplit(f"//{origin}").hostname or "" for origin in origins)
     hosts = f" (for {host_list(recorded)})" if interactions else ""
     answers = f"the recorded answers of {cassette}{hosts}"
     if forward:

@@ -1,0 +1,59 @@
+"""The connector's httpx pools check idle connections through a cached socket, and still notice a server's close."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from hudproxy.env.transport import _SocketCachingBackend, cheap_idle_checks
+
+pytestmark = pytest.mark.anyio
+
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
+
+
+async def _closing_server() -> tuple[asyncio.Server, list[int]]:
+    """Answers one request per connection with keep-alive headers, then closes the connection: a pool that does
+    not notice the close would send its next request into a dead socket."""
+    accepted: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(ANSWER)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, accepted
+
+
+async def test_pool_notices_a_closed_idle_connection_and_reconnects() -> None:
+    server, accepted = await _closing_server()
+    port = server.sockets[0].getsockname()[1]
+    client = cheap_idle_checks(httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}"))
+    assert isinstance(client._transport._pool._network_backend, _SocketCachingBackend)  # type: ignore[attr-defined]
+    try:
+        for _ in range(3):
+            response = await client.get("/")
+            assert (response.status_code, response.text) == (200, "ok")
+            await asyncio.sleep(0.05)  # the server's close reaches the idle socket: it polls readable
+        assert len(accepted) == 3  # each request found the last connection closed and opened a new one
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_wrapping_twice_keeps_one_layer_and_keeps_env_proxies(monkeypatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    client = cheap_idle_checks(cheap_idle_checks(httpx.AsyncClient()))
+    try:
+        backend = client._transport._pool._network_backend  # type: ignore[attr-defined]
+        assert not isinstance(backend._inner, _SocketCachingBackend)
+        mounted = [t for t in client._mounts.values() if t is not None]  # type: ignore[attr-defined]
+        assert mounted, "the client still takes its proxy from the environment"
+    finally:
+        await client.aclose()

@@ -4,6 +4,10 @@ Before every request and after every response, httpcore's pool asks each idle co
 closed it (`get_extra_info("is_readable")`). Its anyio stream answers by rebuilding every socket attribute,
 `getpeername()` included, so with the 16+ keep-alive connections of an eval this check was ~40% of the client's
 CPU (profiled: 67,000 checks for 1,500 requests). Here each stream looks its raw socket up once and polls it.
+
+The pool also counted its connections once per idle connection (a list built inside its loop: quadratic in the
+pool's size, ~15% of an eval's client CPU at 19 connections); `_LinearPool` does the same bookkeeping with one
+count per pass.
 """
 
 from __future__ import annotations
@@ -67,8 +71,51 @@ class _SocketCachingBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+class _LinearPool(httpcore.AsyncConnectionPool):
+    """httpcore 1.0's pool with `_assign_requests_to_connections` linear in its connections, same decisions.
+
+    httpcore closes an idle connection when `len([c.is_idle() for c in connections])` (the count of *all*
+    connections, idle or not) exceeds the keep-alive limit; kept exactly, as `len(self._connections)`."""
+
+    def _assign_requests_to_connections(self) -> list[Any]:
+        closing = []
+        for connection in list(self._connections):
+            if connection.is_closed():
+                self._connections.remove(connection)
+            elif connection.has_expired() or (
+                connection.is_idle() and len(self._connections) > self._max_keepalive_connections
+            ):
+                self._connections.remove(connection)
+                closing.append(connection)
+        for pool_request in [request for request in self._requests if request.is_queued()]:
+            origin = pool_request.request.url.origin
+            available = next((c for c in self._connections if c.can_handle_request(origin) and c.is_available()), None)
+            if available is not None:
+                pool_request.assign_to_connection(available)
+            elif len(self._connections) < self._max_connections:
+                connection = self.create_connection(origin)
+                self._connections.append(connection)
+                pool_request.assign_to_connection(connection)
+            else:
+                idle = next((c for c in self._connections if c.is_idle()), None)
+                if idle is not None:
+                    self._connections.remove(idle)
+                    closing.append(idle)
+                    connection = self.create_connection(origin)
+                    self._connections.append(connection)
+                    pool_request.assign_to_connection(connection)
+        return closing
+
+
+def _linear_pool_fits() -> bool:
+    """Only the httpcore whose pool `_LinearPool` copies (1.0.x) gets it; any other keeps its own."""
+    pool = httpcore.AsyncConnectionPool
+    return httpcore.__version__.startswith("1.0.") and hasattr(pool, "_assign_requests_to_connections")
+
+
 def cheap_idle_checks(client: httpx.AsyncClient) -> httpx.AsyncClient:
-    """The client, its connection pools (its own and any proxy mount's) checking idle connections cheaply.
+    """The client, its connection pools (its own and any proxy mount's) checking idle connections cheaply and
+    assigning requests in linear time.
 
     The client is built as before (its proxies from the environment, its TLS settings); only the pools' network
     backend is wrapped. A pool of another layout (a future httpcore, a custom transport) is left as it is."""
@@ -78,4 +125,6 @@ def cheap_idle_checks(client: httpx.AsyncClient) -> httpx.AsyncClient:
         backend = getattr(pool, "_network_backend", None)
         if isinstance(backend, httpcore.AsyncNetworkBackend) and not isinstance(backend, _SocketCachingBackend):
             pool._network_backend = _SocketCachingBackend(backend)  # type: ignore[union-attr]
+        if type(pool) is httpcore.AsyncConnectionPool and _linear_pool_fits():
+            pool.__class__ = _LinearPool  # the same object and state; only the assignment method differs
     return client

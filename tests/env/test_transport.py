@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from hudproxy.env.transport import _SocketCachingBackend, cheap_idle_checks
+from hudproxy.env.transport import _LinearPool, _SocketCachingBackend, cheap_idle_checks
 
 pytestmark = pytest.mark.anyio
 
@@ -57,3 +57,48 @@ async def test_wrapping_twice_keeps_one_layer_and_keeps_env_proxies(monkeypatch)
         assert mounted, "the client still takes its proxy from the environment"
     finally:
         await client.aclose()
+
+
+async def _keep_alive_server() -> tuple[asyncio.Server, list[asyncio.Task[None]]]:
+    """Keeps each connection open for more requests; one handler task per connection accepted."""
+    accepted: list[asyncio.Task[None]] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(asyncio.current_task())  # type: ignore[arg-type]
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                await asyncio.sleep(0.01)  # requests overlap, so the pool must open several connections
+                writer.write(ANSWER)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, accepted
+
+
+async def _connections_opened(wrap: bool) -> tuple[int, int]:
+    """Three bursts of 6 concurrent requests through a pool of at most 4 connections, 2 kept alive."""
+    server, accepted = await _keep_alive_server()
+    port = server.sockets[0].getsockname()[1]
+    limits = httpx.Limits(max_connections=4, max_keepalive_connections=2)
+    client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits)
+    if wrap:
+        cheap_idle_checks(client)
+        assert type(client._transport._pool) is _LinearPool  # type: ignore[attr-defined]
+    try:
+        for _ in range(3):
+            answers = await asyncio.gather(*(client.get("/") for _ in range(6)))
+            assert [a.text for a in answers] == ["ok"] * 6
+        kept = len(client._transport._pool.connections)  # type: ignore[attr-defined]
+    finally:
+        await client.aclose()
+        await asyncio.gather(*accepted)  # each handler sees its connection closed and ends
+        server.close()
+        await server.wait_closed()
+    return len(accepted), kept
+
+
+async def test_linear_pool_opens_and_keeps_the_connections_httpcore_would() -> None:
+    assert await _connections_opened(wrap=True) == await _connections_opened(wrap=False)

@@ -72,10 +72,14 @@ class _SocketCachingBackend(httpcore.AsyncNetworkBackend):
 
 
 class _LinearPool(httpcore.AsyncConnectionPool):
-    """httpcore 1.0's pool with `_assign_requests_to_connections` linear in its connections, same decisions.
+    """httpcore 1.0's pool with `_assign_requests_to_connections` linear in its connections.
 
     httpcore closes an idle connection when `len([c.is_idle() for c in connections])` (the count of *all*
-    connections, idle or not) exceeds the keep-alive limit; kept exactly, as `len(self._connections)`."""
+    connections, idle or not) exceeds the keep-alive limit; kept exactly, as `len(self._connections)`.
+    One change: an HTTP/1.1 connection already handed to a request that has not started on it yet is not handed
+    to a second one. httpcore did (it still looks idle), the second request then failed with ConnectionNotAvailable
+    and went round the pool again: 4 passes a request at an eval's 16 concurrent runs. It now gets another idle
+    connection, or a new one, as its retry would have."""
 
     def _assign_requests_to_connections(self) -> list[Any]:
         closing = []
@@ -87,22 +91,33 @@ class _LinearPool(httpcore.AsyncConnectionPool):
             ):
                 self._connections.remove(connection)
                 closing.append(connection)
-        for pool_request in [request for request in self._requests if request.is_queued()]:
+        queued = [request for request in self._requests if request.is_queued()]
+        if not queued:
+            return closing
+        claimed = set() if self._http2 else {id(r.connection) for r in self._requests if r.connection is not None}
+        for pool_request in queued:
             origin = pool_request.request.url.origin
-            available = next((c for c in self._connections if c.can_handle_request(origin) and c.is_available()), None)
+            available = next(
+                (c for c in self._connections
+                 if id(c) not in claimed and c.can_handle_request(origin) and c.is_available()),
+                None,
+            )  # fmt: skip
             if available is not None:
+                claimed.add(id(available))
                 pool_request.assign_to_connection(available)
             elif len(self._connections) < self._max_connections:
                 connection = self.create_connection(origin)
                 self._connections.append(connection)
+                claimed.add(id(connection))
                 pool_request.assign_to_connection(connection)
             else:
-                idle = next((c for c in self._connections if c.is_idle()), None)
+                idle = next((c for c in self._connections if c.is_idle() and id(c) not in claimed), None)
                 if idle is not None:
                     self._connections.remove(idle)
                     closing.append(idle)
                     connection = self.create_connection(origin)
                     self._connections.append(connection)
+                    claimed.add(id(connection))
                     pool_request.assign_to_connection(connection)
         return closing
 

@@ -22,6 +22,7 @@ import httpx
 from hudproxy.env.openapi import Operation, operations
 from hudproxy.env.run import RunContext
 from hudproxy.env.tools import ToolError, ToolSpec
+from hudproxy.env.transport import cheap_idle_checks
 from hudproxy.errors import ConfigError
 
 SESSION_HEADER = "X-Hudproxy-Session"
@@ -218,7 +219,7 @@ def openapi_connector(
 
     def make_client() -> httpx.AsyncClient:
         root = (base_url() if callable(base_url) else base_url) or _default_base(cache["doc"], source)
-        return httpx.AsyncClient(base_url=root, timeout=TIMEOUT)
+        return cheap_idle_checks(httpx.AsyncClient(base_url=root, timeout=TIMEOUT))
 
     label = f"openapi {source}" if isinstance(source, str | Path) else "openapi document"
     return HttpConnector(label, document, make_client, per_run=False, headers=headers)

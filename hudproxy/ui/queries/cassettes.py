@@ -14,6 +14,7 @@ from typing import Any
 from hudproxy.cassette.files import gc_paused
 from hudproxy.cassette.model import Cassette
 from hudproxy.inspection import InteractionFilter, summarize
+from hudproxy.ui.queries.paging import OffsetPaging
 
 COLUMNS = ("idx", "method", "host", "path", "target", "url", "status", "size", "duration_ms", "streamed", "mcp")
 SCHEMA = (
@@ -23,20 +24,12 @@ SCHEMA = (
 
 
 @dataclass(frozen=True)
-class Page:
+class Page(OffsetPaging):
     rows: list[dict[str, Any]]
     matching: int  # rows the filter accepts
     total: int  # rows in the cassette
     offset: int
     limit: int
-
-    @property
-    def next_offset(self) -> int | None:
-        return self.offset + self.limit if self.offset + self.limit < self.matching else None
-
-    @property
-    def previous_offset(self) -> int | None:
-        return max(0, self.offset - self.limit) if self.offset > 0 else None
 
 
 class CassetteIndex:

@@ -18,6 +18,7 @@ from typing import Any
 
 from hudproxy.errors import ConfigError
 from hudproxy.journal.query import Call, CallList
+from hudproxy.ui.queries.paging import OffsetPaging
 
 SORTS = {"idx": "idx", "scenario": "scenario", "reward": "reward", "duration": "duration_ms", "started": "started",
          "run": "id"}  # fmt: skip
@@ -95,20 +96,12 @@ class RunFilter:
 
 
 @dataclass
-class RunsPage:
+class RunsPage(OffsetPaging):
     rows: list[dict[str, Any]]
     matching: int
     offset: int
     limit: int
     subscore_names: list[str] = field(default_factory=list)
-
-    @property
-    def next_offset(self) -> int | None:
-        return self.offset + self.limit if self.offset + self.limit < self.matching else None
-
-    @property
-    def previous_offset(self) -> int | None:
-        return max(0, self.offset - self.limit) if self.offset > 0 else None
 
 
 RUN_LIST_COLUMNS = "id, eval_id, idx, scenario, args, repeat, agent, reward, subscores, error, started, duration_ms"

@@ -23,7 +23,7 @@ ROOT = Path(hudproxy.__file__).parent
 # from a cassette's matched traffic and consulted by replay, so it sits between matching and replay. Grading
 # scores what a run left (journal rows, resource state), so it is the top of the core. Fault rules (`faults`) are
 # decided by replay and named in its outcomes and the journal, so they sit just above the interaction model.
-BASE = ("errors", "lazy", "choices", "netutil")  # plain helpers every layer may use
+BASE = ("errors", "lazy", "choices", "netutil", "yamlsource")  # plain helpers every layer may use
 CORE = ("interaction", "faults", "scrub", "cassette", "matching", "resources", "journal", "replay", "record", "grading")
 
 # Modules that live in a core folder for their users' sake but are adapters (they start a mitmproxy thread).

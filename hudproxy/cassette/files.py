@@ -33,6 +33,7 @@ from hudproxy.cassette.values import BadValue
 from hudproxy.cassette.yamlio import CassetteDumper, CassetteLoader
 from hudproxy.errors import CassetteError
 from hudproxy.interaction.model import Interaction
+from hudproxy.yamlsource import error_place, error_problem
 
 log = logging.getLogger("hudproxy.cassette")
 
@@ -195,10 +196,7 @@ def _parse(path: Path, text: bytes) -> Any:
     except orjson.JSONDecodeError as exc:
         raise CassetteError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno}).") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CassetteError(f"{where}: not valid YAML: {problem}.") from None
+        raise CassetteError(f"{error_place(path, exc)}: not valid YAML: {error_problem(exc)}.") from None
     except UnicodeDecodeError as exc:
         raise CassetteError(f"{path}: not a text file ({exc.reason}).") from None
 

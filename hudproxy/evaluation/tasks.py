@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from hudproxy.errors import ConfigError
+from hudproxy.yamlsource import compose
 
 if TYPE_CHECKING:
     from hudproxy.env.environment import Environment
@@ -140,12 +141,7 @@ def _jsonl(path: Path, text: str) -> Iterator[Task]:
 
 
 def _yaml(path: Path, text: str) -> Iterator[Task]:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    root = compose(text, path, ConfigError)
     if root is None:
         raise ConfigError(f"{path}: the task file is empty; list tasks like `- {{scenario: name, args: {{...}}}}`")
     if not isinstance(root, yaml.SequenceNode):

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from hudproxy.errors import ConfigError
 from hudproxy.faults.model import FaultsFile
 from hudproxy.faults.plan import FaultPlan
+from hudproxy.yamlsource import compose
 
 
 def load_faults(path: str | Path) -> FaultPlan:
@@ -25,12 +26,7 @@ def load_faults(path: str | Path) -> FaultPlan:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the faults file ({exc.strerror or exc})") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    root = compose(text, path, ConfigError)
     if root is None:
         raise ConfigError(f"{path}: the faults file is empty; it holds `seed:` and `rules:` (a list)")
     data = yaml.SafeLoader("").construct_document(root)

@@ -136,6 +136,9 @@ async def run_eval(
             await asyncio.to_thread(llm.start)
             route = ModelRoute(llm.base_url, llm_stream, replaying=llm.mode is LlmMode.REPLAY)
             agents = AgentSource(agent, environment, route)
+            if owned and judge_shares_endpoint(judging, llm.upstream):  # the judge's calls go in the cassette too
+                judging = judging.through(llm.base_url)  # type: ignore[union-attr]
+                worker_env = {**(worker_env or {}), "HUDPROXY_JUDGE_BASE_URL": llm.base_url}
         if chosen is Backend.LOCAL:
             with judging_with(judging):  # the runs' tasks start inside, so scoring finds the judge
                 async with _started(environment):
@@ -181,6 +184,13 @@ def _generalising(env: Environment) -> dict[str, str]:
         raise ConfigError("--generalise: the environment's replay is already running without it; stop it first.")
     env.generalise = True
     return {GENERALISE_ENV: "1"}
+
+
+def judge_shares_endpoint(judge: Judge | None, upstream: str) -> bool:
+    """An LLMJudge asking the agent's model endpoint: an LLM cassette records and replays its calls as well."""
+    from hudproxy.grading.llm_judge import LLMJudge
+
+    return isinstance(judge, LLMJudge) and judge.base_url.rstrip("/") == upstream.rstrip("/")
 
 
 def _judge(judge: Judge | str | None, samples: int) -> tuple[Judge | None, bool]:

@@ -66,6 +66,7 @@ class LLMJudge:
         self.temperature = temperature if temperature is not None else (0.0 if samples == 1 else 0.7)
         self.seed = seed
         self.max_tokens = max_tokens
+        self.timeout = timeout
         self.cache = JudgeCache(cache) if isinstance(cache, str | Path) else cache
         self.asked = 0  # chat completions requested (a cache hit asks none)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -100,6 +101,16 @@ class LLMJudge:
         return content_hash({"transcript": request.transcript, "evidence": list(request.evidence),
                              "prompt": PROMPT_VERSION, "temperature": self.temperature, "seed": self.seed,
                              "max_tokens": self.max_tokens})  # fmt: skip
+
+    def through(self, base_url: str) -> LLMJudge:
+        """The same judge asking `base_url` instead (an LLM cassette's server, which records or replays what the
+        endpoint answers); it shares this judge's cache and takes over closing it, so close only the new one
+        (this one's connections are closed here)."""
+        routed = LLMJudge(self.model, base_url=base_url, api_key=self.api_key, samples=self.samples,
+                          temperature=self.temperature, seed=self.seed, max_tokens=self.max_tokens,
+                          timeout=self.timeout, cache=self.cache)  # fmt: skip
+        self._client.close()
+        return routed
 
     def close(self) -> None:
         self._client.close()

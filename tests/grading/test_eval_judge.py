@@ -109,3 +109,26 @@ def test_a_rubric_judge_criterion_is_asked_of_the_eval_judge_and_regrading_reads
     (regraded,) = json.loads(capsys.readouterr().out)
     assert regraded["reward"] == 1.0, regraded
     assert len(judge_server) == asked
+
+
+def test_the_judge_asking_the_agents_endpoint_is_recorded_in_the_llm_cassette_and_replayed_offline(
+    judge_server: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, closed_port: int
+) -> None:
+    """`--llm-cassette` records the judge's calls beside the agent's: replayed with the endpoint gone and an empty
+    judge cache, the same verdict comes back and the model is asked nothing."""
+    cassette = tmp_path / "llm.yaml"
+    args = ["eval", str(JUDGED), "-s", "tell-refund-rubric", "--arg", "amount=12.5", "--judge", "judge-model",
+            "--llm-cassette", str(cassette)]  # fmt: skip
+    monkeypatch.setenv("HUDPROXY_JUDGE_CACHE", str(tmp_path / "first-cache.db"))
+    cli(*args, "--llm-mode", "record", "--out", str(tmp_path / "recorded.db"))
+    asked = len(judge_server)
+    assert asked == 1 and cassette.exists()
+
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{closed_port}/v1")  # the endpoint is gone
+    monkeypatch.setenv("HUDPROXY_JUDGE_CACHE", str(tmp_path / "second-cache.db"))  # and nothing is cached
+    cli(*args, "--llm-mode", "replay", "--out", str(tmp_path / "replayed.db"))
+
+    (recorded,) = list(sqlite_utils.Database(tmp_path / "recorded.db")["runs"].rows)
+    (replayed,) = list(sqlite_utils.Database(tmp_path / "replayed.db")["runs"].rows)
+    assert replayed["reward"] == recorded["reward"] == 1.0 and replayed["error"] is None
+    assert len(judge_server) == asked

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 from hudproxy.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from hudproxy.admin.app import attach_admin, create_admin_app
+    from hudproxy.admin.app import create_admin_app
+    from hudproxy.admin.attach import attach_admin
     from hudproxy.admin.auth import TOKEN_ENV, is_loopback, require_token_off_loopback
 
 _EXPORTS = {
-    "attach_admin": "app",
+    "attach_admin": "attach",
     "create_admin_app": "app",
     "TOKEN_ENV": "auth",
     "is_loopback": "auth",

@@ -12,9 +12,8 @@ from fastapi.responses import JSONResponse
 
 from hudproxy import __version__
 from hudproxy.admin import info, journal, sessions
-from hudproxy.admin.auth import TokenGate
 from hudproxy.errors import HudproxyError
-from hudproxy.replay.asgi import ADMIN_PREFIX, ASGIApp, Receive, ReplayApp, Scope, Send
+from hudproxy.replay.asgi import ADMIN_PREFIX, ASGIApp, Receive, Scope, Send
 from hudproxy.replay.service import ReplayService
 
 DESCRIPTION = (
@@ -62,8 +61,3 @@ def mount(app: ASGIApp, prefix: str = ADMIN_PREFIX) -> ASGIApp:
 
     return mounted
 
-
-def attach_admin(app: ReplayApp, token: str | None = None) -> None:
-    """Serve the admin API on `app`'s port under /_hudproxy; with `token`, every admin call must carry it."""
-    admin = mount(create_admin_app(app.service))
-    app.admin = TokenGate(admin, token, cookie_path=ADMIN_PREFIX) if token else admin

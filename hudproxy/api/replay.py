@@ -16,7 +16,6 @@ from hudproxy.api.faults import Injection, plan_of
 from hudproxy.api.server import ReplayServer
 from hudproxy.journal.query import CallList
 from hudproxy.matching.policy import MatchPolicy
-from hudproxy.mcp.http import attach_mcp
 from hudproxy.mcp.passthrough_options import check_passthrough, http_unmatched, mcp_upstream
 from hudproxy.record.misses import record_misses
 from hudproxy.replay.asgi import ReplayApp
@@ -180,7 +179,7 @@ class Replay:
         check_passthrough(app, asked, target, upstream)
         attach_admin(app)  # loopback only, so no token: `{base_url}/_hudproxy/docs`
         if upstream is None:
-            attach_mcp(app)  # the cassette's MCP servers at /mcp and /s/<id>/mcp
+            _attach_recorded_mcp(app)  # the cassette's MCP servers at /mcp and /s/<id>/mcp
         else:
             from hudproxy.mcp.passthrough import attach_passthrough
 
@@ -247,3 +246,15 @@ class AsyncReplay:
     def sessions(self) -> list[AsyncSession]:
         server = self.replay.server
         return [AsyncSession(server, sid) for sid in server.call(server.app.sessions.ids)]
+
+
+def _attach_recorded_mcp(app: ReplayApp) -> None:
+    """Serve the cassette's MCP servers; an HTTP-only cassette has none, and then the MCP SDK (~0.4 s to import)
+    is not loaded (as `hudproxy replay` does)."""
+    from hudproxy.cassette.lazy import positions_where_url_starts
+
+    if app.cassette is None or not positions_where_url_starts(app.cassette.interactions, "mcp://"):
+        return
+    from hudproxy.mcp.http import attach_mcp
+
+    attach_mcp(app)

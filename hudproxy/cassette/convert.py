@@ -10,19 +10,15 @@ import base64
 import datetime as dt
 import io
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hudproxy.cassette.schema import (
-    FileBody,
-    FileInteraction,
-    FileRequest,
-    FileResponse,
-    InteractionMeta,
-    WireBody,
-)
+from hudproxy.cassette.values import Malformed
 from hudproxy.interaction.body import as_text, content_encoding, decode_body
 from hudproxy.interaction.headers import Headers, header_value, replace_header, without_headers
 from hudproxy.interaction.model import Chunk, Interaction, Request, Response
+
+if TYPE_CHECKING:  # the pydantic schema (~0.1 s to build) loads only where a file's shape needs checking
+    from hudproxy.cassette.schema import FileBody, FileInteraction, WireBody
 
 # ---------------------------------------------------------------- file -> model
 
@@ -81,6 +77,8 @@ def consistent(headers: Headers, body: bytes) -> tuple[Headers, bytes]:
 
 
 def interaction_from_file(item: FileInteraction, position: int) -> Interaction:
+    from hudproxy.cassette.schema import InteractionMeta
+
     meta = item.hudproxy or InteractionMeta()
     req_headers, req_body = _apply_wire(
         headers_from_file(item.request.headers), _body_bytes(item.request.body), meta.request_wire
@@ -144,10 +142,6 @@ def _zlib_stream_ok(body: bytes, wbits: int) -> bool:
     return bool(inflater.unconsumed_tail) or inflater.eof
 
 
-class Malformed(Exception):
-    """The fast path met a shape it does not expect; the caller re-validates with pydantic for the message."""
-
-
 def _fast_headers(headers: Any) -> Headers:
     if not headers:
         return ()
@@ -204,6 +198,8 @@ def _fast_chunks(chunks: Any) -> tuple[Chunk, ...]:
 def _fast_wire(headers: Headers, body: bytes, wire: Any) -> tuple[Headers, bytes]:
     if wire is None:
         return headers, body
+    from hudproxy.cassette.schema import WireBody
+
     return _apply_wire(headers, body, WireBody.model_validate(wire))
 
 
@@ -333,4 +329,13 @@ def interaction_to_file(interaction: Interaction, binary_as_base64: bool) -> dic
     }
 
 
-__all__ = ["FileRequest", "FileResponse", "interaction_from_file", "interaction_to_file"]
+__all__ = ["Malformed", "interaction_from_file", "interaction_to_file"]
+
+
+def __getattr__(name: str) -> Any:
+    """`FileRequest` and `FileResponse`, still importable from here, loaded from the schema on first use."""
+    if name in ("FileRequest", "FileResponse"):
+        from hudproxy.cassette import schema
+
+        return getattr(schema, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

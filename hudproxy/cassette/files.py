@@ -19,17 +19,12 @@ from hudproxy.cassette import compiled, split
 from hudproxy.cassette.appendlog import LogContents, log_path, read_log
 from hudproxy.cassette.atomic import atomic_write
 from hudproxy.cassette.compat import upgrade
-from hudproxy.cassette.convert import (
-    Malformed,
-    interaction_to_file,
-)
 from hudproxy.cassette.locate import line_of
 from hudproxy.cassette.mcp_section import mcp_to_file, ordered
-from hudproxy.cassette.model import FORMAT_VERSION, Cassette
-from hudproxy.cassette.schema import VCR_VERSION, CassetteMeta
+from hudproxy.cassette.model import FORMAT_VERSION, VCR_VERSION, Cassette
 from hudproxy.cassette.tail import cut_at_marker, cut_before_error
 from hudproxy.cassette.validate import bad_value_message, checked_policies, validated
-from hudproxy.cassette.values import BadValue
+from hudproxy.cassette.values import BadValue, Malformed
 from hudproxy.cassette.yamlio import CassetteDumper, CassetteLoader
 from hudproxy.errors import CassetteError
 from hudproxy.interaction.model import Interaction
@@ -215,6 +210,8 @@ def cassette_from_data(path: Path, text: bytes, data: Any) -> Cassette:
             f"hudproxy reads vcrpy cassette version {VCR_VERSION}."
         )
     data = _upgrade_meta(path, text, data)
+    from hudproxy.cassette.schema import CassetteMeta  # pydantic's models: only a file being parsed needs them
+
     try:
         meta = CassetteMeta.model_validate(data.get("hudproxy") or {}).model_dump(exclude_none=True)
         items = data.get("interactions") or []
@@ -250,6 +247,7 @@ def _upgrade_meta(path: Path, text: bytes, data: dict[str, Any]) -> dict[str, An
 
 def cassette_to_data(cassette: Cassette, binary_as_base64: bool) -> dict[str, Any]:
     meta = {"format": FORMAT_VERSION, **{k: v for k, v in cassette.meta.items() if k != "format"}}
+    from hudproxy.cassette.convert import interaction_to_file
     from hudproxy.interaction.mcp import is_mcp
 
     http = [i for i in cassette.interactions if not is_mcp(i)]
@@ -264,6 +262,8 @@ def cassette_to_data(cassette: Cassette, binary_as_base64: bool) -> dict[str, An
 
 def dumps_yaml_items(interactions: list[Interaction]) -> bytes:
     """HTTP interactions as YAML sequence items that continue a file whose last key is `interactions:`."""
+    from hudproxy.cassette.convert import interaction_to_file
+
     items = [interaction_to_file(i, binary_as_base64=False) for i in interactions]
     dumped = yaml.dump(items, Dumper=CassetteDumper, sort_keys=False, allow_unicode=True, width=120)
     return _without_document_end(dumped).encode("utf-8")

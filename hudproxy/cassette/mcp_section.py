@@ -7,8 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from hudproxy.cassette.convert import Malformed
-from hudproxy.cassette.values import BadValue, checked
+from hudproxy.cassette.values import BadValue, Malformed, checked
 from hudproxy.interaction.mcp import NAMED, Exchange, from_interaction, is_mcp, to_interaction
 from hudproxy.interaction.model import Interaction
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from hudproxy.interaction.model import Interaction
 
+VCR_VERSION = 1  # vcrpy's cassette format version, the file's `version:`
 FORMAT_VERSION = 1
 
 

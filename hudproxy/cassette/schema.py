@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-VCR_VERSION = 1
+from hudproxy.cassette.model import VCR_VERSION as VCR_VERSION
 
 
 class _Model(BaseModel):

@@ -9,7 +9,7 @@ import base64
 import binascii
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -17,14 +17,18 @@ from hudproxy.cassette.convert import Malformed, interaction_from_file
 from hudproxy.cassette.locate import line_of
 from hudproxy.cassette.mcp_section import mcp_from_dict, recorded_order
 from hudproxy.cassette.model import FORMAT_VERSION
-from hudproxy.cassette.schema import CassetteFile, FileInteraction, FileMcpExchange
 from hudproxy.cassette.values import BadValue, checked
 from hudproxy.errors import CassetteError, HudproxyError
 from hudproxy.interaction.model import Interaction
 
+if TYPE_CHECKING:
+    from hudproxy.cassette.schema import CassetteFile, FileInteraction, FileMcpExchange
+
 
 def validated(path: Path, text: bytes, data: dict[str, Any]) -> tuple[list[Interaction], dict[str, Any]]:
     """The slow, precise path: pydantic names the first problem, located to a line."""
+    from hudproxy.cassette.schema import CassetteFile  # its models are built only when a file needs checking
+
     try:
         model = CassetteFile.model_validate(data)
     except ValidationError as exc:

@@ -23,6 +23,11 @@ from urllib.parse import urlsplit
 from hudproxy.interaction.headers import Headers, replace_header
 from hudproxy.interaction.model import Chunk, Interaction, Request, Response
 
+
+class Malformed(Exception):
+    """The fast path met a shape it does not expect; the caller re-validates with pydantic for the message."""
+
+
 Loc = tuple[Any, ...]
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token: header names and methods

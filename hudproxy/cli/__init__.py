@@ -16,13 +16,9 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_exceptions
 
 from hudproxy import __version__
-from hudproxy.cli import build as build_cli
-from hudproxy.cli import ca, demo, inspect, journal, record, replay, serve, transfer, ui
-from hudproxy.cli import eval as eval_cli
-from hudproxy.cli import grade as grade_cli
-from hudproxy.cli import verify as verify_cli
 from hudproxy.cli.common import err_console
-from hudproxy.cli.help import no_such_option_message, polish
+from hudproxy.cli.help import no_such_option_message
+from hudproxy.cli.lazy import lazy_group
 from hudproxy.errors import HudproxyError
 
 HELP = """Record real HTTP and MCP traffic once, replay it as deterministic mocks.
@@ -35,8 +31,31 @@ Example: hudproxy replay cassettes/api.yaml             (clients use http://127.
 Every command has --help with examples.
 """
 
+# name -> (module, function). A command's module is imported only when the command runs (or `hudproxy --help` lists
+# them all): the start of `hudproxy replay` or `hudproxy eval` does not pay for the other commands' imports.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "record": ("hudproxy.cli.record", "record"),
+    "replay": ("hudproxy.cli.replay", "replay"),
+    "inspect": ("hudproxy.cli.inspect", "inspect"),
+    "demo": ("hudproxy.cli.demo", "demo"),
+    "journal": ("hudproxy.cli.journal", "journal"),
+    "ca": ("hudproxy.cli.ca", "ca"),
+    "import": ("hudproxy.cli.transfer", "import_"),
+    "serve": ("hudproxy.cli.serve", "serve"),
+    "dev": ("hudproxy.cli.serve", "dev"),
+    "export": ("hudproxy.cli.transfer", "export"),
+    "eval": ("hudproxy.cli.eval", "eval_"),
+    "build": ("hudproxy.cli.build", "build"),
+    "report": ("hudproxy.cli.grade", "report"),
+    "grade": ("hudproxy.cli.grade", "grade"),
+    "verify": ("hudproxy.cli.verify", "verify_command"),
+    "check": ("hudproxy.cli.verify", "check_command"),
+    "ui": ("hudproxy.cli.ui", "ui"),
+}
+
 app = typer.Typer(
     name="hudproxy",
+    cls=lazy_group(COMMANDS, pretty_exceptions_short=True, rich_markup_mode=None),
     help=HELP,
     no_args_is_help=True,
     add_completion=False,
@@ -44,23 +63,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"max_content_width": 120},  # click's 80 otherwise, even on a wide terminal
 )
-app.command("record")(record.record)
-app.command("replay")(replay.replay)
-app.command("inspect")(inspect.inspect)
-app.command("demo")(demo.demo)
-app.command("journal")(journal.journal)
-app.command("ca")(ca.ca)
-app.command("import")(transfer.import_)
-app.command("serve")(serve.serve)
-app.command("dev")(serve.dev)
-app.command("export")(transfer.export)
-app.command("eval")(eval_cli.eval_)
-app.command("build")(build_cli.build)
-app.command("report")(grade_cli.report)
-app.command("grade")(grade_cli.grade)
-app.command("verify")(verify_cli.verify_command)
-app.command("check")(verify_cli.check_command)
-app.command("ui")(ui.ui)
 
 
 def _show_version(asked: bool) -> None:
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the Typer app, turning every expected failure into one clear line."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        command = polish(typer.main.get_command(app))
+        command = typer.main.get_command(app)
         result = command.main(args=args, prog_name="hudproxy", standalone_mode=False)
     except click_exceptions.NoArgsIsHelpError as exc:
         print(exc.ctx.get_help() if exc.ctx else exc.format_message())

@@ -104,12 +104,12 @@ def _sidecar_hint(http: HttpSidecar, upstream: Upstream) -> str:
 
 def upstream_from_options(command: str | None, url: str | None, headers: list[str] | None) -> Upstream | None:
     """The upstream MCP server the options name, or None when they name none (HTTP recording)."""
-    from hudproxy.mcp.upstream import Upstream, parse_headers
-
     if command is None and url is None:
         if headers:
             raise ConfigError("--mcp-header needs --mcp-url (the headers are sent to that MCP server).")
         return None
+    from hudproxy.mcp.upstream import Upstream, parse_headers  # the MCP SDK (~0.45 s) loads only when one is named
+
     return Upstream(command, url, parse_headers(headers))
 
 

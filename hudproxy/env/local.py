@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mcp.server.mcpserver.tools import Tool
 from pydantic import ValidationError
 
 from hudproxy.env.run import RunContext
 from hudproxy.env.tools import ToolError, ToolSpec, from_call_result
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver.tools import Tool
+
+
+def tool_from_function(fn: Callable[..., Any], name: str | None = None, description: str | None = None) -> Tool:
+    """The SDK's Tool for `fn`; the SDK (~0.4 s to import) loads with an environment's first Python tool."""
+    from mcp.server.mcpserver.tools import Tool
+
+    return Tool.from_function(fn, name=name, description=description)
 
 
 def spec_of(tool: Tool, source: str) -> ToolSpec:
@@ -58,7 +67,7 @@ class FunctionTools:
         self.registry: dict[str, tuple[Tool, ToolSpec]] = {}
 
     def add(self, fn: Callable[..., Any], name: str | None = None, description: str | None = None) -> None:
-        tool = Tool.from_function(fn, name=name, description=description)
+        tool = tool_from_function(fn, name=name, description=description)
         self.registry[tool.name] = (tool, spec_of(tool, f"@tool {fn.__module__}.{fn.__qualname__}"))
 
     async def start(self) -> None:
@@ -85,7 +94,7 @@ class ServiceTools:
         template = cls()  # schemas come from bound methods, so `self` is not a parameter
         for attr, member in inspect.getmembers(template, inspect.iscoroutinefunction):
             if not attr.startswith("_"):
-                tool = Tool.from_function(member, name=attr)
+                tool = tool_from_function(member, name=attr)
                 self.registry[attr] = (tool, spec_of(tool, self.label))
 
     async def start(self) -> None:

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import httpx2
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.exceptions import MCPError
-
 from hudproxy.env.run import RunContext
 from hudproxy.env.tools import ToolError, ToolSpec, from_call_result, looks_wrapped
 
 if TYPE_CHECKING:
+    from mcp import Client
+
     from hudproxy.env.environment import Environment
 
 SESSION_HEADER = "X-Hudproxy-Session"
@@ -35,6 +32,11 @@ class UrlConnector:
         self._client: Client | None = None
 
     def _new_client(self, extra: dict[str, str] | None = None) -> Client:
+        # the MCP SDK (~0.4 s to import) loads when an environment connects to an MCP server, not for every env
+        import httpx2
+        from mcp import Client
+        from mcp.client.streamable_http import streamable_http_client
+
         http = httpx2.AsyncClient(headers={**self.headers, **(extra or {})}, timeout=httpx2.Timeout(30.0, read=300.0))
         return Client(streamable_http_client(self.url, http_client=http), cache=None)
 
@@ -76,6 +78,8 @@ class UrlConnector:
         return client
 
     async def call(self, name: str, args: dict[str, Any], run: RunContext) -> Any:
+        from mcp.shared.exceptions import MCPError  # loaded with the client already
+
         client = await self._client_for(run)
         try:
             result = await client.call_tool(name, args)

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import mcp.types as types
+import mcp_types as types  # `mcp.types` is this module re-exported, behind the whole SDK's import (~0.4 s)
 
 from hudproxy.errors import ConfigError, HudproxyError
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 from hudproxy.journal.tables import CALL_LOG, CALLS, CALLS_FULL, REQUESTS, RESPONSES, RUNS
 
@@ -194,20 +196,20 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
 ]
 
 
-def _version(db: sqlite_utils.Database) -> int:
-    return int(db.conn.execute("PRAGMA user_version").fetchone()[0])
+def _version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def migrate(db: sqlite_utils.Database) -> None:
+def migrate(db: sqlite_utils.Database | sqlite3.Connection) -> None:
     """Apply the named migrations not yet applied (`PRAGMA user_version` counts them) in one transaction that
     takes the write lock first: servers started together on one new (or old) file migrate it once, the others
     wait and find it done; a migration that fails leaves the file as it was."""
-    if _version(db) >= len(MIGRATIONS):
+    conn = db if isinstance(db, sqlite3.Connection) else db.conn
+    if _version(conn) >= len(MIGRATIONS):
         return
-    conn = db.conn
     conn.execute("BEGIN IMMEDIATE")
     try:
-        applied = _version(db)
+        applied = _version(conn)
         for number, (_name, step) in enumerate(MIGRATIONS, start=1):
             if number > applied:
                 step(conn)

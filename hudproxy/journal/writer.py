@@ -22,7 +22,7 @@ from pathlib import Path
 
 from hudproxy.errors import JournalError
 from hudproxy.journal.entry import Pending, capture
-from hudproxy.journal.schema import open_journal, start_run
+from hudproxy.journal.schema import open_connection, start_run
 from hudproxy.journal.store import JournalStore
 from hudproxy.journal.worker import WorkerGone, WorkerProcess
 from hudproxy.matching.outcome import Outcome
@@ -68,7 +68,7 @@ class JournalWriter:
         self._stop = threading.Event()
         self._work = threading.Event()  # set when a call arrives in an empty queue: an idle writer sleeps
         self._closed = False  # a plain attribute: read on every request, cheaper than Event.is_set()
-        db = open_journal(str(self.path))  # create and migrate before the first request
+        db = open_connection(str(self.path))  # create and migrate before the first request
         try:
             self.run = start_run(db, self.source, started)
         finally:

@@ -11,10 +11,8 @@ import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
-
-import httpx
 
 from hudproxy.errors import CassetteWriteError
 from hudproxy.interaction.answers import write_failed_response
@@ -22,6 +20,9 @@ from hudproxy.interaction.model import Chunk, Interaction, Request, Response
 from hudproxy.matching.outcome import Outcome
 from hudproxy.matching.policy import MatchPolicy
 from hudproxy.netutil import failure_cause
+
+if TYPE_CHECKING:  # httpx (~0.05 s to import) is loaded when a Passthrough is made: most replays have none
+    import httpx
 
 log = logging.getLogger("hudproxy.replay")
 
@@ -68,6 +69,8 @@ class Passthrough:
     def __init__(self, target: str, recorder: MissRecorder, verify: ssl.SSLContext | bool = True) -> None:
         self.target = target.rstrip("/")
         self.recorder = recorder
+        import httpx
+
         self.client = httpx.AsyncClient(timeout=60.0, follow_redirects=False, verify=verify)
 
     def upstream_url(self, request: Request) -> str:
@@ -86,7 +89,7 @@ class Passthrough:
                 body = await self._read(upstream, chunks)
             finally:
                 await upstream.aclose()
-        except httpx.TransportError as error:
+        except _httpx().TransportError as error:
             return Outcome(request, self.failed(request, error))
         response = Response(
             upstream.status_code,
@@ -126,6 +129,7 @@ class Passthrough:
         journals it, the cassette gets nothing."""
         detail = error_chain(error)
         what = f"{request.method} {request.path}"  # no query: it may carry a secret nothing has scrubbed here
+        httpx = _httpx()
         if isinstance(error, httpx.TimeoutException):
             cause = "timeout"
         else:
@@ -144,6 +148,13 @@ class Passthrough:
     async def aclose(self) -> None:
         await self.client.aclose()
         self.recorder.close()
+
+
+def _httpx() -> Any:
+    """The httpx module, imported by the first Passthrough (so already loaded wherever this is called)."""
+    import httpx
+
+    return httpx
 
 
 def is_streamed(headers: httpx.Headers) -> bool:

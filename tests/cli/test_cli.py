@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from hudproxy.cli import app as cli_app
+from hudproxy.cli import COMMANDS as CLI_COMMANDS
 from hudproxy.netutil import free_port, wait_for_port
 from hudproxy.record.background import recording_proxy
 from hudproxy.record.recorder import Recorder
@@ -22,7 +22,7 @@ from hudproxy.serving import serve_in_thread
 
 HUDPROXY = shutil.which("hudproxy") or "hudproxy"
 ENV = {**os.environ, "COLUMNS": "200"}  # rich wraps at 80 columns when it is not writing to a terminal
-COMMANDS = [command.name for command in cli_app.registered_commands]
+COMMANDS = list(CLI_COMMANDS)
 
 
 def hudproxy(*args: Any, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from hudproxy import __version__
 from hudproxy.cassette import save_cassette
+from hudproxy.cli import COMMANDS as CLI_COMMANDS
 from hudproxy.cli import app as cli_app
 from hudproxy.cli.help import close_options
 from hudproxy.journal.writer import JournalWriter
@@ -31,7 +32,7 @@ from hudproxy.testing import make_cassette, make_interaction, make_request, make
 HUDPROXY = shutil.which("hudproxy") or "hudproxy"
 WIDE = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
 PIPED = {k: v for k, v in WIDE.items() if k != "COLUMNS"}  # what a user piping into a file or CI log has
-COMMANDS = [command.name for command in cli_app.registered_commands]
+COMMANDS = list(CLI_COMMANDS)
 ROOT = Path(__file__).resolve().parents[2]
 
 

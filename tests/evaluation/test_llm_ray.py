@@ -4,7 +4,6 @@ each worker's model calls going to the driver's hudproxy server, with the same t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +16,6 @@ from tests.llm.fake_model import fake_model
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install -e '.[ray]'")
 TASKS = [{"scenario": "update-order", "args": {"order_id": "A1"}, "repeats": 6}]
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[str]:
-    context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
-    try:
-        yield context.address_info["address"]
-    finally:
-        ray.shutdown()
 
 
 def test_an_eval_recorded_locally_replays_on_ray(

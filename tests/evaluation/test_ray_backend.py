@@ -7,7 +7,6 @@ import asyncio
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,16 +17,6 @@ from hudproxy.errors import ConfigError
 from hudproxy.evaluation import run_eval
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install -e '.[ray]'")
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[str]:
-    """A local Ray instance for this module's tests; yields its address (for `hudproxy eval --ray-address`)."""
-    context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
-    try:
-        yield context.address_info["address"]
-    finally:
-        ray.shutdown()
 
 
 def test_ray_and_local_backends_give_the_same_rewards_and_journals(

@@ -79,11 +79,12 @@ def flatten(i: Interaction) -> tuple[Any, ...]:
 # ---------------------------------------------------------------------------------------------- reading
 
 
-def read(text: bytes) -> tuple[list[Interaction], dict[str, Any]] | None:
-    """The whole cassette from its entry, every row checked again (the eager load); None to parse the file."""
+def read(text: bytes, digest: str | None = None) -> tuple[list[Interaction], dict[str, Any]] | None:
+    """The whole cassette from its entry, every row checked again (the eager load); None to parse the file.
+    `digest`: `digest_of(text)` when the caller has it (a big file is hashed once per load, not per call)."""
     if len(text) < MIN_SIZE:
         return None
-    opened = _open(entry_path(digest_of(text)))
+    opened = _open(entry_path(digest or digest_of(text)))
     if opened is None:
         return None
     lazy, meta = opened
@@ -135,12 +136,15 @@ def _open(path: Path) -> tuple[LazyInteractions, dict[str, Any]] | None:
 # ---------------------------------------------------------------------------------------------- writing
 
 
-def write(text: bytes, interactions: list[Interaction], meta: dict[str, Any], source: Path | None = None) -> None:
+def write(
+    text: bytes, interactions: list[Interaction], meta: dict[str, Any], source: Path | None = None,
+    digest: str | None = None,
+) -> None:  # fmt: skip
     """Best effort: a read-only or full disk only costs the next load its speed. `source`: the file `text` was
     read from, so the next replay of it finds the entry without reading it (its alias)."""
     if len(text) < MIN_SIZE:
         return
-    digest = digest_of(text)
+    digest = digest or digest_of(text)
     target = entry_path(digest)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -151,12 +155,12 @@ def write(text: bytes, interactions: list[Interaction], meta: dict[str, Any], so
         return
 
 
-def remember(source: Path, text: bytes) -> None:
+def remember(source: Path, text: bytes, digest: str | None = None) -> None:
     """`source` (read as `text`) has an entry already: name it by the file's present identity too."""
     if len(text) < MIN_SIZE:
         return
     try:
-        _write_alias(source, digest_of(text))
+        _write_alias(source, digest or digest_of(text))
     except OSError:
         return
 

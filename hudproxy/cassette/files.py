@@ -83,10 +83,11 @@ def load_recovering(path: str | Path) -> tuple[Cassette, bool]:
         text = path.read_bytes()
     except OSError as exc:
         raise CassetteError(f"{path}: cannot be read ({exc.strerror}); check its permissions.") from None
+    digest = compiled.digest_of(text) if len(text) >= compiled.MIN_SIZE else None  # hashed once for this load
     with gc_paused():
-        cached = compiled.read(text)
+        cached = compiled.read(text, digest)
         if cached is not None:
-            compiled.remember(path, text)  # the next lazy open finds the entry without reading the file
+            compiled.remember(path, text, digest)  # the next lazy open finds the entry without reading the file
             cassette = Cassette(interactions=cached[0], meta=cached[1], path=path)
             return (_merge_log(cassette, logged), True) if logged is not None else (cassette, False)
         split_load = None if is_json_path(path) or len(text) < split.MIN_SIZE else _load_split(path, text)
@@ -102,7 +103,7 @@ def load_recovering(path: str | Path) -> tuple[Cassette, bool]:
                 path, len(text) - kept, kept, len(cassette.interactions),
             )  # fmt: skip
         else:
-            compiled.write(text, cassette.interactions, cassette.meta, source=path)
+            compiled.write(text, cassette.interactions, cassette.meta, source=path, digest=digest)
     if logged is not None:
         return _merge_log(cassette, logged), True
     return cassette, kept < len(text)
